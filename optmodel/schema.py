@@ -1,0 +1,387 @@
+"""The input-workbook schema: one table per sheet, the single source of truth.
+
+Reading, validation, defaults, the template workbook and its README sheet are
+all driven from :data:`SHEETS`.  Each :class:`Column` says its type, unit,
+default, whether it is required and what it means (MODEL.md §3.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+NODE_KINDS = ("mine", "plant", "technopark", "port", "market", "hub")
+ROUTE_MODES = ("rail", "road", "river", "sea", "air", "winter_road", "pipeline")
+DIRECTIONS = ("in", "out")
+MARKET_DIRECTIONS = ("sell", "buy")
+MARKET_SCOPES = ("domestic", "export", "import")
+SCOPES_BY_DIRECTION = {"sell": ("domestic", "export"), "buy": ("domestic", "import")}
+INSTRUMENTS = (
+    "export_duty_rate",
+    "import_duty_rate",
+    "export_quota_t",
+    "processing_subsidy_usd_per_activity",
+    "capex_relief_rate",
+    "min_domestic_processing_share",
+    "investment_budget_musd",
+)
+SETTINGS_KEYS = (
+    "first_year",
+    "last_year",
+    "discount_rate",
+    "currency",
+    "unmet_penalty_usd_per_t",
+    "mip_gap",
+    "time_limit_s",
+    "salvage",
+    "threads",
+)
+REQUIRED_SETTINGS = ("first_year", "last_year", "discount_rate")
+FORBIDDEN_NAME_CHARS = "|,:*"
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+# Column kinds: text (free), name (identifier), ref (identifier naming a row
+# of another sheet), number, integer, year, enum, bool, names (comma list).
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input column: its type, unit, default and meaning."""
+
+    name: str
+    kind: str
+    required: bool = False
+    default: Any = None
+    unit: str = ""
+    description: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    ref: str | None = None
+
+    def expected(self) -> str:
+        """Plain-language description of an acceptable value."""
+        if self.kind == "enum":
+            return "one of: " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "yes or no"
+        if self.kind in ("integer", "year"):
+            what = "a whole number" + (" (a year)" if self.kind == "year" else "")
+        elif self.kind == "number":
+            what = "a number"
+        elif self.kind == "ref":
+            return f"the name of a row of sheet {self.ref}"
+        elif self.kind == "names":
+            return "a comma-separated list of names"
+        elif self.kind == "name":
+            return (
+                "a name without the characters | , : * that does not begin with = + - @"
+            )
+        else:
+            return "text"
+        if self.minimum is not None and self.maximum is not None:
+            what += f" between {_fmt(self.minimum)} and {_fmt(self.maximum)}"
+        elif self.minimum is not None:
+            what += f" ≥ {_fmt(self.minimum)}"
+        elif self.maximum is not None:
+            what += f" ≤ {_fmt(self.maximum)}"
+        return what
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One input sheet: its columns, identifying key and purpose."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    required: bool = False
+    year_column: str | None = None
+    extra: tuple[Column, ...] = field(default=())
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        return self.columns + COMMON_COLUMNS
+
+    def column(self, name: str) -> Column:
+        for c in self.all_columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.all_columns)
+
+
+COMMON_COLUMNS = (
+    Column("note", "text", description="Free text for the reader; ignored by the model."),
+    Column(
+        "source",
+        "text",
+        description="Where the numbers come from: a Sources row name (several comma-separated) "
+        "or the word assumption.",
+    ),
+)
+
+NONNEG = 0.0
+RATE = dict(minimum=0.0, maximum=1.0)
+
+SHEETS: dict[str, Sheet] = {
+    s.name: s
+    for s in (
+        Sheet(
+            "Settings",
+            "Global settings, one key per row.",
+            (
+                Column("key", "enum", True, choices=SETTINGS_KEYS, description="Setting name."),
+                Column("value", "text", False, description="Setting value (see the README sheet)."),
+            ),
+            key=("key",),
+            required=True,
+        ),
+        Sheet(
+            "Nodes",
+            "Places: mines, plants, technoparks, ports, markets and hubs.",
+            (
+                Column("node", "name", True, description="Node name (unique)."),
+                Column("kind", "enum", True, choices=NODE_KINDS, description="What the node is."),
+                Column("region", "text", description="Region or federal subject."),
+                Column(
+                    "country",
+                    "text",
+                    description="Country; Russia or blank counts as domestic for value added.",
+                ),
+                Column("lat", "number", unit="degrees", minimum=-90, maximum=90,
+                       description="Latitude (for maps)."),
+                Column("lon", "number", unit="degrees", minimum=-180, maximum=180,
+                       description="Longitude (for maps)."),
+                Column("opening_cost_musd", "number", default=0.0, unit="MUSD", minimum=NONNEG,
+                       description="One-off cost of opening the site, paid once if anything "
+                       "is built there; not discounted."),
+            ),
+            key=("node",),
+            required=True,
+        ),
+        Sheet(
+            "Products",
+            "Materials along the chain, from ore (stage 0) to magnets (stage 5).",
+            (
+                Column("product", "name", True, description="Product name (unique)."),
+                Column("stage", "integer", True, minimum=0, maximum=5,
+                       description="Processing stage: 0 ore, 1 concentrate, 2 mixed compounds, "
+                       "3 separated oxides, 4 metals, 5 magnets."),
+                Column("reo_content", "number", True, unit="t REO per t", minimum=NONNEG,
+                       description="Rare-earth-oxide content (may exceed 1 for metals)."),
+                Column("disposal_cost_usd_per_t", "number", unit="USD/t", minimum=NONNEG,
+                       description="Cost of disposing of one tonne; blank = cannot be disposed."),
+            ),
+            key=("product",),
+            required=True,
+        ),
+        Sheet(
+            "Processes",
+            "Recipes' names and the stages they span.",
+            (
+                Column("process", "name", True, description="Process name (unique)."),
+                Column("stage_from", "integer", minimum=0, maximum=5,
+                       description="Stage of the main input (descriptive)."),
+                Column("stage_to", "integer", minimum=0, maximum=5,
+                       description="Stage of the main output (descriptive)."),
+                Column("activity_unit", "text", default="t",
+                       description="What one unit of activity is (e.g. t of ore treated)."),
+            ),
+            key=("process",),
+            required=True,
+        ),
+        Sheet(
+            "Recipes",
+            "Inputs and outputs of each process per unit of activity.",
+            (
+                Column("process", "ref", True, ref="Processes", description="Process."),
+                Column("product", "ref", True, ref="Products", description="Product."),
+                Column("direction", "enum", True, choices=DIRECTIONS,
+                       description="in = consumed, out = produced."),
+                Column("qty_per_activity", "number", True, unit="t per activity unit",
+                       minimum=NONNEG, description="Tonnes per unit of activity."),
+            ),
+            key=("process", "product", "direction"),
+            required=True,
+        ),
+        Sheet(
+            "NodeProcesses",
+            "Which process may run where: existing capacity, opex, minimum load.",
+            (
+                Column("node", "ref", True, ref="Nodes", description="Node."),
+                Column("process", "ref", True, ref="Processes", description="Process."),
+                Column("year", "year", description="Blank = every year without its own row."),
+                Column("existing_capacity", "number", default=0.0,
+                       unit="activity units per year", minimum=NONNEG,
+                       description="Capacity already in place (no capex)."),
+                Column("opex_usd_per_activity", "number", default=0.0, unit="USD per activity unit",
+                       minimum=NONNEG, description="Variable operating cost."),
+                Column("min_load", "number", default=0.0, unit="fraction", **RATE,
+                       description="Minimum utilisation of the capacity in place."),
+            ),
+            key=("node", "process", "year"),
+            year_column="year",
+        ),
+        Sheet(
+            "BuildOptions",
+            "Plants that may be built: size, cost, timing.",
+            (
+                Column("option", "name", True, description="Option name (unique)."),
+                Column("node", "ref", True, ref="Nodes", description="Node."),
+                Column("process", "ref", True, ref="Processes", description="Process."),
+                Column("unit_capacity", "number", True, unit="activity units per year",
+                       minimum=NONNEG, description="Capacity of one unit."),
+                Column("capex_musd", "number", True, unit="MUSD", minimum=NONNEG,
+                       description="Investment per unit, paid in the start year."),
+                Column("fixed_om_musd_per_year", "number", default=0.0, unit="MUSD/yr",
+                       minimum=NONNEG, description="Fixed O&M per unit alive."),
+                Column("lead_time_years", "integer", default=0, unit="years", minimum=0,
+                       description="Years from start of construction to first operation."),
+                Column("earliest_year", "year", description="Earliest start year "
+                       "[first_year]."),
+                Column("max_units", "number", default=1, unit="units", minimum=NONNEG,
+                       description="Most units that may be started over the horizon "
+                       "(whole number unless divisible)."),
+                Column("lifetime_years", "integer", default=30, unit="years", minimum=1,
+                       description="Operating life of a unit."),
+                Column("divisible", "bool", default=False,
+                       description="yes = any fraction of a unit may be built."),
+            ),
+            key=("option",),
+        ),
+        Sheet(
+            "Deposits",
+            "Ore bodies: reserve and annual limits on a product output at a node.",
+            (
+                Column("deposit", "name", True, description="Deposit name (unique)."),
+                Column("node", "ref", True, ref="Nodes", description="Node where it is mined."),
+                Column("product", "ref", True, ref="Products",
+                       description="Product the mining process outputs."),
+                Column("reserve_t", "number", True, unit="t", minimum=NONNEG,
+                       description="Total tonnes of the product over the horizon."),
+                Column("max_per_year_t", "number", unit="t/yr", minimum=NONNEG,
+                       description="Annual limit; blank = unlimited."),
+                Column("extraction_tax_usd_per_t", "number", default=0.0, unit="USD/t",
+                       minimum=NONNEG, description="Mineral extraction tax per tonne output."),
+            ),
+            key=("deposit",),
+        ),
+        Sheet(
+            "Routes",
+            "One-way transport links between nodes.",
+            (
+                Column("origin", "ref", True, ref="Nodes", description="From node."),
+                Column("destination", "ref", True, ref="Nodes", description="To node."),
+                Column("mode", "enum", True, choices=ROUTE_MODES, description="Transport mode."),
+                Column("distance_km", "number", default=0.0, unit="km", minimum=NONNEG,
+                       description="Distance."),
+                Column("cost_usd_per_t", "number", default=0.0, unit="USD/t", minimum=NONNEG,
+                       description="Fixed cost per tonne (handling, freight)."),
+                Column("cost_usd_per_tkm", "number", default=0.0, unit="USD/t-km",
+                       minimum=NONNEG, description="Cost per tonne-kilometre."),
+                Column("capacity_t_per_year", "number", unit="t/yr", minimum=NONNEG,
+                       description="Tonnes per year, all products; blank = unlimited."),
+                Column("products", "names", description="Products allowed (comma list); "
+                       "blank = all."),
+                Column("first_year", "year", description="First year open [first_year]."),
+                Column("last_year", "year", description="Last year open [last_year]."),
+            ),
+            key=("origin", "destination", "mode"),
+        ),
+        Sheet(
+            "Markets",
+            "Where products are sold or bought, at what price and in what amounts.",
+            (
+                Column("market", "name", True, description="Market name."),
+                Column("node", "ref", True, ref="Nodes", description="Node where trade happens."),
+                Column("product", "ref", True, ref="Products", description="Product."),
+                Column("direction", "enum", True, choices=MARKET_DIRECTIONS,
+                       description="sell = we sell, buy = we buy."),
+                Column("scope", "enum", True, choices=MARKET_SCOPES,
+                       description="sell: domestic/export; buy: domestic/import."),
+                Column("year", "year", description="Blank = every year without its own row."),
+                Column("price_usd_per_t", "number", True, unit="USD/t", minimum=NONNEG,
+                       description="Price per tonne of product."),
+                Column("min_t", "number", default=0.0, unit="t/yr", minimum=NONNEG,
+                       description="Minimum tonnes per year (soft with a Settings penalty)."),
+                Column("max_t", "number", unit="t/yr", minimum=NONNEG,
+                       description="Maximum tonnes per year; blank = unlimited."),
+            ),
+            key=("market", "product", "direction", "scope", "year"),
+            year_column="year",
+        ),
+        Sheet(
+            "Policy",
+            "Policy instruments: duties, quotas, subsidies, capex relief, processing "
+            "share, investment budget.",
+            (
+                Column("instrument", "enum", True, choices=INSTRUMENTS, description="Instrument."),
+                Column("target", "text", description="Product, stage<=N, process, node, node "
+                       "kind or stage N, depending on the instrument; blank = all."),
+                Column("year", "year", description="Blank = every year without its own row."),
+                Column("value", "number", False, minimum=NONNEG,
+                       description="Rate, share (fractions 0–1), tonnes, USD or MUSD."),
+            ),
+            key=("instrument", "target", "year"),
+            year_column="year",
+        ),
+        Sheet(
+            "Scenarios",
+            "Named what-if changes to rows of other sheets.",
+            (
+                Column("scenario", "name", True, description="Scenario name (a file-name stem)."),
+                Column("sheet", "text", True, description="Sheet whose rows change."),
+                Column("key", "text", True, description="Key columns joined by |; * = any."),
+                Column("column", "text", True, description="Column to change."),
+                Column("value", "text", description="New value (exactly one of value, factor)."),
+                Column("factor", "number", description="Multiplier (exactly one of value, "
+                       "factor)."),
+            ),
+        ),
+        Sheet(
+            "Sources",
+            "Where the numbers come from.",
+            (
+                Column("source", "name", True, description="Short name used in source columns."),
+                Column("reference", "text", True, description="Document, table, page or "
+                       "address."),
+                Column("year", "integer", description="Publication year."),
+            ),
+            key=("source",),
+        ),
+    )
+}
+
+SHEET_ORDER = tuple(SHEETS)
+IGNORED_SHEETS = ("README",)
+
+SETTING_DEFAULTS: dict[str, Any] = {
+    "currency": "USD",
+    "unmet_penalty_usd_per_t": None,
+    "mip_gap": 1e-4,
+    "time_limit_s": None,
+    "salvage": False,
+    "threads": 1,
+}
+
+SETTING_HELP: dict[str, str] = {
+    "first_year": "First year of the horizon (whole number).",
+    "last_year": "Last year of the horizon (whole number ≥ first_year).",
+    "discount_rate": "Real discount rate, fraction (0.08 = 8 %).",
+    "currency": "Label only [USD].",
+    "unmet_penalty_usd_per_t": "Penalty per tonne of unmet minimum demand; blank = minimums "
+    "are hard.",
+    "mip_gap": "Relative MIP gap at which the solver stops [1e-4].",
+    "time_limit_s": "Time limit for the solve in seconds; blank = none.",
+    "salvage": "on/off: credit the undepreciated capex of plants alive at the end [off].",
+    "threads": "Solver threads [1].",
+}
