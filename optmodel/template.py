@@ -7,9 +7,9 @@ allowed values), drop-down lists on enumerated columns and on references to
 the Nodes, Products and Processes sheets, and a first ``README`` sheet (which
 the loader ignores) describing every sheet and column.  With ``example=True``
 the sheets carry a small, consistent example that validates and solves: one
-mine, one plant, one port and one export market, ore → concentrate →
-separated oxide, one build option.  Its numbers are illustrative only; every
-example row says ``assumption`` in its ``source`` column.
+mine, one plant, one port, an export and a domestic market, ore → concentrate
+→ separated oxide, one build option.  Its numbers are illustrative only;
+every example row says ``assumption`` in its ``source`` column.
 """
 
 from __future__ import annotations
@@ -363,6 +363,9 @@ def _example_rows() -> dict[str, list[dict[str, Any]]]:
         "Markets": [
             {"market": "Japan oxide", "node": "Japan", "product": "oxide", "direction": "sell",
              "scope": "export", "price_usd_per_t": 25000, "max_t": 3000},
+            {"market": "Domestic oxide", "node": "Krasnoyarsk", "product": "oxide",
+             "direction": "sell", "scope": "domestic", "price_usd_per_t": 22000, "max_t": 500,
+             "note": "Magnet and alloy makers in Russia."},
         ],
         "Policy": [
             {"instrument": "export_duty_rate", "target": "stage<=1", "value": 0,
