@@ -1,0 +1,268 @@
+"""Command line (typer + rich): the same commands from ``run.py`` and ``optmodel``.
+
+Typed errors end here in exit codes (MODEL.md §5); people get sentences, not
+tracebacks.  Progress goes to stderr; results tables to stdout.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_NO_SOLUTION,
+    InputError,
+    OptmodelError,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INPUT = Path("inputs/base_case.xlsx")
+DEFAULT_OUTPUT_DIR = Path("outputs")
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    invoke_without_command=True,
+    help="optmodel: where to mine, process and sell rare earths (Pyomo + HiGHS, Excel in/out).",
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+log = logging.getLogger("optmodel")
+
+
+def _fail(exc: BaseException) -> None:
+    if isinstance(exc, InputError):
+        n = sum(1 for i in exc.issues if i.severity == "error")
+        err.print(f"[bold red]Input problems ({n}):[/]" if n > 1 else "[bold red]Input problem:[/]")
+        for issue in exc.issues:
+            tag = "[yellow]warning[/]" if issue.severity != "error" else "[red]error[/]"
+            err.print(f"  {tag} {issue}", markup=True, highlight=False, soft_wrap=True)
+    elif isinstance(exc, OptmodelError):
+        err.print(f"[bold red]{exc}[/]", highlight=False, soft_wrap=True)
+    raise typer.Exit(getattr(exc, "exit_code", 1))
+
+
+def _guard(fn):
+    """Run a command body; map errors to exit codes and sentences."""
+    try:
+        return fn()
+    except OptmodelError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        err.print("[bold red]Interrupted: nothing was written.[/]")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # last resort: a sentence, never a traceback
+        log.debug("unexpected error", exc_info=True)
+        err.print(f"[bold red]Unexpected error ({type(exc).__name__}): {exc}[/]\n"
+                  "Please report it with the input workbook; rerun with OPTMODEL_DEBUG=1 for "
+                  "details.", highlight=False)
+        if _debug():
+            raise
+        raise typer.Exit(EXIT_NO_SOLUTION) from None
+
+
+def _debug() -> bool:
+    import os
+
+    return bool(os.environ.get("OPTMODEL_DEBUG"))
+
+
+def _command_line() -> str:
+    return " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def _default_output(input_path: Path, suffix: str = "_results") -> Path:
+    folder = DEFAULT_OUTPUT_DIR if DEFAULT_OUTPUT_DIR.is_dir() else input_path.parent
+    return folder / f"{input_path.stem}{suffix}.xlsx"
+
+
+@app.callback()
+def main_callback(ctx: typer.Context,
+                  verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                                        help="Log details to stderr.")] = False
+                  ) -> None:
+    """With no command: solve inputs/base_case.xlsx into outputs/base_case_results.xlsx."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(solve_cmd, input_path=DEFAULT_INPUT,
+                   output=DEFAULT_OUTPUT_DIR / "base_case_results.xlsx")
+
+
+@app.command("solve")
+def solve_cmd(
+    input_path: Annotated[Path, typer.Argument(help="Input workbook (.xlsx).")] = DEFAULT_INPUT,
+    output: Annotated[Path | None, typer.Option("-o", "--output",
+                                                help="Results workbook [outputs/<input>_results"
+                                                ".xlsx].")] = None,
+    scenario: Annotated[str | None, typer.Option(help="Scenario name from the Scenarios sheet, "
+                                                      "or 'all'.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit (s).")] = None,
+    mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
+    write_model: Annotated[Path | None, typer.Option(help="Also write the model as .mps or "
+                                                          ".lp.")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML "
+                                                                "report.")] = False,
+    log_solver: Annotated[bool, typer.Option("--log-solver", help="Show the HiGHS log.")] = False,
+) -> None:
+    """Solve a workbook and write the results workbook (and HTML report)."""
+
+    def body():
+        from .pipeline import solve_workbook
+
+        out_path = output or _default_output(input_path)
+        if scenario == "all":
+            from .batch import solve_all_scenarios
+
+            code = solve_all_scenarios(input_path, out_path, mip_gap=mip_gap,
+                                       time_limit=time_limit, threads=threads,
+                                       report=not no_report, console=err)
+            raise typer.Exit(code)
+        with err.status(f"Solving {input_path.name}"
+                        f"{' (scenario ' + scenario + ')' if scenario else ''} …",
+                        spinner="dots"):
+            res = solve_workbook(input_path, out_path, scenario=scenario, mip_gap=mip_gap,
+                                 time_limit=time_limit, threads=threads,
+                                 write_model=write_model, report=not no_report,
+                                 tee=log_solver, command_line=_command_line())
+        _print_headline(res)
+
+    _guard(body)
+
+
+def _fmt(v, digits=3):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return str(v)
+
+
+def _print_headline(res) -> None:
+    s = res.summary
+    t = Table(title=f"Results: {res.output_path}", show_header=False)
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    status = s.get("status")
+    t.add_row("status", str(status) + ("  (time limit: feasible, not proven optimal)"
+                                       if status == "time_limit" else ""))
+    for k, d in (("npv_musd", 1), ("mip_gap", 6), ("processing_depth_index", 2),
+                 ("raw_export_share", 3), ("domestic_value_added_musd", 1),
+                 ("revenue_musd", 1), ("capex_musd", 1), ("unmet_demand_t", 1)):
+        t.add_row(k, _fmt(s.get(k), d))
+    b = res.tables["Builds"]
+    if len(b):
+        builds = "; ".join(f"{r.option} ×{r.units:g} ({r.year})" for r in b.itertuples())
+        t.add_row("builds", builds)
+    else:
+        t.add_row("builds", "none")
+    out.print(t)
+    for w in res.warnings[:10]:
+        err.print(f"[yellow]warning[/] {w}", highlight=False)
+
+
+@app.command("validate")
+def validate_cmd(input_path: Annotated[Path, typer.Argument(help="Input workbook.")]) -> None:
+    """Check a workbook and list every problem (exit 2 if there are errors)."""
+
+    def body():
+        from .pipeline import load_tables
+
+        tables = load_tables(input_path)
+        for w in tables.warnings:
+            err.print(f"[yellow]warning[/] {w}", highlight=False)
+        n = {k: len(v) for k, v in tables.frames.items() if len(v)}
+        out.print(f"[green]{input_path.name} is valid[/]: " +
+                  ", ".join(f"{k} {v}" for k, v in n.items()))
+
+    _guard(body)
+
+
+@app.command("template")
+def template_cmd(output: Annotated[Path, typer.Argument(help="Workbook to write.")],
+                 blank: Annotated[bool, typer.Option("--blank", help="Headers only, no example "
+                                                                     "rows.")] = False) -> None:
+    """Write a template workbook: every sheet, README, drop-downs, example rows."""
+
+    def body():
+        from .template import write_template
+        from .workbook_write import check_writable
+
+        check_writable(output)
+        write_template(output, example=not blank)
+        out.print(f"Template written to {output}")
+
+    _guard(body)
+
+
+@app.command("compare")
+def compare_cmd(
+    workbooks: Annotated[list[Path], typer.Argument(help="Two or more results workbooks.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Diff workbook.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Diff HTML report.")] = None,
+    tol: Annotated[float, typer.Option(help="Ignore changes smaller than this.")] = 1e-6,
+) -> None:
+    """Compare results workbooks: KPIs, builds, flows, trade, prices, narrative."""
+
+    def body():
+        from .compare import compare_results
+
+        if len(workbooks) < 2:
+            raise InputError("compare needs at least two results workbooks.")
+        from .workbook_write import check_writable
+
+        for p in (output, html):
+            if p is not None:
+                check_writable(p, workbooks)
+        res = compare_results(list(workbooks), output, html, tol)
+        for line in getattr(res, "narrative", []) or []:
+            out.print(line, highlight=False)
+        if output:
+            out.print(f"Diff workbook: {output}")
+        if html:
+            out.print(f"Diff report: {html}")
+
+    _guard(body)
+
+
+@app.command("report")
+def report_cmd(results: Annotated[Path, typer.Argument(help="Results workbook.")],
+               output: Annotated[Path | None, typer.Option("-o", "--output",
+                                                           help="HTML file.")] = None) -> None:
+    """Write a self-contained HTML report with charts of one results workbook."""
+
+    def body():
+        from .report import write_report
+        from .workbook_write import check_writable
+
+        target = output or results.with_suffix(".html")
+        check_writable(target, [results])
+        write_report(results, target)
+        out.print(f"Report written to {target}")
+
+    _guard(body)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(standalone_mode=True)
+    except KeyboardInterrupt:
+        err.print("[bold red]Interrupted: nothing was written.[/]")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+__all__ = ["app", "main", "EXIT_INPUT"]

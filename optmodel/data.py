@@ -1,0 +1,427 @@
+"""From validated tables to model data: year expansion, defaults, sparse index sets.
+
+Everything here is plain pandas; no Pyomo.  The :class:`ModelData` holds one
+DataFrame per variable family (its index columns plus objective coefficients
+and bounds) and the parameter tables the constraint builders need, so that the
+model only ever indexes combinations that exist (MODEL.md §2, §3.3).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import schema as S
+from .validate import ROW, Tables
+
+USD_PER_MUSD = 1e6
+_STAGE = re.compile(r"^stage\s*<=\s*(\d+)$")
+
+
+@dataclass
+class ModelData:
+    """Validated, expanded and indexed data for one model instance."""
+
+    settings: dict[str, Any]
+    years: list[int]
+    discount: pd.Series  # year -> d_t
+    nodes: pd.DataFrame
+    products: pd.DataFrame
+    processes: pd.DataFrame
+    recipes: pd.DataFrame
+    node_processes: pd.DataFrame  # expanded by year
+    options: pd.DataFrame
+    builds: pd.DataFrame  # (option, year=start) + coefficients
+    alive: pd.DataFrame  # (option, start, year)
+    act: pd.DataFrame  # (node, process, year) + existing, opex, min_load, subsidy
+    flows: pd.DataFrame  # (origin, destination, mode, product, year) + unit cost
+    routes: pd.DataFrame  # (origin, destination, mode, year) + capacity
+    trade: pd.DataFrame  # (market, product, direction, scope, year) + node, price, ...
+    dispose: pd.DataFrame  # (node, product, year) + cost
+    deposits: pd.DataFrame
+    policy: pd.DataFrame  # expanded
+    opening: pd.DataFrame  # nodes with an opening cost that gate builds
+    tables: Tables | None = field(default=None, repr=False)
+
+    @property
+    def first_year(self) -> int:
+        return self.years[0]
+
+    @property
+    def last_year(self) -> int:
+        return self.years[-1]
+
+
+def apply_defaults(df: pd.DataFrame, sheet: str) -> pd.DataFrame:
+    """Fill blank cells with the schema's column defaults (MODEL.md §3.1)."""
+    df = df.copy()
+    for col in S.SHEETS[sheet].columns:
+        if col.default is not None and col.name in df.columns:
+            df[col.name] = df[col.name].where(df[col.name].notna(), col.default)
+    return df
+
+
+def expand_years(df: pd.DataFrame, keys: list[str], years: list[int],
+                 year_col: str = "year") -> pd.DataFrame:
+    """One row per year: a year row replaces the blank-year row with the same keys (§3.3)."""
+    if not len(df):
+        return df.assign(**{year_col: pd.Series(dtype="int64")})
+    blank = df[df[year_col].isna()].drop(columns=[year_col])
+    spec = df[df[year_col].notna()].copy()
+    spec[year_col] = spec[year_col].astype("int64")
+    yrs = pd.DataFrame({year_col: np.asarray(years, dtype="int64")})
+    filled = blank.merge(yrs, how="cross")
+    if len(spec) and len(filled):
+        k = keys + [year_col]
+        mark = spec[k].assign(_has=True)
+        filled = filled.merge(mark, on=k, how="left")
+        filled = filled[filled["_has"].isna()].drop(columns="_has")
+    out = pd.concat([filled, spec], ignore_index=True)
+    return out.sort_values(keys + [year_col], kind="stable").reset_index(drop=True)
+
+
+def _blank_to_str(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    df = df.copy()
+    for c in cols:
+        df[c] = df[c].astype(object).where(df[c].notna(), "")
+    return df
+
+
+def build_model_data(tables: Tables) -> ModelData:
+    """Derive every sparse index set and coefficient from validated tables."""
+    st = tables.settings
+    f = {k: v.drop(columns=["_bad"], errors="ignore") for k, v in tables.frames.items()}
+    years = list(range(int(st["first_year"]), int(st["last_year"]) + 1))
+    t0, last = years[0], years[-1]
+    rate = float(st["discount_rate"])
+    discount = pd.Series([(1.0 + rate) ** -(t - t0) for t in years], index=years, dtype=float)
+
+    nodes = apply_defaults(f["Nodes"], "Nodes")
+    nodes["opening_cost_musd"] = nodes["opening_cost_musd"].astype(float)
+    products = f["Products"].copy()
+    products["stage"] = products["stage"].astype(int)
+    products["reo_content"] = products["reo_content"].astype(float)
+    processes = f["Processes"].copy()
+    recipes = f["Recipes"][["process", "product", "direction", "qty_per_activity"]].copy()
+    recipes["qty_per_activity"] = recipes["qty_per_activity"].astype(float)
+
+    policy = _expand_policy(f["Policy"], years)
+
+    # ---- node processes (expanded by year; blank cells took defaults)
+    np_ = apply_defaults(f["NodeProcesses"], "NodeProcesses")
+    np_ = expand_years(np_[["node", "process", "year", "existing_capacity",
+                            "opex_usd_per_activity", "min_load"]], ["node", "process"], years)
+    for c in ("existing_capacity", "opex_usd_per_activity", "min_load"):
+        np_[c] = np_[c].astype(float)
+
+    # ---- build options and their start years
+    opts = apply_defaults(f["BuildOptions"], "BuildOptions")
+    opts["earliest_year"] = opts["earliest_year"].where(opts["earliest_year"].notna(), t0)
+    for c in ("earliest_year", "lead_time_years", "lifetime_years"):
+        opts[c] = opts[c].astype(int)
+    for c in ("unit_capacity", "capex_musd", "fixed_om_musd_per_year", "max_units"):
+        opts[c] = opts[c].astype(float)
+    opts["divisible"] = opts["divisible"].astype(bool)
+    opts = opts.merge(nodes[["node", "kind", "opening_cost_musd"]], on="node", how="left")
+    builds = _build_starts(opts, years, last)
+    relief = _relief(policy, nodes, years)
+    builds = builds.merge(relief, on=["node", "year"], how="left")
+    builds["relief"] = builds["relief"].fillna(0.0)
+    builds["d"] = builds["year"].map(discount)
+    builds["capex_usd"] = builds["capex_musd"] * USD_PER_MUSD * (1.0 - builds["relief"])
+    remaining = np.minimum(builds["lifetime_years"], np.maximum(
+        0, builds["year"] + builds["lead_time_years"] + builds["lifetime_years"] - 1 - last))
+    builds["salvage_usd"] = (builds["capex_usd"] * remaining / builds["lifetime_years"]
+                             if st.get("salvage") else 0.0)
+    alive = _alive(builds, last)
+    alive["d"] = alive["year"].map(discount)
+    fom = (alive.assign(pv=alive["d"] * alive["fixed_om_musd_per_year"] * USD_PER_MUSD)
+           .groupby(["option", "start"], sort=False)["pv"].sum())
+    builds["pv_fom_usd"] = [fom.get((o, y), 0.0) for o, y in
+                            zip(builds["option"], builds["year"], strict=True)]
+    builds["obj"] = (-builds["d"] * builds["capex_usd"] - builds["pv_fom_usd"]
+                     + builds["salvage_usd"] * discount[last])
+
+    # ---- activity index: (node, process, year) where capacity can be > 0
+    act = _activity_index(np_, alive, opts, years)
+    subsidy = _subsidy(policy, processes)
+    act = act.merge(subsidy, on=["process", "year"], how="left")
+    act["subsidy"] = act["subsidy"].fillna(0.0)
+
+    # ---- deposits and extraction tax on the deposit product's gross output
+    deposits = apply_defaults(f["Deposits"], "Deposits")
+    deposits["reserve_t"] = deposits["reserve_t"].astype(float)
+    deposits["extraction_tax_usd_per_t"] = deposits["extraction_tax_usd_per_t"].astype(float)
+
+    # ---- markets expanded by year, with duties
+    mk = apply_defaults(f["Markets"], "Markets")
+    mk = expand_years(mk[["market", "node", "product", "direction", "scope", "year",
+                          "price_usd_per_t", "min_t", "max_t"]],
+                      ["market", "product", "direction", "scope"], years)
+    for c in ("price_usd_per_t", "min_t"):
+        mk[c] = mk[c].astype(float)
+    mk["max_t"] = pd.to_numeric(mk["max_t"], errors="coerce").astype(float)
+    mk = mk.merge(products[["product", "stage", "reo_content"]], on="product", how="left")
+    duty = _duties(policy, products, years)
+    mk = mk.merge(duty, on=["product", "year"], how="left")
+    mk["export_duty"] = mk["export_duty"].fillna(0.0)
+    mk["import_duty"] = mk["import_duty"].fillna(0.0)
+    mk["duty_rate"] = np.where(
+        (mk["direction"] == "sell") & (mk["scope"] == "export"), mk["export_duty"],
+        np.where((mk["direction"] == "buy") & (mk["scope"] == "import"), mk["import_duty"], 0.0))
+    mk = mk.drop(columns=["export_duty", "import_duty"])
+    mk["d"] = mk["year"].map(discount)
+    sign = np.where(mk["direction"] == "sell", 1.0, -1.0)
+    mk["obj"] = mk["d"] * mk["price_usd_per_t"] * (sign - mk["duty_rate"])
+    penalty = st.get("unmet_penalty_usd_per_t")
+    mk["penalty"] = penalty if penalty is not None else np.nan
+    mk = mk.reset_index(drop=True)
+
+    # ---- routes, flows (pruned by product reachability), disposal
+    routes = apply_defaults(f["Routes"], "Routes")
+    routes["first_year"] = routes["first_year"].where(routes["first_year"].notna(), t0)
+    routes["last_year"] = routes["last_year"].where(routes["last_year"].notna(), last)
+    for c in ("distance_km", "cost_usd_per_t", "cost_usd_per_tkm"):
+        routes[c] = routes[c].astype(float)
+    routes["capacity_t_per_year"] = pd.to_numeric(routes["capacity_t_per_year"],
+                                                  errors="coerce").astype(float)
+    routes["unit_cost"] = routes["cost_usd_per_t"] + routes["cost_usd_per_tkm"] * routes[
+        "distance_km"]
+    flows, route_years = _flows(routes, products, recipes, act, mk, years)
+    flows["d"] = flows["year"].map(discount)
+    flows["obj"] = -flows["d"] * flows["unit_cost"]
+    dispose = _dispose(products, recipes, act, flows, mk, years)
+    dispose["obj"] = -dispose["year"].map(discount) * dispose["disposal_cost_usd_per_t"]
+
+    # extraction tax per activity: out[k, p] of the deposit's product at its node
+    out = recipes[recipes["direction"] == "out"]
+    tax = (deposits[["node", "product", "extraction_tax_usd_per_t"]]
+           .merge(out, on="product").groupby(["node", "process"], as_index=False)
+           .apply(lambda g: pd.Series({"tax_per_act": float(
+               (g["extraction_tax_usd_per_t"] * g["qty_per_activity"]).sum())}),
+               include_groups=False)) if len(deposits) else pd.DataFrame(
+        columns=["node", "process", "tax_per_act"])
+    act = act.merge(tax, on=["node", "process"], how="left")
+    act["tax_per_act"] = act["tax_per_act"].astype(float).fillna(0.0)
+    act["d"] = act["year"].map(discount)
+    act["obj"] = act["d"] * (act["subsidy"] - act["opex_usd_per_activity"] - act["tax_per_act"])
+
+    opening = nodes[(nodes["opening_cost_musd"] > 0) & nodes["node"].isin(opts["node"])][
+        ["node", "opening_cost_musd"]].reset_index(drop=True)
+
+    return ModelData(
+        settings=st, years=years, discount=discount, nodes=nodes, products=products,
+        processes=processes, recipes=recipes, node_processes=np_, options=opts,
+        builds=builds.reset_index(drop=True), alive=alive, act=act.reset_index(drop=True),
+        flows=flows.reset_index(drop=True), routes=route_years, trade=mk,
+        dispose=dispose.reset_index(drop=True), deposits=deposits, policy=policy,
+        opening=opening, tables=tables,
+    )
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _expand_policy(pol: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    pol = _blank_to_str(pol[["instrument", "target", "year", "value", ROW]], ["target"])
+    pol["target"] = pol["target"].map(lambda s: str(s).strip().lower() if s else "")
+    pol["target"] = pol["target"].map(lambda s: re.sub(r"\s+", "", s) if s.startswith("stage")
+                                      else s)
+    budget_blank = pol[(pol["instrument"] == "investment_budget_musd") & pol["year"].isna()]
+    rest = pol.drop(budget_blank.index)
+    exp = expand_years(rest, ["instrument", "target"], years)
+    budget_blank = budget_blank.assign(year=pd.NA)
+    out = pd.concat([exp, budget_blank], ignore_index=True)
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype(float)
+    return out
+
+
+def _original_target(target: str, names: set[str]) -> str | None:
+    """Policy targets are case-folded; map back to the case-sensitive name."""
+    for n in names:
+        if n.lower() == target:
+            return n
+    return None
+
+
+def _product_matches(target: str, products: pd.DataFrame) -> list[str]:
+    if target == "":
+        return list(products["product"])
+    m = _STAGE.match(target)
+    if m:
+        return list(products.loc[products["stage"] <= int(m.group(1)), "product"])
+    return [p for p in products["product"] if p.lower() == target]
+
+
+def _duties(policy: pd.DataFrame, products: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    rows = []
+    for inst, col in (("export_duty_rate", "export_duty"), ("import_duty_rate", "import_duty")):
+        sub = policy[policy["instrument"] == inst]
+        for target, year, value in zip(sub["target"], sub["year"], sub["value"], strict=True):
+            for p in _product_matches(target, products):
+                rows.append((p, int(year), col, value))
+    if not rows:
+        return pd.DataFrame(columns=["product", "year", "export_duty", "import_duty"]).astype(
+            {"year": "int64", "export_duty": float, "import_duty": float})
+    df = pd.DataFrame(rows, columns=["product", "year", "kind", "value"])
+    wide = df.pivot_table(index=["product", "year"], columns="kind", values="value",
+                          aggfunc="max").reset_index()
+    for c in ("export_duty", "import_duty"):
+        if c not in wide.columns:
+            wide[c] = 0.0
+    wide.columns.name = None
+    return wide[["product", "year", "export_duty", "import_duty"]]
+
+
+def _relief(policy: pd.DataFrame, nodes: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    sub = policy[policy["instrument"] == "capex_relief_rate"]
+    rows = []
+    for target, year, value in zip(sub["target"], sub["year"], sub["value"], strict=True):
+        if target == "":
+            match = nodes["node"]
+        else:
+            match = nodes.loc[(nodes["node"].str.lower() == target) | (nodes["kind"] == target),
+                              "node"]
+        rows += [(n, int(year), value) for n in match]
+    if not rows:
+        return pd.DataFrame({"node": pd.Series(dtype=object), "year": pd.Series(dtype="int64"),
+                             "relief": pd.Series(dtype=float)})
+    df = pd.DataFrame(rows, columns=["node", "year", "relief"])
+    return df.groupby(["node", "year"], as_index=False)["relief"].max()
+
+
+def _subsidy(policy: pd.DataFrame, processes: pd.DataFrame) -> pd.DataFrame:
+    sub = policy[policy["instrument"] == "processing_subsidy_usd_per_activity"]
+    rows = []
+    for target, year, value in zip(sub["target"], sub["year"], sub["value"], strict=True):
+        match = (processes["process"] if target == ""
+                 else processes.loc[processes["process"].str.lower() == target, "process"])
+        rows += [(k, int(year), value) for k in match]
+    if not rows:
+        return pd.DataFrame({"process": pd.Series(dtype=object),
+                             "year": pd.Series(dtype="int64"),
+                             "subsidy": pd.Series(dtype=float)})
+    df = pd.DataFrame(rows, columns=["process", "year", "subsidy"])
+    return df.groupby(["process", "year"], as_index=False)["subsidy"].sum()
+
+
+def _build_starts(opts: pd.DataFrame, years: list[int], last: int) -> pd.DataFrame:
+    """Start years earliest_year … last_year − lead for each option."""
+    if not len(opts):
+        cols = list(opts.columns) + ["year"]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols}).astype({"year": "int64"})
+    yrs = pd.DataFrame({"year": np.asarray(years, dtype="int64")})
+    b = opts.merge(yrs, how="cross")
+    b = b[(b["year"] >= b["earliest_year"]) & (b["year"] <= last - b["lead_time_years"])]
+    return b.sort_values(["option", "year"], kind="stable").reset_index(drop=True)
+
+
+def _alive(builds: pd.DataFrame, last: int) -> pd.DataFrame:
+    """(option, start, year) for every year a unit started in ``start`` operates."""
+    if not len(builds):
+        return pd.DataFrame({"option": pd.Series(dtype=object), "start": pd.Series(dtype="int64"),
+                             "year": pd.Series(dtype="int64"), "node": pd.Series(dtype=object),
+                             "process": pd.Series(dtype=object),
+                             "unit_capacity": pd.Series(dtype=float),
+                             "fixed_om_musd_per_year": pd.Series(dtype=float)})
+    first_on = (builds["year"] + builds["lead_time_years"]).to_numpy()
+    last_on = np.minimum(first_on + builds["lifetime_years"].to_numpy() - 1, last)
+    n = np.maximum(last_on - first_on + 1, 0)
+    rep = np.repeat(np.arange(len(builds)), n)
+    offs = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    b = builds.iloc[rep]
+    return pd.DataFrame({
+        "option": b["option"].to_numpy(), "start": b["year"].to_numpy(),
+        "year": first_on[rep] + offs, "node": b["node"].to_numpy(),
+        "process": b["process"].to_numpy(), "unit_capacity": b["unit_capacity"].to_numpy(),
+        "fixed_om_musd_per_year": b["fixed_om_musd_per_year"].to_numpy(),
+    })
+
+
+def _activity_index(np_: pd.DataFrame, alive: pd.DataFrame, opts: pd.DataFrame,
+                    years: list[int]) -> pd.DataFrame:
+    """Years in which (node, process) can have capacity: existing > 0 or a build alive."""
+    ex = np_[np_["existing_capacity"] > 0][["node", "process", "year"]]
+    bl = alive[["node", "process", "year"]].drop_duplicates()
+    idx = pd.concat([ex, bl], ignore_index=True).drop_duplicates()
+    idx = idx.merge(np_[["node", "process", "year", "existing_capacity", "opex_usd_per_activity",
+                         "min_load"]], on=["node", "process", "year"], how="left")
+    idx["existing_capacity"] = idx["existing_capacity"].astype(float).fillna(0.0)
+    idx["opex_usd_per_activity"] = idx["opex_usd_per_activity"].astype(float).fillna(0.0)
+    idx["min_load"] = idx["min_load"].astype(float).fillna(0.0)
+    idx["year"] = idx["year"].astype("int64")
+    return idx.sort_values(["node", "process", "year"], kind="stable").reset_index(drop=True)
+
+
+def _reachable(start: set[tuple[str, str]], edges: dict[tuple[str, str], set[str]]
+               ) -> set[tuple[str, str]]:
+    """Fixpoint over (node, product) pairs along directed product edges."""
+    seen = set(start)
+    stack = list(start)
+    while stack:
+        n, p = stack.pop()
+        for m in edges.get((n, p), ()):
+            if (m, p) not in seen:
+                seen.add((m, p))
+                stack.append((m, p))
+    return seen
+
+
+def _flows(routes, products, recipes, act, mk, years):
+    """Flow index (route × allowed product × open year), pruned to products that can be
+    present at the origin and have a use at or beyond the destination."""
+    allp = list(products["product"])
+    rp_rows = []
+    for r in routes.itertuples(index=False):
+        plist = ([s.strip() for s in str(r.products).split(",") if s.strip()]
+                 if r.products else allp)
+        for p in plist:
+            rp_rows.append((r.origin, r.destination, r.mode, p))
+    rp = pd.DataFrame(rp_rows, columns=["origin", "destination", "mode", "product"])
+    pairs = act[["node", "process"]].drop_duplicates().merge(recipes, on="process")
+    supply = set(zip(pairs.loc[pairs["direction"] == "out", "node"],
+                     pairs.loc[pairs["direction"] == "out", "product"], strict=True))
+    buys = mk[mk["direction"] == "buy"]
+    supply |= set(zip(buys["node"], buys["product"], strict=True))
+    demand = set(zip(pairs.loc[pairs["direction"] == "in", "node"],
+                     pairs.loc[pairs["direction"] == "in", "product"], strict=True))
+    sells = mk[mk["direction"] == "sell"]
+    demand |= set(zip(sells["node"], sells["product"], strict=True))
+    fwd: dict[tuple[str, str], set[str]] = {}
+    bwd: dict[tuple[str, str], set[str]] = {}
+    for o, d, p in zip(rp["origin"], rp["destination"], rp["product"], strict=True):
+        fwd.setdefault((o, p), set()).add(d)
+        bwd.setdefault((d, p), set()).add(o)
+    sup = _reachable(supply, fwd)
+    disposable = set(products.loc[products["disposal_cost_usd_per_t"].notna(), "product"])
+    dem = _reachable(demand | {(n, p) for (n, p) in sup if p in disposable}, bwd)
+    keep = [(o, p) in sup and (d, p) in dem for o, d, p in
+            zip(rp["origin"], rp["destination"], rp["product"], strict=True)]
+    rp = rp[keep]
+    yrs = pd.DataFrame({"year": np.asarray(years, dtype="int64")})
+    ry = routes.merge(yrs, how="cross")
+    ry = ry[(ry["year"] >= ry["first_year"]) & (ry["year"] <= ry["last_year"])]
+    route_years = ry[["origin", "destination", "mode", "year", "capacity_t_per_year",
+                      "distance_km", "unit_cost"]].reset_index(drop=True)
+    fl = rp.merge(route_years[["origin", "destination", "mode", "year", "unit_cost"]],
+                  on=["origin", "destination", "mode"])
+    fl = fl.sort_values(["origin", "destination", "mode", "product", "year"], kind="stable")
+    return fl.reset_index(drop=True), route_years
+
+
+def _dispose(products, recipes, act, flows, mk, years) -> pd.DataFrame:
+    """(node, product, year) where a disposable product can be present."""
+    disp = products[products["disposal_cost_usd_per_t"].notna()][
+        ["product", "disposal_cost_usd_per_t"]]
+    pairs = act[["node", "process", "year"]].merge(recipes[recipes["direction"] == "out"],
+                                                   on="process")[["node", "product", "year"]]
+    arr = flows[["destination", "product", "year"]].rename(columns={"destination": "node"})
+    buys = mk[mk["direction"] == "buy"][["node", "product", "year"]]
+    idx = pd.concat([pairs, arr, buys], ignore_index=True).drop_duplicates()
+    out = idx.merge(disp, on="product")
+    out["disposal_cost_usd_per_t"] = out["disposal_cost_usd_per_t"].astype(float)
+    return out.sort_values(["node", "product", "year"], kind="stable")

@@ -1,0 +1,357 @@
+"""build_model(data): the MILP of MODEL.md §2 as a Pyomo ConcreteModel.
+
+Pure: no files, no Excel, no solver.  Reads like a table of contents — sets are
+the index tables of :class:`~optmodel.data.ModelData`; then variables, each
+constraint family (one function each, math in the docstring), the objective.
+The objective is in USD (reported in MUSD) for numerical accuracy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from ..data import USD_PER_MUSD, ModelData
+from .linear import ConFamily, VarFamily, add_con_family, add_var_family, terms_for
+
+_STAGE = re.compile(r"^stage<=(\d+)$")
+
+
+@dataclass
+class BuiltModel:
+    """The Pyomo model plus the tables that map its variables and constraints to data."""
+
+    model: pyo.ConcreteModel
+    data: ModelData
+    vars: dict[str, VarFamily]
+    cons: dict[str, ConFamily] = field(default_factory=dict)
+
+    def add(self, fam: ConFamily | None) -> None:
+        if fam is not None:
+            self.cons[fam.name] = fam
+
+
+def build_model(data: ModelData) -> BuiltModel:
+    """Assemble the model in a fixed order: variables, constraints, objective."""
+    m = pyo.ConcreteModel(name="optmodel")
+    bm = BuiltModel(m, data, _add_variables(m, data))
+    for family in (
+        product_balance,
+        process_capacity,
+        process_min_load,
+        build_limit,
+        node_open_link,
+        deposit_reserve,
+        deposit_annual,
+        route_capacity,
+        market_max,
+        market_min,
+        export_quota,
+        min_domestic_processing,
+        investment_budget,
+    ):
+        bm.add(family(bm))
+    _objective(bm)
+    return bm
+
+
+# ------------------------------------------------------------------ variables
+
+
+def _with_vid(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.reset_index(drop=True).copy()
+    df["vid"] = np.arange(len(df), dtype=np.int64)
+    return df
+
+
+def _add_variables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, VarFamily]:
+    v: dict[str, VarFamily] = {}
+    v["act"] = add_var_family(m, "act", _with_vid(d.act), ["node", "process", "year"])
+    b = _with_vid(d.builds)
+    dom = np.array([pyo.NonNegativeReals if div else (pyo.Binary if mu == 1 else
+                                                        pyo.NonNegativeIntegers)
+                    for div, mu in zip(b["divisible"], b["max_units"], strict=True)],
+                   dtype=object)
+    v["build"] = add_var_family(m, "build", b, ["option", "year"],
+                                upper=b["max_units"].to_numpy(dtype=float), domains=dom)
+    o = _with_vid(d.opening)
+    v["open"] = add_var_family(m, "open", o, ["node"], upper=np.ones(len(o)),
+                               domains=np.array([pyo.Binary] * len(o), dtype=object))
+    v["flow"] = add_var_family(m, "flow", _with_vid(d.flows),
+                               ["origin", "destination", "mode", "product", "year"])
+    tr = _with_vid(d.trade)
+    v["trade"] = add_var_family(m, "trade", tr,
+                                ["market", "product", "direction", "scope", "year"])
+    un = tr[(tr["direction"] == "sell") & (tr["min_t"] > 0) & tr["penalty"].notna()]
+    un = _with_vid(un.rename(columns={"vid": "trade_vid"}))
+    v["unmet"] = add_var_family(m, "unmet", un,
+                                ["market", "product", "direction", "scope", "year"],
+                                upper=un["min_t"].to_numpy(dtype=float))
+    v["dispose"] = add_var_family(m, "dispose", _with_vid(d.dispose), ["node", "product", "year"])
+    return v
+
+
+# ----------------------------------------------------------- constraint families
+
+
+def product_balance(bm: BuiltModel) -> ConFamily | None:
+    """product_balance[n,p,t]: Σ_k in[k,p]·act + outflows + sales + dispose
+    − Σ_k out[k,p]·act − inflows − purchases = 0 over every (n,p,t) with a term.
+
+    Written as use − supply so that its dual is the NPV gain of one more tonne."""
+    v, d = bm.vars, bm.data
+    act = v["act"].index.merge(d.recipes, on="process")
+    act_t = terms_for(v["act"], act[["node", "product", "year", "vid"]],
+                      np.where(act["direction"] == "in", 1.0, -1.0) * act["qty_per_activity"])
+    fl = v["flow"].index
+    out_t = terms_for(v["flow"], fl.rename(columns={"origin": "node"})[
+        ["node", "product", "year", "vid"]], 1.0)
+    in_t = terms_for(v["flow"], fl.rename(columns={"destination": "node"})[
+        ["node", "product", "year", "vid"]], -1.0)
+    tr = v["trade"].index
+    tr_t = terms_for(v["trade"], tr[["node", "product", "year", "vid"]],
+                     np.where(tr["direction"] == "sell", 1.0, -1.0))
+    dp_t = terms_for(v["dispose"], v["dispose"].index[["node", "product", "year", "vid"]], 1.0)
+    terms = pd.concat([act_t, out_t, in_t, tr_t, dp_t], ignore_index=True)
+    return add_con_family(bm.model, "product_balance", terms, ["node", "product", "year"],
+                          v, lower=0.0, upper=0.0)
+
+
+def _capacity_terms(bm: BuiltModel, scale: pd.Series | None = None) -> pd.DataFrame:
+    """−unit_capacity × units alive (times ``scale`` per (node, process, year))."""
+    v = bm.vars
+    alive = bm.data.alive.merge(v["build"].index[["option", "year", "vid"]].rename(
+        columns={"year": "start"}), on=["option", "start"])
+    coef = -alive["unit_capacity"].to_numpy(dtype=float)
+    if scale is not None:
+        alive = alive.merge(scale, on=["node", "process", "year"])
+        coef = -(alive["unit_capacity"] * alive["min_load"]).to_numpy(dtype=float)
+    return terms_for(v["build"], alive[["node", "process", "year", "vid"]], coef)
+
+
+def process_capacity(bm: BuiltModel) -> ConFamily | None:
+    """process_capacity[n,k,t]: act − Σ_o cap_o · units alive ≤ existing[n,k,t]."""
+    a = bm.vars["act"].index
+    terms = pd.concat([terms_for(bm.vars["act"], a[["node", "process", "year", "vid"]], 1.0),
+                       _capacity_terms(bm)], ignore_index=True)
+    bounds = a[["node", "process", "year"]].assign(upper=a["existing_capacity"].to_numpy())
+    return add_con_family(bm.model, "process_capacity", terms, ["node", "process", "year"],
+                          bm.vars, bounds=bounds)
+
+
+def process_min_load(bm: BuiltModel) -> ConFamily | None:
+    """process_min_load[n,k,t]: act − min_load·Σ_o cap_o·alive ≥ min_load·existing
+    (only where min_load > 0)."""
+    a = bm.vars["act"].index
+    a = a[a["min_load"] > 0]
+    if not len(a):
+        return None
+    scale = a[["node", "process", "year", "min_load"]]
+    terms = pd.concat([terms_for(bm.vars["act"], a[["node", "process", "year", "vid"]], 1.0),
+                       _capacity_terms(bm, scale)], ignore_index=True)
+    bounds = a[["node", "process", "year"]].assign(
+        lower=(a["min_load"] * a["existing_capacity"]).to_numpy())
+    return add_con_family(bm.model, "process_min_load", terms, ["node", "process", "year"],
+                          bm.vars, bounds=bounds)
+
+
+def build_limit(bm: BuiltModel) -> ConFamily | None:
+    """build_limit[o]: Σ_τ build[o,τ] ≤ max_units (where o has several start years;
+    a single start year is bounded by the variable's upper bound)."""
+    b = bm.vars["build"].index
+    counts = b.groupby("option")["vid"].transform("size")
+    b = b[counts > 1]
+    bounds = b[["option", "max_units"]].drop_duplicates("option").rename(
+        columns={"max_units": "upper"})
+    return add_con_family(bm.model, "build_limit", terms_for(bm.vars["build"],
+                          b[["option", "vid"]], 1.0), ["option"], bm.vars, bounds=bounds)
+
+
+def node_open_link(bm: BuiltModel) -> ConFamily | None:
+    """node_open_link[o,τ]: build[o,τ] − max_units·open[n] ≤ 0 for nodes with an opening cost."""
+    b = bm.vars["build"].index
+    o = bm.vars["open"].index
+    b = b.merge(o[["node", "vid"]].rename(columns={"vid": "open_vid"}), on="node")
+    if not len(b):
+        return None
+    t1 = terms_for(bm.vars["build"], b[["option", "year", "vid"]], 1.0)
+    t2 = terms_for(bm.vars["open"], b[["option", "year", "open_vid"]].rename(
+        columns={"open_vid": "vid"}), -b["max_units"].to_numpy(dtype=float))
+    return add_con_family(bm.model, "node_open_link", pd.concat([t1, t2], ignore_index=True),
+                          ["option", "year"], bm.vars, upper=0.0)
+
+
+def _deposit_output_terms(bm: BuiltModel) -> pd.DataFrame:
+    """Gross output of each deposit's product by all processes at its node, per year."""
+    d = bm.data
+    out = d.recipes[d.recipes["direction"] == "out"]
+    dep = d.deposits[["deposit", "node", "product"]].merge(out, on="product")
+    a = bm.vars["act"].index[["node", "process", "year", "vid"]].merge(
+        dep, on=["node", "process"])
+    return terms_for(bm.vars["act"], a[["deposit", "year", "vid"]], a["qty_per_activity"])
+
+
+def deposit_reserve(bm: BuiltModel) -> ConFamily | None:
+    """deposit_reserve[d]: Σ_t Σ_k out[k,p]·act[n,k,t] ≤ reserve_t."""
+    t = _deposit_output_terms(bm)
+    bounds = bm.data.deposits[["deposit", "reserve_t"]].rename(columns={"reserve_t": "upper"})
+    return add_con_family(bm.model, "deposit_reserve", t[["deposit", "fam", "vid", "coef"]],
+                          ["deposit"], bm.vars, bounds=bounds)
+
+
+def deposit_annual(bm: BuiltModel) -> ConFamily | None:
+    """deposit_annual[d,t]: Σ_k out[k,p]·act[n,k,t] ≤ max_per_year_t (where given)."""
+    dep = bm.data.deposits
+    lim = dep[dep["max_per_year_t"].notna()][["deposit", "max_per_year_t"]]
+    t = _deposit_output_terms(bm)
+    t = t[t["deposit"].isin(lim["deposit"])]
+    bounds = t[["deposit", "year"]].drop_duplicates().merge(lim, on="deposit").rename(
+        columns={"max_per_year_t": "upper"})
+    return add_con_family(bm.model, "deposit_annual", t, ["deposit", "year"], bm.vars,
+                          bounds=bounds)
+
+
+def route_capacity(bm: BuiltModel) -> ConFamily | None:
+    """route_capacity[r,t]: Σ_p flow[r,p,t] ≤ capacity_t_per_year (where given)."""
+    keys = ["origin", "destination", "mode", "year"]
+    r = bm.data.routes
+    lim = r[r["capacity_t_per_year"].notna()][keys + ["capacity_t_per_year"]].rename(
+        columns={"capacity_t_per_year": "upper"})
+    f = bm.vars["flow"].index.merge(lim[keys], on=keys)
+    return add_con_family(bm.model, "route_capacity", terms_for(bm.vars["flow"],
+                          f[keys + ["vid"]], 1.0), keys, bm.vars, bounds=lim)
+
+
+_MKEYS = ["market", "product", "direction", "scope", "year"]
+
+
+def market_max(bm: BuiltModel) -> ConFamily | None:
+    """market_max[m,t]: trade[m,t] ≤ max_t (where given)."""
+    tr = bm.vars["trade"].index
+    tr = tr[tr["max_t"].notna()]
+    return add_con_family(bm.model, "market_max", terms_for(bm.vars["trade"],
+                          tr[_MKEYS + ["vid"]], 1.0), _MKEYS, bm.vars,
+                          bounds=tr[_MKEYS].assign(upper=tr["max_t"].to_numpy()))
+
+
+def market_min(bm: BuiltModel) -> ConFamily | None:
+    """market_min[m,t]: trade + unmet ≥ min_t (sell rows; unmet only with a penalty);
+    trade ≥ min_t (buy rows); only where min_t > 0."""
+    tr = bm.vars["trade"].index
+    tr = tr[tr["min_t"] > 0]
+    un = bm.vars["unmet"].index
+    terms = pd.concat([terms_for(bm.vars["trade"], tr[_MKEYS + ["vid"]], 1.0),
+                       terms_for(bm.vars["unmet"], un[_MKEYS + ["vid"]], 1.0)],
+                      ignore_index=True)
+    return add_con_family(bm.model, "market_min", terms, _MKEYS, bm.vars,
+                          bounds=tr[_MKEYS].assign(lower=tr["min_t"].to_numpy()))
+
+
+def _policy_rows(bm: BuiltModel, instrument: str) -> pd.DataFrame:
+    p = bm.data.policy
+    return p[(p["instrument"] == instrument) & p["value"].notna()]
+
+
+def export_quota(bm: BuiltModel) -> ConFamily | None:
+    """export_quota[target,t]: Σ tonnes on export sell rows of matching products ≤ value."""
+    rows = _policy_rows(bm, "export_quota_t")
+    if not len(rows):
+        return None
+    tr = bm.vars["trade"].index
+    ex = tr[(tr["direction"] == "sell") & (tr["scope"] == "export")]
+    parts = []
+    for target, year in zip(rows["target"], rows["year"], strict=True):
+        sel = ex[ex["year"] == year]
+        sel = sel[_matches(sel, target)]
+        parts.append(terms_for(bm.vars["trade"], sel[["vid"]].assign(target=target,
+                                                                      year=int(year)), 1.0))
+    bounds = rows[["target", "year"]].assign(year=rows["year"].astype("int64"),
+                                             upper=rows["value"].to_numpy())
+    return add_con_family(bm.model, "export_quota", pd.concat(parts, ignore_index=True),
+                          ["target", "year"], bm.vars, bounds=bounds)
+
+
+def _matches(trade: pd.DataFrame, target: str) -> np.ndarray:
+    if target == "":
+        return np.ones(len(trade), dtype=bool)
+    m = _STAGE.match(target)
+    if m:
+        return (trade["stage"] <= int(m.group(1))).to_numpy()
+    return (trade["product"].str.lower() == target).to_numpy()
+
+
+def min_domestic_processing(bm: BuiltModel) -> ConFamily | None:
+    """min_domestic_processing[N,t]: Σ REO on export sell rows with stage < N
+    − (1 − share)·Σ REO on all sell rows ≤ 0."""
+    rows = _policy_rows(bm, "min_domestic_processing_share")
+    if not len(rows):
+        return None
+    tr = bm.vars["trade"].index
+    sell = tr[tr["direction"] == "sell"]
+    parts = []
+    for target, year, share in zip(rows["target"], rows["year"], rows["value"], strict=True):
+        s = sell[sell["year"] == year]
+        low = ((s["scope"] == "export") & (s["stage"] < int(target))).to_numpy(dtype=float)
+        coef = s["reo_content"].to_numpy(dtype=float) * (low - (1.0 - share))
+        parts.append(terms_for(bm.vars["trade"], s[["vid"]].assign(target=target,
+                                                                    year=int(year)), coef))
+    return add_con_family(bm.model, "min_domestic_processing",
+                          pd.concat(parts, ignore_index=True), ["target", "year"], bm.vars,
+                          upper=0.0)
+
+
+def investment_budget(bm: BuiltModel) -> ConFamily | None:
+    """investment_budget[year]: Σ capex after relief of builds started in the year ≤ value;
+    a blank year ("all") caps the whole horizon."""
+    rows = _policy_rows(bm, "investment_budget_musd")
+    if not len(rows):
+        return None
+    b = bm.vars["build"].index
+    parts, bounds = [], []
+    for year, value in zip(rows["year"], rows["value"], strict=True):
+        key = "all" if pd.isna(year) else str(int(year))
+        sel = b if key == "all" else b[b["year"] == int(year)]
+        parts.append(terms_for(bm.vars["build"], sel[["vid"]].assign(period=key),
+                               sel["capex_usd"].to_numpy(dtype=float)))
+        bounds.append((key, float(value) * USD_PER_MUSD))
+    return add_con_family(bm.model, "investment_budget", pd.concat(parts, ignore_index=True),
+                          ["period"], bm.vars,
+                          bounds=pd.DataFrame(bounds, columns=["period", "upper"]))
+
+
+# ------------------------------------------------------------------ objective
+
+
+def objective_coefficients(bm: BuiltModel) -> dict[str, np.ndarray]:
+    """Objective coefficient (USD, discounted) of every variable, by family."""
+    v, d = bm.vars, bm.data
+    coefs = {
+        "act": v["act"].index["obj"].to_numpy(dtype=float),
+        "build": v["build"].index["obj"].to_numpy(dtype=float),
+        "open": -v["open"].index["opening_cost_musd"].to_numpy(dtype=float) * USD_PER_MUSD,
+        "flow": v["flow"].index["obj"].to_numpy(dtype=float),
+        "trade": v["trade"].index["obj"].to_numpy(dtype=float),
+        "dispose": v["dispose"].index["obj"].to_numpy(dtype=float),
+    }
+    un = v["unmet"].index
+    coefs["unmet"] = -(un["d"] * un["penalty"]).to_numpy(dtype=float)
+    del d
+    return coefs
+
+
+def _objective(bm: BuiltModel) -> None:
+    """max NPV (USD) = Σ_fam Σ_i coef_i · x_i."""
+    coefs, objs = [], []
+    for name, c in objective_coefficients(bm).items():
+        nz = np.flatnonzero(c)
+        coefs.append(c[nz])
+        objs.append(bm.vars[name].objs[nz])
+    c = np.concatenate(coefs) if coefs else np.array([])
+    x = np.concatenate(objs) if objs else np.array([], dtype=object)
+    expr = LinearExpression(constant=0.0, linear_coefs=c.tolist(), linear_vars=x.tolist())
+    bm.model.npv = pyo.Objective(expr=expr, sense=pyo.maximize)

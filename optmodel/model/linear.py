@@ -1,0 +1,137 @@
+"""Vectorised construction of sparse Pyomo variables and linear constraint families.
+
+A constraint family is given as a *term table*: one row per (constraint key,
+variable, coefficient).  Rows are grouped with numpy and each constraint body is
+made directly as a ``LinearExpression`` — no per-element Python rules over dense
+products and no operator overloading in loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+
+@dataclass
+class VarFamily:
+    """A sparse variable family: index table (one row per variable) and its Pyomo component."""
+
+    name: str
+    index: pd.DataFrame
+    keys: list[str]
+    component: pyo.Var
+    objs: np.ndarray  # VarData objects aligned with ``index`` rows
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+@dataclass
+class ConFamily:
+    """A constraint family: key table, bounds, term table and Pyomo component."""
+
+    name: str
+    index: pd.DataFrame  # key columns, one row per constraint, in component order
+    keys: list[str]
+    lower: np.ndarray
+    upper: np.ndarray
+    terms: pd.DataFrame  # columns: con (row in index), fam, vid, coef
+    component: pyo.Constraint | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _tuples(df: pd.DataFrame, keys: list[str]) -> list:
+    if len(keys) == 1:
+        return df[keys[0]].tolist()
+    return list(zip(*(df[k].tolist() for k in keys), strict=True))
+
+
+def add_var_family(model: pyo.ConcreteModel, name: str, index: pd.DataFrame, keys: list[str],
+                   upper: np.ndarray | None = None,
+                   domains: np.ndarray | None = None) -> VarFamily:
+    """Add ``name`` indexed by the rows of ``index`` (non-negative, optional upper bounds)."""
+    index = index.reset_index(drop=True)
+    tuples = _tuples(index, keys)
+    comp = pyo.Var(tuples, within=pyo.NonNegativeReals, dense=True)
+    model.add_component(name, comp)
+    objs = np.empty(len(tuples), dtype=object)
+    objs[:] = list(comp.values())
+    if upper is not None:
+        for v, ub in zip(objs, upper, strict=True):
+            if ub == ub and ub != np.inf:  # not NaN
+                v.setub(float(ub))
+    if domains is not None:
+        for v, dom in zip(objs, domains, strict=True):
+            if dom is not None:
+                v.domain = dom
+    return VarFamily(name, index, keys, comp, objs)
+
+
+def terms_for(fam: VarFamily, frame: pd.DataFrame, coef) -> pd.DataFrame:
+    """Term rows for variables of ``fam``; ``frame`` must carry the column ``vid``."""
+    out = frame.copy()
+    out["fam"] = fam.name
+    out["coef"] = coef if np.isscalar(coef) else np.asarray(coef, dtype=float)
+    return out
+
+
+def add_con_family(model: pyo.ConcreteModel, name: str, terms: pd.DataFrame, keys: list[str],
+                   varfams: dict[str, VarFamily], bounds: pd.DataFrame | None = None,
+                   lower: float | None = None, upper: float | None = None) -> ConFamily | None:
+    """Group ``terms`` by ``keys`` into one linear constraint per key.
+
+    ``bounds`` (optional) holds the key columns plus ``lower``/``upper`` columns per
+    constraint; scalars ``lower``/``upper`` apply to every constraint otherwise.
+    Constraints whose terms all have zero coefficients are dropped.
+    """
+    terms = terms[terms["coef"] != 0]
+    if not len(terms):
+        return None
+    grouped = terms.groupby(keys, sort=True, observed=True)
+    codes = grouped.ngroup().to_numpy()
+    index = grouped.size().reset_index()[keys]
+    n = len(index)
+    lo = np.full(n, np.nan if lower is None else lower, dtype=float)
+    hi = np.full(n, np.nan if upper is None else upper, dtype=float)
+    if bounds is not None:
+        b = index.merge(bounds, on=keys, how="left")
+        if "lower" in b:
+            lo = b["lower"].to_numpy(dtype=float)
+        if "upper" in b:
+            hi = b["upper"].to_numpy(dtype=float)
+    vars_ = np.empty(len(terms), dtype=object)
+    fams = terms["fam"].to_numpy()
+    vids = terms["vid"].to_numpy(dtype=np.int64)
+    for f in np.unique(fams):
+        mask = fams == f
+        vars_[mask] = varfams[f].objs[vids[mask]]
+    order = np.argsort(codes, kind="stable")
+    coefs = terms["coef"].to_numpy(dtype=float)[order]
+    vars_ = vars_[order]
+    splits = np.flatnonzero(np.diff(codes[order])) + 1
+    coef_groups = np.split(coefs, splits)
+    var_groups = np.split(vars_, splits)
+    tuples = _tuples(index, keys)
+    exprs = {}
+    for key, c, v, lb, ub in zip(tuples, coef_groups, var_groups, lo, hi, strict=True):
+        body = LinearExpression(constant=0.0, linear_coefs=c.tolist(), linear_vars=v.tolist())
+        has_lb, has_ub = lb == lb, ub == ub
+        if has_lb and has_ub and lb == ub:
+            exprs[key] = body == float(lb)
+        elif has_lb and has_ub:
+            exprs[key] = (float(lb), body, float(ub))
+        elif has_ub:
+            exprs[key] = body <= float(ub)
+        else:
+            exprs[key] = body >= float(lb)
+    comp = pyo.Constraint(tuples, rule=lambda m, *k: exprs[k[0] if len(k) == 1 else k])
+    model.add_component(name, comp)
+    t = pd.DataFrame({"con": codes, "fam": fams, "vid": vids, "coef": terms["coef"].to_numpy()})
+    return ConFamily(name, index, keys, lo, hi, t, comp)

@@ -1,0 +1,201 @@
+"""One solve, end to end: workbook → validation → (scenario) → model → HiGHS → results.
+
+Used by the command line and by batch runs; raises the typed errors of
+:mod:`optmodel.errors` and never writes partial files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import logging
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import OUTPUT_SCHEMA_VERSION, __version__
+from .data import ModelData, build_model_data
+from .errors import EXIT_OK, InputError, Issue
+from .model.build import BuiltModel, build_model
+from .results import extract_tables, summary_table, write_results
+from .scenarios import BASE, apply_overrides, overrides_for
+from .solve import SolveOptions, SolveOutcome, solve, write_model_file
+from .validate import Tables, validate_raw
+from .workbook_read import read_raw
+from .workbook_write import check_writable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    """What one solve produced."""
+
+    summary: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    exit_code: int = EXIT_OK
+    output_path: Path | None = None
+    times: dict[str, float] = field(default_factory=dict)
+    scenario: str = BASE
+    warnings: list[Issue] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_tables(path: Path, scenario: str | None = None,
+                times: dict[str, float] | None = None) -> Tables:
+    """Read, validate and (optionally) apply a named scenario; raise InputError on problems."""
+    times = {} if times is None else times
+    t = time.perf_counter()
+    raw = read_raw(path)
+    times["read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tables, issues = validate_raw(raw)
+    _raise_errors(issues)
+    if scenario and scenario != BASE:
+        raw = apply_overrides(raw, overrides_for(tables, scenario), scenario)
+        tables, issues = validate_raw(raw)
+        _raise_errors(issues, f"after applying scenario {scenario}: ")
+    tables.warnings = [i for i in issues if i.severity != "error"]
+    times["validate"] = time.perf_counter() - t
+    return tables
+
+
+def _raise_errors(issues: list[Issue], prefix: str = "") -> None:
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        if prefix:
+            errors = [Issue(i.sheet, i.row, i.column, i.value, prefix + i.message) for i in errors]
+        raise InputError(errors)
+
+
+def solve_options(settings: dict[str, Any], mip_gap: float | None = None,
+                  time_limit: float | None = None, threads: int | None = None,
+                  tee: bool = False) -> SolveOptions:
+    """CLI flags override Settings, which override defaults."""
+    return SolveOptions(
+        mip_gap=float(mip_gap if mip_gap is not None else settings.get("mip_gap", 1e-4)),
+        time_limit=time_limit if time_limit is not None else settings.get("time_limit_s"),
+        threads=int(threads if threads is not None else settings.get("threads", 1)),
+        tee=tee,
+    )
+
+
+def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | None = None,
+                 write_model: Path | None = None
+                 ) -> tuple[ModelData, BuiltModel, SolveOutcome, dict[str, pd.DataFrame]]:
+    """Build, solve and extract result tables (no files except ``write_model``)."""
+    times = {} if times is None else times
+    t = time.perf_counter()
+    data = build_model_data(tables)
+    times["prepare"] = time.perf_counter() - t
+    t = time.perf_counter()
+    bm = build_model(data)
+    times["build"] = time.perf_counter() - t
+    if write_model is not None:
+        t = time.perf_counter()
+        write_model_file(bm, str(write_model))
+        times["write_model"] = time.perf_counter() - t
+    sol = solve(bm, opts)
+    times.update({k: v for k, v in sol.times.items()})
+    t = time.perf_counter()
+    result = extract_tables(bm, sol)
+    result["Summary"] = summary_table(bm, sol, result)
+    times["extract"] = time.perf_counter() - t
+    return data, bm, sol, result
+
+
+def solve_workbook(input_path: Path | str, output_path: Path | str | None = None, *,
+                   scenario: str | None = None, mip_gap: float | None = None,
+                   time_limit: float | None = None, threads: int | None = None,
+                   write_model: Path | str | None = None, report: bool = False,
+                   tee: bool = False, command_line: str | None = None) -> RunOutcome:
+    """Solve ``input_path`` (optionally one scenario) and write the results workbook."""
+    start = _dt.datetime.now(_dt.UTC)
+    t_all = time.perf_counter()
+    input_path = Path(input_path)
+    out = Path(output_path) if output_path is not None else None
+    if out is not None:
+        check_writable(out, [input_path])
+    if write_model is not None:
+        check_writable(Path(write_model), [input_path])
+    times: dict[str, float] = {}
+    tables = load_tables(input_path, scenario, times)
+    opts = solve_options(tables.settings, mip_gap, time_limit, threads, tee)
+    data, bm, sol, result = solve_tables(tables, opts, times,
+                                         Path(write_model) if write_model else None)
+    result["Warnings"] = pd.DataFrame(
+        [(w.sheet, w.row, w.message + ("" if w.value is None else f" ({w.value})"))
+         for w in tables.warnings], columns=["sheet", "row", "message"])
+    result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
+    result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
+    summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
+    outcome = RunOutcome(summary, result, times=times, scenario=scenario or BASE,
+                         warnings=tables.warnings, output_path=out)
+    if out is not None:
+        t = time.perf_counter()
+        times["total"] = time.perf_counter() - t_all
+        result["Run"] = run_table(input_path, scenario or BASE, opts, sol, times, start,
+                                  tables, command_line)
+        write_results(out, result)
+        times["write"] = time.perf_counter() - t
+        if report:
+            _write_report(out)
+    else:
+        result["Run"] = run_table(input_path, scenario or BASE, opts, sol, times, start, tables,
+                                  command_line)
+    return outcome
+
+
+def _write_report(results_path: Path) -> None:
+    try:
+        from .report import write_report
+    except ImportError:  # report package not available
+        log.warning("report module not available; no HTML report written")
+        return
+    write_report(results_path, results_path.with_suffix(".html"))
+
+
+def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOutcome,
+              times: dict[str, float], start: _dt.datetime, tables: Tables,
+              command_line: str | None) -> pd.DataFrame:
+    """Run sheet: everything needed to reproduce the run."""
+    import pyomo.version
+
+    rows: list[tuple[str, Any]] = [
+        ("output_schema_version", OUTPUT_SCHEMA_VERSION),
+        ("package_version", __version__),
+        ("scenario", scenario),
+        ("input_file", input_path.name),
+        ("input_sha256", file_sha256(input_path)),
+        ("solver", sol.solver_version),
+        ("pyomo_version", pyomo.version.version),
+        ("python_version", platform.python_version()),
+        ("termination_condition", sol.termination),
+        ("status", sol.status),
+        ("mip_gap", sol.gap),
+        ("mip_gap_setting", opts.mip_gap),
+        ("time_limit_s", opts.time_limit if opts.time_limit is not None else "none"),
+        ("threads", opts.threads),
+        ("random_seed", 0),
+        ("first_year", tables.settings.get("first_year")),
+        ("last_year", tables.settings.get("last_year")),
+        ("discount_rate", tables.settings.get("discount_rate")),
+        ("start_time_utc", start.strftime("%Y-%m-%dT%H:%M:%SZ")),
+    ]
+    rows += [(f"time_{k}_s", round(v, 3)) for k, v in times.items()]
+    rows.append(("command_line", command_line if command_line is not None else " ".join(
+        [Path(sys.argv[0]).name] + sys.argv[1:])))
+    rows += [("warning", str(w)) for w in tables.warnings]
+    return pd.DataFrame(rows, columns=["key", "value"])

@@ -1,0 +1,306 @@
+"""Result tables (MODEL.md §4) from a solved model, and the results workbook.
+
+Tables are tidy, keyed like the inputs, and built with vectorised pandas from
+the solution arrays; Summary money lines are sums of these detail rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import USD_PER_MUSD
+from .model.build import BuiltModel
+from .solve import SolveOutcome
+from .workbook_write import SheetSpec, write_workbook
+
+TOL = 1e-9
+RESULT_SHEETS = ("Summary", "Builds", "Activity", "Flows", "Trade", "Disposal", "Extraction",
+                 "Depth", "Prices", "Binding", "Warnings", "Run", "Nodes", "Products")
+
+_MONEY = "#,##0.000"
+_TONNES = "#,##0.0"
+NUMBER_FORMATS = {
+    "capex_musd": _MONEY, "fixed_om_musd": _MONEY, "opex_musd": _MONEY, "subsidy_musd": _MONEY,
+    "cost_musd": _MONEY, "value_musd": _MONEY, "duty_musd": _MONEY, "tax_musd": _MONEY,
+    "tonnes": _TONNES, "activity": _TONNES, "capacity": _TONNES, "capacity_added": _TONNES,
+    "unmet_t": _TONNES, "reserve_left_t": _TONNES, "reo_t_sold_domestic": _TONNES,
+    "reo_t_exported": _TONNES, "utilisation": "0.0%", "price_usd_per_t": "#,##0.00",
+    "shadow_price_usd_per_t": "#,##0.00", "units": "0.###", "value": "#,##0.######",
+}
+
+
+def _clean(x: np.ndarray) -> np.ndarray:
+    """Zero out solver noise so that identical solves print identical tables."""
+    x = np.where(np.abs(x) < TOL, 0.0, x)
+    return np.round(x, 9) + 0.0
+
+
+def extract_tables(bm: BuiltModel, sol: SolveOutcome) -> dict[str, pd.DataFrame]:
+    """Every detail sheet of §4 (Summary and Run are made by :func:`summary_table`)."""
+    d, v = bm.data, bm.vars
+    val = {k: _clean(x) for k, x in sol.values.items()}
+    out: dict[str, pd.DataFrame] = {}
+
+    # Builds
+    b = v["build"].index.assign(units=val["build"])
+    b = b[b["units"] > TOL]
+    alive_years = (np.minimum(b["year"] + b["lead_time_years"] + b["lifetime_years"] - 1,
+                              d.last_year) - (b["year"] + b["lead_time_years"]) + 1).clip(lower=0)
+    out["Builds"] = pd.DataFrame({
+        "option": b["option"], "node": b["node"], "process": b["process"], "year": b["year"],
+        "units": b["units"], "capacity_added": b["units"] * b["unit_capacity"],
+        "online_year": b["year"] + b["lead_time_years"],
+        "capex_musd": b["units"] * b["capex_usd"] / USD_PER_MUSD,
+        "fixed_om_musd": b["units"] * b["fixed_om_musd_per_year"] * alive_years,
+    }).reset_index(drop=True)
+
+    # Activity with capacity in place
+    a = v["act"].index.assign(activity=val["act"])
+    alive = d.alive.merge(v["build"].index[["option", "year", "vid"]].rename(
+        columns={"year": "start"}), on=["option", "start"])
+    alive["cap"] = alive["unit_capacity"] * val["build"][alive["vid"].to_numpy()]
+    built = alive.groupby(["node", "process", "year"], as_index=False)["cap"].sum()
+    a = a.merge(built, on=["node", "process", "year"], how="left")
+    a["capacity"] = a["existing_capacity"] + a["cap"].fillna(0.0)
+    a = a[(a["activity"] > TOL) | (a["capacity"] > TOL)]
+    out["Activity"] = pd.DataFrame({
+        "node": a["node"], "process": a["process"], "year": a["year"],
+        "activity": a["activity"], "capacity": a["capacity"],
+        "utilisation": np.where(a["capacity"] > TOL, a["activity"] / a["capacity"].where(
+            a["capacity"] > TOL, 1.0), np.nan),
+        "opex_musd": a["activity"] * a["opex_usd_per_activity"] / USD_PER_MUSD,
+        "subsidy_musd": a["activity"] * a["subsidy"] / USD_PER_MUSD,
+    }).reset_index(drop=True)
+
+    # Flows
+    f = v["flow"].index.assign(tonnes=val["flow"])
+    f = f[f["tonnes"] > TOL]
+    out["Flows"] = pd.DataFrame({
+        "origin": f["origin"], "destination": f["destination"], "mode": f["mode"],
+        "product": f["product"], "year": f["year"], "tonnes": f["tonnes"],
+        "cost_musd": f["tonnes"] * f["unit_cost"] / USD_PER_MUSD,
+    }).reset_index(drop=True)
+
+    # Trade (with unmet)
+    t = v["trade"].index.assign(tonnes=val["trade"], unmet_t=0.0)
+    un = v["unmet"].index
+    if len(un):
+        t.loc[un["trade_vid"].to_numpy(), "unmet_t"] = val["unmet"]
+    t = t[(t["tonnes"] > TOL) | (t["unmet_t"] > TOL)]
+    out["Trade"] = pd.DataFrame({
+        "market": t["market"], "node": t["node"], "product": t["product"],
+        "direction": t["direction"], "scope": t["scope"], "year": t["year"],
+        "tonnes": t["tonnes"], "price_usd_per_t": t["price_usd_per_t"],
+        "value_musd": t["tonnes"] * t["price_usd_per_t"] / USD_PER_MUSD,
+        "duty_musd": t["tonnes"] * t["price_usd_per_t"] * t["duty_rate"] / USD_PER_MUSD,
+        "unmet_t": t["unmet_t"],
+    }).reset_index(drop=True)
+
+    # Disposal
+    dp = v["dispose"].index.assign(tonnes=val["dispose"])
+    dp = dp[dp["tonnes"] > TOL]
+    out["Disposal"] = pd.DataFrame({
+        "node": dp["node"], "product": dp["product"], "year": dp["year"], "tonnes": dp["tonnes"],
+        "cost_musd": dp["tonnes"] * dp["disposal_cost_usd_per_t"] / USD_PER_MUSD,
+    }).reset_index(drop=True)
+
+    out["Extraction"] = _extraction(bm, val)
+    out["Depth"] = _depth(bm, out["Trade"])
+    out["Prices"] = _prices(bm, sol)
+    out["Binding"] = _binding(bm, sol, val)
+    return out
+
+
+def _extraction(bm: BuiltModel, val) -> pd.DataFrame:
+    d, v = bm.data, bm.vars
+    out = d.recipes[d.recipes["direction"] == "out"]
+    dep = d.deposits[["deposit", "node", "product", "reserve_t",
+                      "extraction_tax_usd_per_t"]].merge(out, on="product")
+    a = v["act"].index[["node", "process", "year", "vid"]].merge(dep, on=["node", "process"])
+    a["tonnes"] = a["qty_per_activity"] * val["act"][a["vid"].to_numpy()]
+    g = a.groupby(["deposit", "node", "product", "year"], as_index=False).agg(
+        tonnes=("tonnes", "sum"), reserve_t=("reserve_t", "first"),
+        tax=("extraction_tax_usd_per_t", "first"))
+    g = g.sort_values(["deposit", "year"], kind="stable")
+    g["reserve_left_t"] = g["reserve_t"] - g.groupby("deposit")["tonnes"].cumsum()
+    g = g[g["tonnes"] > TOL]
+    return pd.DataFrame({
+        "deposit": g["deposit"], "node": g["node"], "product": g["product"], "year": g["year"],
+        "tonnes": g["tonnes"], "tax_musd": g["tonnes"] * g["tax"] / USD_PER_MUSD,
+        "reserve_left_t": _clean(g["reserve_left_t"].to_numpy(dtype=float)),
+    }).reset_index(drop=True)
+
+
+def _depth(bm: BuiltModel, trade: pd.DataFrame) -> pd.DataFrame:
+    s = trade[trade["direction"] == "sell"].merge(
+        bm.data.products[["product", "stage", "reo_content"]], on="product")
+    s = s.assign(reo=s["tonnes"] * s["reo_content"])
+    s["dom"] = np.where(s["scope"] == "domestic", s["reo"], 0.0)
+    s["exp"] = np.where(s["scope"] == "export", s["reo"], 0.0)
+    g = s.groupby(["year", "stage"], as_index=False)[["dom", "exp"]].sum()
+    return g.rename(columns={"dom": "reo_t_sold_domestic", "exp": "reo_t_exported"})
+
+
+def _prices(bm: BuiltModel, sol: SolveOutcome) -> pd.DataFrame:
+    fam = bm.cons.get("product_balance")
+    if fam is None or "product_balance" not in sol.duals:
+        return pd.DataFrame(columns=["node", "product", "year", "shadow_price_usd_per_t"])
+    idx = fam.index.copy()
+    dt = idx["year"].map(bm.data.discount).to_numpy(dtype=float)
+    idx["shadow_price_usd_per_t"] = _clean(sol.duals["product_balance"] / dt)
+    return idx.reset_index(drop=True)
+
+
+def _binding(bm: BuiltModel, sol: SolveOutcome, val) -> pd.DataFrame:
+    rows = []
+    for name, fam in bm.cons.items():
+        t = fam.terms
+        x = np.zeros(len(t))
+        for f in t["fam"].unique():
+            mask = (t["fam"] == f).to_numpy()
+            x[mask] = val[f][t["vid"].to_numpy()[mask]]
+        body = np.bincount(t["con"].to_numpy(), weights=t["coef"].to_numpy() * x,
+                           minlength=len(fam))
+        slack_hi = np.where(np.isnan(fam.upper), np.inf, fam.upper - body)
+        slack_lo = np.where(np.isnan(fam.lower), np.inf, body - fam.lower)
+        slack = np.minimum(slack_hi, slack_lo)
+        rhs = np.where(slack_hi <= slack_lo, fam.upper, fam.lower)
+        tight = slack <= 1e-6 * np.maximum(1.0, np.abs(np.nan_to_num(rhs)))
+        if name == "product_balance":
+            continue  # reported as Prices
+        if not tight.any():
+            continue
+        duals = sol.duals.get(name)
+        if "year" in fam.keys:
+            dt = fam.index["year"].map(bm.data.discount).to_numpy(dtype=float)
+        else:
+            dt = np.ones(len(fam))
+        idx_str = fam.index[fam.keys].astype(str).agg("|".join, axis=1).to_numpy()
+        for i in np.flatnonzero(tight):
+            dual = float(duals[i] / dt[i]) if duals is not None else np.nan
+            rows.append((name, idx_str[i], float(max(slack[i], 0.0)), dual))
+    df = pd.DataFrame(rows, columns=["constraint", "index", "slack", "dual"])
+    df["slack"] = _clean(df["slack"].to_numpy(dtype=float))
+    df["dual"] = _clean(df["dual"].to_numpy(dtype=float))
+    return df
+
+
+# -------------------------------------------------------------------- summary
+
+
+def summary_table(bm: BuiltModel, sol: SolveOutcome, tables: dict[str, pd.DataFrame]
+                  ) -> pd.DataFrame:
+    """Summary sheet: KPIs, undiscounted money lines and discounted pv_* terms."""
+    d = bm.data
+    disc = d.discount
+    tr, fl, ac, bu = tables["Trade"], tables["Flows"], tables["Activity"], tables["Builds"]
+    dp, ex = tables["Disposal"], tables["Extraction"]
+    sell, buy = tr[tr["direction"] == "sell"], tr[tr["direction"] == "buy"]
+
+    def pv(df: pd.DataFrame, col: str, year_col: str = "year") -> float:
+        if not len(df):
+            return 0.0
+        return float((df[col] * df[year_col].map(disc)).sum())
+
+    un = sell.assign(pen=sell["unmet_t"] * (d.settings.get("unmet_penalty_usd_per_t") or 0.0)
+                     / USD_PER_MUSD)
+    # fixed O&M by year (discounting needs the years the units are alive)
+    fom_rows = d.alive.merge(bu[["option", "year", "units"]].rename(columns={"year": "start"}),
+                             on=["option", "start"])
+    fom_rows["musd"] = fom_rows["units"] * fom_rows["fixed_om_musd_per_year"]
+    opening = bm.vars["open"].index.assign(x=sol.values["open"].round())
+    opening_musd = float((opening["x"] * opening["opening_cost_musd"]).sum())
+    salvage = 0.0
+    if d.settings.get("salvage") and len(bu):
+        sb = bu.merge(d.builds[["option", "year", "salvage_usd", "capex_usd"]],
+                      on=["option", "year"])
+        salvage = float((sb["units"] * sb["salvage_usd"]).sum() / USD_PER_MUSD)
+    dl = float(disc[d.last_year])
+    terms = [
+        ("revenue", sell["value_musd"].sum(), pv(sell, "value_musd"), 1),
+        ("purchases", buy["value_musd"].sum(), pv(buy, "value_musd"), -1),
+        ("export_duties", sell["duty_musd"].sum(), pv(sell, "duty_musd"), -1),
+        ("import_duties", buy["duty_musd"].sum(), pv(buy, "duty_musd"), -1),
+        ("opex", ac["opex_musd"].sum(), pv(ac, "opex_musd"), -1),
+        ("subsidies", ac["subsidy_musd"].sum(), pv(ac, "subsidy_musd"), 1),
+        ("fixed_om", fom_rows["musd"].sum(), pv(fom_rows, "musd"), -1),
+        ("transport", fl["cost_musd"].sum(), pv(fl, "cost_musd"), -1),
+        ("extraction_tax", ex["tax_musd"].sum(), pv(ex, "tax_musd"), -1),
+        ("disposal", dp["cost_musd"].sum(), pv(dp, "cost_musd"), -1),
+        ("unmet_penalty", un["pen"].sum(), pv(un, "pen"), -1),
+        ("capex", bu["capex_musd"].sum(), pv(bu, "capex_musd"), -1),
+        ("opening_cost", opening_musd, opening_musd, -1),
+        ("salvage", salvage, salvage * dl, 1),
+    ]
+    kpis = kpi_values(bm, tables)
+    rows: list[tuple[str, Any, str]] = [
+        ("npv_musd", sol.objective_usd / USD_PER_MUSD, "MUSD (discounted to first_year)"),
+        ("objective_bound_musd", sol.bound_usd / USD_PER_MUSD, "MUSD"),
+        ("mip_gap", sol.gap, "fraction"),
+        ("status", sol.status, ""),
+    ]
+    rows += [(f"{n}_musd", float(u), "MUSD (undiscounted sum over years)") for n, u, _, _ in terms]
+    rows += [
+        ("processing_depth_index", kpis["processing_depth_index"], "stage (REO-weighted)"),
+        ("raw_export_share", kpis["raw_export_share"], "fraction"),
+        ("domestic_value_added_musd", kpis["domestic_value_added_musd"], "MUSD (undiscounted)"),
+        ("unmet_demand_t", float(sell["unmet_t"].sum()), "t"),
+    ]
+    rows += [(f"pv_{n}_musd", float(s * p), "MUSD (discounted; costs negative)")
+             for n, _, p, s in terms]
+    df = pd.DataFrame(rows, columns=["metric", "value", "unit"])
+    df["value"] = [(_round(x) if isinstance(x, float) else x) for x in df["value"]]
+    return df
+
+
+def _round(x: float) -> float | None:
+    if x != x:
+        return None
+    return float(np.round(x, 9)) + 0.0
+
+
+def kpi_values(bm: BuiltModel, tables: dict[str, pd.DataFrame]) -> dict[str, float | None]:
+    """Derived results of MODEL.md §2 (undiscounted, whole horizon)."""
+    d = bm.data
+    tr = tables["Trade"].merge(d.products[["product", "stage", "reo_content"]], on="product")
+    sell = tr[tr["direction"] == "sell"]
+    reo = sell["tonnes"] * sell["reo_content"]
+    depth = float((reo * sell["stage"]).sum() / reo.sum()) if reo.sum() > TOL else None
+    raw_exp = float(reo[(sell["scope"] == "export") & (sell["stage"] <= 2)].sum())
+    ex = tables["Extraction"].merge(d.products[["product", "reo_content"]], on="product")
+    mined = float((ex["tonnes"] * ex["reo_content"]).sum())
+    raw_share = raw_exp / mined if mined > TOL else None
+    country = dict(zip(d.nodes["node"], d.nodes["country"], strict=True))
+    dom = tr["node"].map(lambda n: country.get(n) is None or str(country.get(n)).strip().lower()
+                         in ("", "russia", "nan"))
+    sign = np.where(tr["direction"] == "sell", 1.0, -1.0)
+    dva = float((sign * tr["value_musd"])[dom.to_numpy(dtype=bool)].sum())
+    return {"processing_depth_index": depth, "raw_export_share": raw_share,
+            "domestic_value_added_musd": dva}
+
+
+# --------------------------------------------------------------------- writing
+
+
+def _specs(tables: dict[str, pd.DataFrame]) -> list[SheetSpec]:
+    specs = []
+    for name in RESULT_SHEETS:
+        if name not in tables:
+            continue
+        df = tables[name]
+        if name == "Warnings" and not len(df):
+            continue
+        specs.append(SheetSpec(name, df, number_formats={
+            k: f for k, f in NUMBER_FORMATS.items() if k in df.columns},
+            widths={"value": 22} if name in ("Summary", "Run") else {},
+            wrap_columns=("message",) if name == "Warnings" else ()))
+    return specs
+
+
+def write_results(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Write the results workbook atomically, sheets in contract order."""
+    write_workbook(path, _specs(tables), title="optmodel results")

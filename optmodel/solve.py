@@ -1,0 +1,143 @@
+"""Solve a built model with HiGHS through Pyomo's persistent APPSI interface.
+
+APPSI's HiGHS interface hands the model to highspy in memory (no LP/MPS file),
+keeps it loaded for the second, continuous solve that gives shadow prices
+(builds and openings fixed at their optimum), and lets scenario batches re-solve
+with changed data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.contrib.appsi.base import TerminationCondition as TC
+from pyomo.contrib.appsi.solvers import Highs
+
+from .errors import InfeasibleError, SolverError
+from .model.build import BuiltModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SolveOptions:
+    mip_gap: float = 1e-4
+    time_limit: float | None = None
+    threads: int = 1
+    tee: bool = False
+    duals: bool = True
+
+
+@dataclass
+class SolveOutcome:
+    """What the solver said, and the solution values by variable family."""
+
+    status: str  # optimal | time_limit | ...
+    termination: str
+    objective_usd: float
+    bound_usd: float
+    gap: float
+    values: dict[str, np.ndarray]
+    duals: dict[str, np.ndarray] = field(default_factory=dict)
+    times: dict[str, float] = field(default_factory=dict)
+    solver_version: str = ""
+
+
+def highs_version() -> str:
+    try:
+        import highspy
+
+        h = highspy.Highs()
+        return f"HiGHS {h.version()}" if hasattr(h, "version") else "HiGHS"
+    except Exception:  # pragma: no cover - version string only
+        return "HiGHS"
+
+
+def _solver(opts: SolveOptions) -> Highs:
+    s = Highs()
+    if not s.available():
+        raise SolverError("HiGHS (highspy) is not available: pip install highspy.")
+    s.config.mip_gap = opts.mip_gap
+    s.config.time_limit = opts.time_limit
+    s.config.load_solution = False
+    s.config.stream_solver = opts.tee
+    s.highs_options = {"threads": int(opts.threads), "random_seed": 0,
+                       "mip_abs_gap": 1e-6 if opts.mip_gap > 0 else 0.0}
+    return s
+
+
+def _is_integer(bm: BuiltModel) -> bool:
+    return any(not v.is_continuous() for name in ("build", "open") for v in bm.vars[name].objs)
+
+
+def solve(bm: BuiltModel, opts: SolveOptions) -> SolveOutcome:
+    """Solve the MILP; then, for duals, the LP with builds/openings fixed."""
+    s = _solver(opts)
+    t = time.perf_counter()
+    res = s.solve(bm.model)
+    solve_time = time.perf_counter() - t
+    tc = res.termination_condition
+    has_sol = res.best_feasible_objective is not None
+    if tc in (TC.infeasible, TC.infeasibleOrUnbounded):
+        raise InfeasibleError("The model is infeasible: no plan satisfies every constraint.")
+    if tc == TC.unbounded:
+        raise InfeasibleError("The model is unbounded: check prices, capacities and limits.")
+    if not has_sol:
+        if tc == TC.maxTimeLimit:
+            raise SolverError("Time limit reached before any feasible plan was found.")
+        raise SolverError(f"The solver stopped without a solution ({tc.name}).")
+    res.solution_loader.load_vars()
+    status = "optimal" if tc == TC.optimal else (
+        "time_limit" if tc == TC.maxTimeLimit else tc.name)
+    obj = float(res.best_feasible_objective)
+    bound = float(res.best_objective_bound) if res.best_objective_bound is not None else obj
+    gap = abs(bound - obj) / max(1e-10, abs(obj)) if np.isfinite(bound) else float("nan")
+    values = {name: np.array([v.value if v.value is not None else 0.0 for v in fam.objs],
+                             dtype=float) for name, fam in bm.vars.items()}
+    outcome = SolveOutcome(status, tc.name, obj, bound, gap, values,
+                           times={"solve": solve_time}, solver_version=highs_version())
+    if opts.duals:
+        t = time.perf_counter()
+        outcome.duals = _lp_duals(bm, s, values)
+        outcome.times["duals"] = time.perf_counter() - t
+    return outcome
+
+
+def _lp_duals(bm: BuiltModel, s: Highs, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Duals of the LP with integer builds and openings fixed at their optimum."""
+    fixed = []
+    if _is_integer(bm):
+        for name in ("build", "open"):
+            for v, x in zip(bm.vars[name].objs, values[name], strict=True):
+                if not v.is_continuous():
+                    fixed.append((v, v.domain))
+                    v.domain = pyo.NonNegativeReals
+                    v.fix(round(x))
+    try:
+        s.config.time_limit = None
+        res = s.solve(bm.model)
+        if res.termination_condition != TC.optimal:
+            log.warning("LP for shadow prices ended %s; duals left blank",
+                        res.termination_condition.name)
+            return {}
+        duals = s.get_duals()
+    finally:
+        for v, dom in fixed:
+            v.unfix()
+            v.domain = dom
+    return {name: np.array([duals.get(c, 0.0) for c in fam.component.values()], dtype=float)
+            for name, fam in bm.cons.items() if fam.component is not None}
+
+
+def write_model_file(bm: BuiltModel, path: str) -> None:
+    """Write the built model as .mps or .lp with readable, deterministic names."""
+    fmt = "mps" if str(path).lower().endswith(".mps") else "lp"
+    bm.model.write(str(path), format=fmt, io_options={"symbolic_solver_labels": True})
+
+
+def value_of(expr) -> float:
+    return float(pyo.value(expr))

@@ -1,0 +1,560 @@
+"""Validate an input workbook against the schema; report every problem at once.
+
+Per-cell types, ranges and enumerations are checked by pydantic models built
+from :mod:`optmodel.schema`; cross-row and cross-sheet rules (duplicates,
+references, horizon, policy targets, ...) follow in :func:`_cross_checks`.
+Each problem is an :class:`~optmodel.errors.Issue` naming sheet, Excel row,
+column, value and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, create_model
+
+from . import schema as S
+from .errors import InputError, Issue
+from .workbook_read import RawSheet, read_raw
+
+ROW = "_row"  # column holding the Excel row number of each record
+STAGE_TARGET = re.compile(r"^stage\s*<=\s*(\d+)$")
+NAME_PATTERN = r"^[^|,:*=+\-@][^|,:*]*$"
+
+
+@dataclass
+class Tables:
+    """Validated input: one typed DataFrame per sheet plus parsed settings."""
+
+    frames: dict[str, pd.DataFrame]
+    settings: dict[str, Any]
+    warnings: list[Issue] = field(default_factory=list)
+
+    def __getitem__(self, sheet: str) -> pd.DataFrame:
+        return self.frames[sheet]
+
+
+# ---------------------------------------------------------------- cell models
+
+
+def _pyd_type(col: S.Column):
+    if col.kind == "number":
+        t = Annotated[float, Field(ge=col.minimum, le=col.maximum, allow_inf_nan=False)]
+    elif col.kind in ("integer", "year"):
+        lo = col.minimum if col.kind == "integer" else 1000
+        hi = col.maximum if col.kind == "integer" else 9999
+        t = Annotated[int, Field(ge=lo, le=hi)]
+    elif col.kind == "bool":
+        t = bool
+    elif col.kind == "enum":
+        t = Literal[col.choices]
+    elif col.kind in ("name", "ref"):
+        t = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+    else:
+        t = str
+    if col.required:
+        return (t, ...)
+    return (t | None, None)
+
+
+@cache
+def _row_adapter(sheet: str) -> TypeAdapter:
+    spec = S.SHEETS[sheet]
+    fields = {c.name: _pyd_type(c) for c in spec.all_columns}
+    model = create_model(f"{sheet}Row", **fields)
+    return TypeAdapter(list[model])
+
+
+def _clean(value: Any, col: S.Column) -> Any:
+    """Normalise a raw cell: blanks → None, strings trimmed, numbers as text where text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if value == "":
+            return None
+        if col.kind == "enum":
+            return value.lower()
+        if col.kind == "bool":
+            return value.lower()
+        return value
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if col.kind in ("text", "name", "ref", "names", "enum"):
+        if isinstance(value, bool):
+            return str(value).upper()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, int | float):
+            return str(value)
+        if isinstance(value, _dt.datetime | _dt.date):
+            return value.isoformat()
+        return str(value)
+    if col.kind in ("number", "integer", "year") and isinstance(value, bool):
+        return f"{value}"  # rejected as not a number
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time | _dt.timedelta):
+        return f"date {value}"  # rejected with the date visible in the message
+    return value
+
+
+def _display(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+# ------------------------------------------------------------------- reading
+
+
+def load_workbook(path: str | Path, extra_rules: bool = True) -> Tables:
+    """Read and validate ``path``; raise :class:`InputError` listing every problem."""
+    raw = read_raw(path)
+    tables, issues = validate_raw(raw, extra_rules=extra_rules)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise InputError(errors + [i for i in issues if i.severity != "error"])
+    tables.warnings = [i for i in issues if i.severity != "error"]
+    return tables
+
+
+def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True) -> tuple[Tables, list[Issue]]:
+    """Validate raw sheets; return typed tables and all issues (errors and warnings)."""
+    issues: list[Issue] = []
+    frames: dict[str, pd.DataFrame] = {}
+    known = {n.lower(): n for n in S.SHEETS}
+    seen: set[str] = set()
+    for name, sheet in raw.items():
+        canon = known.get(name.lower())
+        if canon is None:
+            if name.lower() in (s.lower() for s in S.IGNORED_SHEETS):
+                continue
+            issues.append(
+                Issue(name, None, None, None,
+                      "unknown sheet; expected one of: " + ", ".join(S.SHEETS) + ", README")
+            )
+            continue
+        seen.add(canon)
+        frames[canon] = _read_sheet(canon, sheet, issues)
+    for spec in S.SHEETS.values():
+        if spec.name not in seen:
+            if spec.required:
+                issues.append(Issue(spec.name, None, None, None, "required sheet is missing"))
+            frames[spec.name] = _empty_frame(spec)
+    settings = _parse_settings(frames["Settings"], issues)
+    tables = Tables(frames, settings)
+    if extra_rules and not any(i.severity == "error" and i.sheet == "Settings" for i in issues):
+        _cross_checks(tables, issues)
+    return tables, issues
+
+
+def _empty_frame(spec: S.Sheet) -> pd.DataFrame:
+    return pd.DataFrame({**{c: pd.Series(dtype=object) for c in spec.column_names},
+                         ROW: pd.Series(dtype="int64")})
+
+
+def _read_sheet(name: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame:
+    spec = S.SHEETS[name]
+    if not sheet.header or all(_is_blank(h) for h in sheet.header):
+        if spec.required:
+            issues.append(Issue(name, None, None, None,
+                                "sheet is empty: row 1 must hold the column headers"))
+        return _empty_frame(spec)
+    colmap: dict[int, S.Column] = {}
+    by_name = {c.name: c for c in spec.all_columns}
+    for j, h in enumerate(sheet.header):
+        if _is_blank(h):
+            if any(j < len(r) and not _is_blank(r[j]) for r in sheet.rows):
+                issues.append(Issue(name, 1, _col_letter(j), None,
+                                    "a column without a header holds data; add a header"))
+            continue
+        key = str(h).strip().lower()
+        col = by_name.get(key)
+        if col is None:
+            issues.append(Issue(name, 1, _col_letter(j), h,
+                                "unknown column; expected one of: " + ", ".join(spec.column_names)))
+            continue
+        if any(c.name == col.name for c in colmap.values()):
+            issues.append(Issue(name, 1, _col_letter(j), h, "column appears twice"))
+            continue
+        colmap[j] = col
+    present = {c.name for c in colmap.values()}
+    for c in spec.all_columns:
+        if c.required and c.name not in present:
+            issues.append(Issue(name, 1, c.name, None, "required column is missing"))
+    records: list[dict[str, Any]] = []
+    rownums: list[int] = []
+    for i, row in enumerate(sheet.rows):
+        if all(_is_blank(v) for v in row):
+            continue
+        rec = {c.name: None for c in spec.all_columns}
+        for j, col in colmap.items():
+            rec[col.name] = _clean(row[j] if j < len(row) else None, col)
+        records.append(rec)
+        rownums.append(i + 2)
+    if not records:
+        return _empty_frame(spec)
+    bad_rows = _check_cells(name, spec, records, rownums, issues)
+    out = pd.DataFrame.from_records(records, columns=list(spec.column_names))
+    out[ROW] = rownums
+    out = out.astype(object)
+    out = out.where(out.notna(), None)
+    out["_bad"] = [i in bad_rows for i in range(len(records))]
+    return out
+
+
+def _check_cells(name, spec, records, rownums, issues) -> set[int]:
+    """Type/range/enum checks; converts valid cells in place; returns rows with errors."""
+    adapter = _row_adapter(name)
+    bad: set[int] = set()
+    try:
+        validated = adapter.validate_python(records)
+    except ValidationError as exc:
+        errs = exc.errors(include_url=False)
+        for e in errs:
+            loc = e["loc"]
+            if len(loc) < 2:
+                continue
+            i, colname = loc[0], str(loc[1])
+            bad.add(i)
+            col = spec.column(colname)
+            val = records[i].get(colname)
+            if e["type"] == "missing" or val is None:
+                msg = "a value is required here"
+            else:
+                msg = "expected " + col.expected()
+            issues.append(Issue(name, rownums[i], colname, _display(val), msg))
+        # validate good rows alone to get converted values
+        good = [r for k, r in enumerate(records) if k not in bad]
+        validated = adapter.validate_python(good) if good else []
+        it = iter(validated)
+        for k in range(len(records)):
+            if k in bad:
+                continue
+            records[k].update(next(it).model_dump())
+        return bad
+    for rec, v in zip(records, validated, strict=True):
+        rec.update(v.model_dump())
+    return bad
+
+
+def _is_blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and v.strip() == "") or (
+        isinstance(v, float) and math.isnan(v)
+    )
+
+
+def _col_letter(j: int) -> str:
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return f"column {s}"
+
+
+# ------------------------------------------------------------------ settings
+
+_BOOL_WORDS = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False,
+               "1": True, "0": False}
+
+
+def _parse_settings(df: pd.DataFrame, issues: list[Issue]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(S.SETTING_DEFAULTS)
+    rows = {}
+    if len(df):
+        for rec in df.to_dict("records"):
+            if rec.get("_bad") or rec["key"] is None:
+                continue
+            key = rec["key"]
+            if key in rows:
+                issues.append(Issue("Settings", rec[ROW], "key", key,
+                                    f"duplicate key (also on row {rows[key]})"))
+                continue
+            rows[key] = rec[ROW]
+            val = rec["value"]
+            try:
+                out[key] = _setting_value(key, val)
+            except ValueError as exc:
+                issues.append(Issue("Settings", rec[ROW], "value", val, f"{key}: {exc}"))
+    for key in S.REQUIRED_SETTINGS:
+        if key not in rows:
+            issues.append(Issue("Settings", None, "key", key, "required setting is missing"))
+        elif out.get(key) is None:
+            issues.append(Issue("Settings", rows[key], "value", None,
+                                f"{key}: a value is required"))
+    fy, ly = out.get("first_year"), out.get("last_year")
+    if isinstance(fy, int) and isinstance(ly, int) and fy > ly:
+        issues.append(Issue("Settings", rows.get("last_year"), "value", ly,
+                            f"last_year must be ≥ first_year ({fy})"))
+    out["_rows"] = rows
+    return out
+
+
+def _setting_value(key: str, val: Any) -> Any:
+    if val is None:
+        return S.SETTING_DEFAULTS.get(key)
+    if key in ("first_year", "last_year", "threads"):
+        x = _as_float(val, "a whole number")
+        if not x.is_integer():
+            raise ValueError("expected a whole number")
+        lo = 1 if key == "threads" else 1000
+        hi = 1024 if key == "threads" else 9999
+        if not lo <= x <= hi:
+            raise ValueError(f"expected a whole number between {lo} and {hi}")
+        return int(x)
+    if key in ("discount_rate", "mip_gap"):
+        x = _as_float(val, "a number between 0 and 1")
+        if not 0 <= x <= 1:
+            raise ValueError("expected a number between 0 and 1")
+        return x
+    if key in ("unmet_penalty_usd_per_t", "time_limit_s"):
+        x = _as_float(val, "a number ≥ 0")
+        if x < 0 or (key == "time_limit_s" and x == 0):
+            raise ValueError("expected a number > 0" if key == "time_limit_s" else
+                             "expected a number ≥ 0")
+        return x
+    if key == "salvage":
+        word = str(val).strip().lower()
+        if isinstance(val, float) and val in (0.0, 1.0):
+            word = str(int(val))
+        if word not in _BOOL_WORDS:
+            raise ValueError("expected on or off")
+        return _BOOL_WORDS[word]
+    return str(val)
+
+
+def _as_float(val: Any, expected: str) -> float:
+    try:
+        x = float(val)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected {expected}") from None
+    if math.isnan(x) or math.isinf(x):
+        raise ValueError(f"expected {expected}")
+    return x
+
+
+# -------------------------------------------------------------- cross checks
+
+
+def _good(df: pd.DataFrame) -> pd.DataFrame:
+    if "_bad" in df.columns and len(df):
+        return df[~df["_bad"].astype(bool)]
+    return df
+
+
+def _cross_checks(t: Tables, issues: list[Issue]) -> None:
+    f = {k: _good(v) for k, v in t.frames.items()}
+    fy, ly = t.settings.get("first_year"), t.settings.get("last_year")
+
+    def err(sheet, row, col, val, msg, severity="error"):
+        issues.append(Issue(sheet, row, col, _display(val), msg, severity))
+
+    # duplicates
+    for name, spec in S.SHEETS.items():
+        df = f[name]
+        if not spec.key or not len(df) or name == "Settings":
+            continue
+        keys = df[list(spec.key)].astype(object).where(df[list(spec.key)].notna(), "")
+        joined = keys.astype(str).agg("|".join, axis=1)
+        first: dict[str, int] = {}
+        for k, row in zip(joined, df[ROW], strict=True):
+            if k in first:
+                err(name, row, "|".join(spec.key), k, f"duplicate key (also on row {first[k]})")
+            else:
+                first[k] = row
+
+    nodes = set(f["Nodes"]["node"].dropna())
+    products = set(f["Products"]["product"].dropna())
+    processes = set(f["Processes"]["process"].dropna())
+    sources = set(f["Sources"]["source"].dropna())
+    universe = {"Nodes": nodes, "Products": products, "Processes": processes}
+
+    # references
+    for name, spec in S.SHEETS.items():
+        df = f[name]
+        if not len(df):
+            continue
+        for col in spec.columns:
+            if col.kind == "ref":
+                known = universe[col.ref]
+                for v, row in zip(df[col.name], df[ROW], strict=True):
+                    if v is not None and v not in known:
+                        err(name, row, col.name, v, f"unknown {col.ref[:-1].lower()}: "
+                            f"not a row of sheet {col.ref}")
+        if "source" in df.columns:
+            for v, row in zip(df["source"], df[ROW], strict=True):
+                if v is None:
+                    continue
+                for part in str(v).split(","):
+                    p = part.strip()
+                    if p and p.lower() != "assumption" and p not in sources:
+                        err(name, row, "source", p,
+                            "unknown source: name a row of sheet Sources or write assumption")
+
+    for v, row in zip(f["Nodes"]["node"], f["Nodes"][ROW], strict=True):
+        if v in S.NODE_KINDS:
+            err("Nodes", row, "node", v, "a node may not be named like a node kind")
+
+    # processes: stages and outputs
+    outputs = f["Recipes"][f["Recipes"]["direction"] == "out"]
+    has_out = set(outputs["process"])
+    for rec in f["Processes"].to_dict("records"):
+        sf, st = rec["stage_from"], rec["stage_to"]
+        if sf is not None and st is not None and sf > st:
+            err("Processes", rec[ROW], "stage_to", st, f"stage_to must be ≥ stage_from ({sf})")
+        if rec["process"] not in has_out:
+            err("Processes", rec[ROW], "process", rec["process"],
+                "process has no output: add a Recipes row with direction out")
+
+    # deposits: product must be output by a process at the node
+    pairs = set(zip(f["NodeProcesses"]["node"], f["NodeProcesses"]["process"], strict=True))
+    pairs |= set(zip(f["BuildOptions"]["node"], f["BuildOptions"]["process"], strict=True))
+    out_by_proc: dict[str, set[str]] = {}
+    for k, p in zip(outputs["process"], outputs["product"], strict=True):
+        out_by_proc.setdefault(k, set()).add(p)
+    node_outputs: dict[str, set[str]] = {}
+    for n, k in pairs:
+        node_outputs.setdefault(n, set()).update(out_by_proc.get(k, ()))
+    seen_dep: dict[tuple, int] = {}
+    for rec in f["Deposits"].to_dict("records"):
+        n, p = rec["node"], rec["product"]
+        if n in nodes and p in products and p not in node_outputs.get(n, set()):
+            err("Deposits", rec[ROW], "product", p,
+                f"no process at node {n} outputs this product (NodeProcesses/BuildOptions)")
+        if (n, p) in seen_dep:
+            err("Deposits", rec[ROW], "product", p,
+                f"a second deposit for node {n} and this product (first on row "
+                f"{seen_dep[(n, p)]}); at most one is allowed")
+        seen_dep.setdefault((n, p), rec[ROW])
+
+    # build options
+    for rec in f["BuildOptions"].to_dict("records"):
+        mu = rec["max_units"] if rec["max_units"] is not None else 1
+        if not rec["divisible"] and not float(mu).is_integer():
+            err("BuildOptions", rec[ROW], "max_units", mu,
+                "expected a whole number of units (or set divisible to yes)")
+
+    # routes
+    for rec in f["Routes"].to_dict("records"):
+        if rec["origin"] is not None and rec["origin"] == rec["destination"]:
+            err("Routes", rec[ROW], "destination", rec["destination"],
+                "a route may not lead from a node to itself")
+        if rec["products"]:
+            for part in str(rec["products"]).split(","):
+                p = part.strip()
+                if p and p not in products:
+                    err("Routes", rec[ROW], "products", p,
+                        "unknown product: not a row of sheet Products")
+        a, b = rec["first_year"], rec["last_year"]
+        if a is not None and b is not None and a > b:
+            err("Routes", rec[ROW], "last_year", b, f"last_year must be ≥ first_year ({a})")
+
+    # markets
+    for rec in f["Markets"].to_dict("records"):
+        d, sc = rec["direction"], rec["scope"]
+        if d in S.SCOPES_BY_DIRECTION and sc not in S.SCOPES_BY_DIRECTION[d]:
+            err("Markets", rec[ROW], "scope", sc,
+                f"expected one of: {', '.join(S.SCOPES_BY_DIRECTION[d])} for a {d} row")
+        mn, mx = rec["min_t"], rec["max_t"]
+        if mn is not None and mx is not None and mn > mx:
+            err("Markets", rec[ROW], "min_t", mn, f"min_t must be ≤ max_t ({_display(mx)})")
+
+    # policy targets and values
+    for rec in f["Policy"].to_dict("records"):
+        _check_policy(rec, products, processes, nodes, err)
+
+    # horizon
+    if isinstance(fy, int) and isinstance(ly, int):
+        for sheet, col in (("NodeProcesses", "year"), ("Markets", "year"), ("Policy", "year"),
+                           ("BuildOptions", "earliest_year"), ("Routes", "first_year"),
+                           ("Routes", "last_year")):
+            df = f[sheet]
+            for v, row in zip(df[col], df[ROW], strict=True):
+                if v is not None and not fy <= v <= ly:
+                    err(sheet, row, col, v, f"year outside the horizon {fy}–{ly}")
+        for rec in f["BuildOptions"].to_dict("records"):
+            ey = rec["earliest_year"] if rec["earliest_year"] is not None else fy
+            lead = rec["lead_time_years"] or 0
+            if ey + lead > ly:
+                err("BuildOptions", rec[ROW], "lead_time_years", lead,
+                    f"this option can never come online inside the horizon (earliest "
+                    f"{ey} + lead {lead} > {ly})", "warning")
+
+    # scenarios: structure (selectors are matched in optmodel.scenarios)
+    for rec in f["Scenarios"].to_dict("records"):
+        has_v, has_f = rec["value"] is not None, rec["factor"] is not None
+        if has_v == has_f:
+            err("Scenarios", rec[ROW], "value", rec["value"],
+                "give exactly one of value and factor")
+        sheet = rec["sheet"]
+        spec = next((s for s in S.SHEETS.values() if s.name.lower() == str(sheet).lower()), None)
+        if spec is None or spec.name in ("Scenarios", "Sources"):
+            err("Scenarios", rec[ROW], "sheet", sheet,
+                "expected a data sheet name: " + ", ".join(
+                    s for s in S.SHEETS if s not in ("Scenarios", "Sources")))
+            continue
+        colname = str(rec["column"]).strip().lower()
+        if colname not in spec.column_names or colname in ("note", "source"):
+            err("Scenarios", rec[ROW], "column", rec["column"],
+                f"expected a column of sheet {spec.name}")
+        elif colname in spec.key:
+            err("Scenarios", rec[ROW], "column", rec["column"],
+                "a scenario may not change a key column")
+        if not re.fullmatch(r"[A-Za-z0-9_.()\[\] -]+", str(rec["scenario"])):
+            err("Scenarios", rec[ROW], "scenario", rec["scenario"],
+                "a scenario name must be usable as a file name (letters, digits, _ . - space)")
+
+    _warnings(f, products, err)
+
+
+def _check_policy(rec, products, processes, nodes, err) -> None:
+    inst, target, val, row = rec["instrument"], rec["target"], rec["value"], rec[ROW]
+    if inst is None:
+        return
+    tgt = None if target is None else str(target).strip()
+    low = None if tgt is None else tgt.lower()
+    if inst in ("export_duty_rate", "import_duty_rate", "export_quota_t"):
+        if tgt is not None and tgt not in products and not STAGE_TARGET.match(low):
+            err("Policy", row, "target", tgt, "expected a product name, stage<=N or blank")
+    elif inst == "processing_subsidy_usd_per_activity":
+        if tgt is not None and tgt not in processes:
+            err("Policy", row, "target", tgt, "expected a process name or blank")
+    elif inst == "capex_relief_rate":
+        if tgt is not None and tgt not in nodes and low not in S.NODE_KINDS:
+            err("Policy", row, "target", tgt, "expected a node name, a node kind or blank")
+    elif inst == "min_domestic_processing_share":
+        if tgt is None or not re.fullmatch(r"\d+", tgt) or not 0 <= int(tgt) <= 6:
+            err("Policy", row, "target", tgt, "expected an integer stage N (0–6)")
+    elif inst == "investment_budget_musd":
+        if tgt is not None:
+            err("Policy", row, "target", tgt, "expected a blank target")
+    if val is None:
+        if inst not in ("export_quota_t", "investment_budget_musd"):
+            err("Policy", row, "value", None, "a value is required here")
+    elif inst.endswith("_rate") or inst.endswith("_share"):
+        if not 0 <= val <= 1:
+            err("Policy", row, "value", val, "expected a fraction between 0 and 1")
+
+
+def _warnings(f, products, err) -> None:
+    """Non-blocking findings: products that can be made but go nowhere."""
+    rec = f["Recipes"]
+    made = set(rec[rec["direction"] == "out"]["product"])
+    used = set(rec[rec["direction"] == "in"]["product"])
+    sold = set(f["Markets"][f["Markets"]["direction"] == "sell"]["product"])
+    disposable = set(f["Products"][f["Products"]["disposal_cost_usd_per_t"].notna()]["product"])
+    prow = dict(zip(f["Products"]["product"], f["Products"][ROW], strict=True))
+    for p in sorted(made - used - sold - disposable):
+        err("Products", prow.get(p), "product", p,
+            "is made by a process but is neither sold, used nor disposable: any output of "
+            "it will force its process to stop", "warning")
+    for p in sorted(used - made - set(f["Markets"][f["Markets"]["direction"] == "buy"]["product"])):
+        err("Products", prow.get(p), "product", p,
+            "is an input of a process but is neither made nor bought", "warning")

@@ -1,0 +1,44 @@
+"""End-to-end smoke: workbook → validation → model → HiGHS → results workbook."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from tinycase import ROOT
+
+from optmodel.pipeline import solve_workbook
+
+
+def test_tiny_solves_and_summary_adds_up(tiny_workbook, tmp_path):
+    out = tmp_path / "res.xlsx"
+    res = solve_workbook(tiny_workbook, out, mip_gap=0.0)
+    s = res.summary
+    assert s["status"] == "optimal"
+    pv = sum(v for k, v in s.items() if k.startswith("pv_"))
+    assert pv == pytest.approx(s["npv_musd"], rel=1e-9, abs=1e-9)
+    book = pd.read_excel(out, sheet_name=None, engine="calamine")
+    for sheet in ("Summary", "Builds", "Activity", "Flows", "Trade", "Disposal", "Extraction",
+                  "Depth", "Prices", "Binding", "Run"):
+        assert sheet in book
+    tr = book["Trade"]
+    assert s["revenue_musd"] == pytest.approx(tr.loc[tr.direction == "sell", "value_musd"].sum())
+    assert s["transport_musd"] == pytest.approx(book["Flows"]["cost_musd"].sum())
+
+
+def test_cli_exit_codes(tiny_workbook, tmp_path):
+    out = tmp_path / "r.xlsx"
+    ok = subprocess.run([sys.executable, str(ROOT / "run.py"), "solve", str(tiny_workbook),
+                         "-o", str(out), "--no-report"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    same = subprocess.run([sys.executable, str(ROOT / "run.py"), "solve", str(tiny_workbook),
+                           "-o", str(tiny_workbook), "--no-report"], capture_output=True,
+                          text=True)
+    assert same.returncode == 4 and "input" in same.stderr
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("not a workbook")
+    r = subprocess.run([sys.executable, str(ROOT / "run.py"), "validate", str(bad)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
