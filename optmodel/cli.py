@@ -256,6 +256,23 @@ def report_cmd(results: Annotated[Path, typer.Argument(help="Results workbook.")
     _guard(body)
 
 
+def _register_extensions() -> None:
+    """Commands defined in their own modules (batch runs, strategy tools) add themselves."""
+    import importlib
+
+    for mod in ("optmodel.cli_batch", "optmodel.cli_strategy"):
+        try:
+            module = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+            continue
+        module.register(app, _guard)
+
+
+_register_extensions()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -30,15 +30,22 @@ class BuiltModel:
     data: ModelData
     vars: dict[str, VarFamily]
     cons: dict[str, ConFamily] = field(default_factory=dict)
+    npv_expr: object = None  # LinearExpression of the NPV in USD
 
     def add(self, fam: ConFamily | None) -> None:
         if fam is not None:
             self.cons[fam.name] = fam
 
 
-def build_model(data: ModelData) -> BuiltModel:
-    """Assemble the model in a fixed order: variables, constraints, objective."""
-    m = pyo.ConcreteModel(name="optmodel")
+def build_model(data: ModelData, block: pyo.Block | None = None,
+                objective: bool = True) -> BuiltModel:
+    """Assemble the model in a fixed order: variables, constraints, objective.
+
+    With ``block`` the components go into that (sub)block, e.g. one block per
+    scenario of a two-stage model; ``objective=False`` leaves the NPV expression
+    (USD) in ``BuiltModel.npv_expr`` without declaring an Objective.
+    """
+    m = block if block is not None else pyo.ConcreteModel(name="optmodel")
     bm = BuiltModel(m, data, _add_variables(m, data))
     for family in (
         product_balance,
@@ -56,7 +63,9 @@ def build_model(data: ModelData) -> BuiltModel:
         investment_budget,
     ):
         bm.add(family(bm))
-    _objective(bm)
+    bm.npv_expr = npv_expression(bm)
+    if objective:
+        m.npv = pyo.Objective(expr=bm.npv_expr, sense=pyo.maximize)
     return bm
 
 
@@ -344,8 +353,8 @@ def objective_coefficients(bm: BuiltModel) -> dict[str, np.ndarray]:
     return coefs
 
 
-def _objective(bm: BuiltModel) -> None:
-    """max NPV (USD) = Σ_fam Σ_i coef_i · x_i."""
+def npv_expression(bm: BuiltModel) -> LinearExpression:
+    """NPV (USD) = Σ_fam Σ_i coef_i · x_i."""
     coefs, objs = [], []
     for name, c in objective_coefficients(bm).items():
         nz = np.flatnonzero(c)
@@ -353,5 +362,4 @@ def _objective(bm: BuiltModel) -> None:
         objs.append(bm.vars[name].objs[nz])
     c = np.concatenate(coefs) if coefs else np.array([])
     x = np.concatenate(objs) if objs else np.array([], dtype=object)
-    expr = LinearExpression(constant=0.0, linear_coefs=c.tolist(), linear_vars=x.tolist())
-    bm.model.npv = pyo.Objective(expr=expr, sense=pyo.maximize)
+    return LinearExpression(constant=0.0, linear_coefs=c.tolist(), linear_vars=x.tolist())
