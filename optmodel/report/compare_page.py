@@ -1,0 +1,135 @@
+"""The compare page: narrative, KPI changes, NPV deltas by term, and every chart side by side."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .colours import colour_for
+from .figures import FONT, note_figure, npv_terms, report_figures
+from .html import Page, table_html
+from .single import run_line
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..compare import CompareResult
+
+
+def npv_delta_figure(runs: list[dict[str, pd.DataFrame]], labels: list[str]) -> go.Figure:
+    """Change of each present-value term against the first run (MUSD), one bar group per run."""
+    title = f"NPV change by present-value term vs {labels[0]} (MUSD, discounted)"
+    base_terms, base_npv, _ = npv_terms(runs[0])
+    base = dict(base_terms)
+    fig = go.Figure()
+    drawn = False
+    for tables, label in zip(runs[1:], labels[1:], strict=True):
+        terms, npv, _ = npv_terms(tables)
+        new = dict(terms)
+        names = list(dict.fromkeys([t for t, _ in base_terms] + [t for t, _ in terms]))
+        deltas = [(t, new.get(t, 0.0) - base.get(t, 0.0)) for t in names]
+        if npv is not None and base_npv is not None:
+            deltas.append(("NPV", npv - base_npv))
+        if not deltas:
+            continue
+        drawn = True
+        fig.add_trace(
+            go.Bar(
+                x=[t.replace("_", " ") for t, _ in deltas],
+                y=[v for _, v in deltas],
+                name=label,
+                marker_color=colour_for(label),
+                text=[f"{v:+,.1f}" if abs(v) > 1e-9 else "" for _, v in deltas],
+                textposition="outside",
+                hovertemplate=f"{label}<br>%{{x}}: %{{y:+,.2f}} MUSD<extra></extra>",
+            )
+        )
+    if not drawn:
+        return note_figure(title, "The Summary sheets have no pv_*_musd lines.")
+    fig.update_layout(
+        title=dict(text=title, x=0.01, xanchor="left", font=dict(size=15)),
+        template="plotly_white",
+        font=FONT,
+        height=460,
+        barmode="group",
+        margin=dict(l=70, r=30, t=80, b=60),
+    )
+    fig.update_yaxes(title_text="change, MUSD (present value)", zeroline=True, zerolinecolor="#444")
+    fig.update_xaxes(title_text="objective term")
+    return fig
+
+
+def _kpi_display(kpis: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
+    shown = kpis[~kpis["metric"].str.startswith("pv_")].copy()
+    changed = list(shown["changed"] == "yes")
+    for c in shown.columns:
+        if c.startswith("rel change"):
+            shown[c] = [
+                "" if v is None or pd.isna(v) else f"{v * 100:+.1f}%".replace("-", "−")
+                for v in shown[c]
+            ]
+    return shown.drop(columns=["changed"]), changed
+
+
+def compare_html(result: CompareResult) -> str:
+    """The compare page for a :class:`~optmodel.compare.CompareResult`."""
+    labels = result.labels
+    runs = result.run_tables
+    title = "optmodel compare: " + " vs ".join(labels)
+    pg = Page(title)
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    for label, tables in zip(labels, runs, strict=True):
+        role = "baseline" if label == labels[0] else "compared"
+        parts.append(
+            f'<p class="meta"><b>{html.escape(label)}</b> ({role}) — {run_line(tables)}</p>'
+        )
+    parts.append("<h2>What changed</h2>")
+    parts.append(
+        '<ul class="narrative">'
+        + "".join(f"<li>{html.escape(line)}</li>" for line in result.narrative)
+        + "</ul>"
+    )
+    rundiff = result.tables.get("RunDifferences")
+    if rundiff is not None and not rundiff.empty:
+        parts.append("<h2>Run differences</h2>")
+        parts.append(table_html(rundiff))
+    kpis, changed = _kpi_display(result.tables["KPIs"])
+    parts.append("<h2>KPIs (changed rows highlighted)</h2>")
+    parts.append(table_html(kpis, text_columns=("metric", "unit"), changed=changed))
+    builds = result.tables.get("Builds")
+    if builds is not None and not builds.empty:
+        parts.append("<h2>Build changes</h2>")
+        cols = [
+            "run",
+            "option",
+            "node",
+            "process",
+            "change",
+            "units_base",
+            "units_new",
+            "start_base",
+            "start_new",
+            "capex_change_musd",
+        ]
+        parts.append(table_html(builds[cols], max_rows=50))
+    parts.append("<h2>NPV change by term</h2>")
+    parts.append(f'<div class="chart">{pg.figure(npv_delta_figure(runs, labels), "delta")}</div>')
+    per_run = [report_figures(t) for t in runs]
+    for i, (chart_title, _) in enumerate(per_run[0]):
+        parts.append(f"<h2>{html.escape(chart_title)}</h2>")
+        cols_html = []
+        for j, (label, figs) in enumerate(zip(labels, per_run, strict=True)):
+            fig = figs[i][1]
+            cols_html.append(
+                f'<div class="col"><h3>{html.escape(label)}</h3>'
+                f'<div class="chart">{pg.figure(fig, f"chart-{i}-{j}")}</div></div>'
+            )
+        parts.append(f'<div class="row">{"".join(cols_html)}</div>')
+    parts.append(
+        '<p class="meta">Written by optmodel compare; works offline (plotly.js embedded, no '
+        "network requests). Colours are fixed per node, market and stage across all charts.</p>"
+    )
+    for part in parts:
+        pg.add(part)
+    return pg.render()
