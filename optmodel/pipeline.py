@@ -164,7 +164,10 @@ def _write_report(results_path: Path) -> None:
     except ImportError:  # report package not available
         log.warning("report module not available; no HTML report written")
         return
-    write_report(results_path, results_path.with_suffix(".html"))
+    try:
+        write_report(results_path, results_path.with_suffix(".html"))
+    except Exception as exc:  # the results workbook is written; a report failure loses nothing
+        log.warning("HTML report not written: %s", exc)
 
 
 def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOutcome,
