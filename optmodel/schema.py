@@ -106,7 +106,8 @@ class Sheet:
 
     @property
     def all_columns(self) -> tuple[Column, ...]:
-        return self.columns + COMMON_COLUMNS
+        own = {c.name for c in self.columns}
+        return self.columns + tuple(c for c in COMMON_COLUMNS if c.name not in own)
 
     def column(self, name: str) -> Column:
         for c in self.all_columns:
