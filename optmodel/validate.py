@@ -25,6 +25,7 @@ from .errors import InputError, Issue
 from .workbook_read import RawSheet, read_raw
 
 ROW = "_row"  # column holding the Excel row number of each record
+_REF_NOUN = {"Nodes": "node", "Products": "product", "Processes": "process"}
 STAGE_TARGET = re.compile(r"^stage\s*<=\s*(\d+)$")
 NAME_PATTERN = r"^[^|,:*=+\-@][^|,:*]*$"
 
@@ -149,8 +150,10 @@ def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True) -> tuple[Ta
             frames[spec.name] = _empty_frame(spec)
     settings = _parse_settings(frames["Settings"], issues)
     tables = Tables(frames, settings)
-    if extra_rules and not any(i.severity == "error" and i.sheet == "Settings" for i in issues):
+    if extra_rules:
+        # run even when Settings has errors: every problem is reported at once
         _cross_checks(tables, issues)
+        _check_scenario_selectors(raw, tables, issues)
     return tables, issues
 
 
@@ -200,7 +203,8 @@ def _read_sheet(name: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame
         rownums.append(i + 2)
     if not records:
         return _empty_frame(spec)
-    bad_rows = _check_cells(name, spec, records, rownums, issues)
+    missing_cols = {c.name for c in spec.all_columns if c.required and c.name not in present}
+    bad_rows = _check_cells(name, spec, records, rownums, issues, missing_cols)
     out = pd.DataFrame.from_records(records, columns=list(spec.column_names))
     out[ROW] = rownums
     out = out.astype(object)
@@ -209,7 +213,7 @@ def _read_sheet(name: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame
     return out
 
 
-def _check_cells(name, spec, records, rownums, issues) -> set[int]:
+def _check_cells(name, spec, records, rownums, issues, missing_cols=frozenset()) -> set[int]:
     """Type/range/enum checks; converts valid cells in place; returns rows with errors."""
     adapter = _row_adapter(name)
     bad: set[int] = set()
@@ -223,6 +227,8 @@ def _check_cells(name, spec, records, rownums, issues) -> set[int]:
                 continue
             i, colname = loc[0], str(loc[1])
             bad.add(i)
+            if colname in missing_cols:
+                continue  # reported once, as a missing column
             col = spec.column(colname)
             val = records[i].get(colname)
             if e["type"] == "missing" or val is None:
@@ -256,7 +262,7 @@ def _col_letter(j: int) -> str:
     while j:
         j, r = divmod(j - 1, 26)
         s = chr(65 + r) + s
-    return f"column {s}"
+    return s
 
 
 # ------------------------------------------------------------------ settings
@@ -268,6 +274,7 @@ _BOOL_WORDS = {"on": True, "off": False, "yes": True, "no": False, "true": True,
 def _parse_settings(df: pd.DataFrame, issues: list[Issue]) -> dict[str, Any]:
     out: dict[str, Any] = dict(S.SETTING_DEFAULTS)
     rows = {}
+    unparsed: set[str] = set()
     if len(df):
         for rec in df.to_dict("records"):
             if rec.get("_bad") or rec["key"] is None:
@@ -282,11 +289,13 @@ def _parse_settings(df: pd.DataFrame, issues: list[Issue]) -> dict[str, Any]:
             try:
                 out[key] = _setting_value(key, val)
             except ValueError as exc:
-                issues.append(Issue("Settings", rec[ROW], "value", val, f"{key}: {exc}"))
+                unparsed.add(key)
+                issues.append(Issue("Settings", rec[ROW], "value", _display(val),
+                                    f"{key}: {exc}"))
     for key in S.REQUIRED_SETTINGS:
         if key not in rows:
             issues.append(Issue("Settings", None, "key", key, "required setting is missing"))
-        elif out.get(key) is None:
+        elif out.get(key) is None and key not in unparsed:
             issues.append(Issue("Settings", rows[key], "value", None,
                                 f"{key}: a value is required"))
     fy, ly = out.get("first_year"), out.get("last_year")
@@ -370,10 +379,13 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
             else:
                 first[k] = row
 
-    nodes = set(f["Nodes"]["node"].dropna())
-    products = set(f["Products"]["product"].dropna())
-    processes = set(f["Processes"]["process"].dropna())
-    sources = set(f["Sources"]["source"].dropna())
+    # names defined by any row, even one with an error elsewhere: that error is reported
+    # once on its own row, not again on every row that refers to the name
+    a = t.frames
+    nodes = set(a["Nodes"]["node"].dropna())
+    products = set(a["Products"]["product"].dropna())
+    processes = set(a["Processes"]["process"].dropna())
+    sources = set(a["Sources"]["source"].dropna())
     universe = {"Nodes": nodes, "Products": products, "Processes": processes}
 
     # references
@@ -386,7 +398,7 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
                 known = universe[col.ref]
                 for v, row in zip(df[col.name], df[ROW], strict=True):
                     if v is not None and v not in known:
-                        err(name, row, col.name, v, f"unknown {col.ref[:-1].lower()}: "
+                        err(name, row, col.name, v, f"unknown {_REF_NOUN[col.ref]}: "
                             f"not a row of sheet {col.ref}")
         if "source" in df.columns:
             for v, row in zip(df["source"], df[ROW], strict=True):
@@ -403,19 +415,20 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
             err("Nodes", row, "node", v, "a node may not be named like a node kind")
 
     # processes: stages and outputs
-    outputs = f["Recipes"][f["Recipes"]["direction"] == "out"]
+    outputs = a["Recipes"][a["Recipes"]["direction"] == "out"]
     has_out = set(outputs["process"])
     for rec in f["Processes"].to_dict("records"):
         sf, st = rec["stage_from"], rec["stage_to"]
         if sf is not None and st is not None and sf > st:
-            err("Processes", rec[ROW], "stage_to", st, f"stage_to must be ≥ stage_from ({sf})")
+            err("Processes", rec[ROW], "stage_to", st,
+                f"stage_to must be ≥ stage_from ({_display(sf)})")
         if rec["process"] not in has_out:
             err("Processes", rec[ROW], "process", rec["process"],
                 "process has no output: add a Recipes row with direction out")
 
     # deposits: product must be output by a process at the node
-    pairs = set(zip(f["NodeProcesses"]["node"], f["NodeProcesses"]["process"], strict=True))
-    pairs |= set(zip(f["BuildOptions"]["node"], f["BuildOptions"]["process"], strict=True))
+    pairs = set(zip(a["NodeProcesses"]["node"], a["NodeProcesses"]["process"], strict=True))
+    pairs |= set(zip(a["BuildOptions"]["node"], a["BuildOptions"]["process"], strict=True))
     out_by_proc: dict[str, set[str]] = {}
     for k, p in zip(outputs["process"], outputs["product"], strict=True):
         out_by_proc.setdefault(k, set()).add(p)
@@ -454,7 +467,8 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
                         "unknown product: not a row of sheet Products")
         a, b = rec["first_year"], rec["last_year"]
         if a is not None and b is not None and a > b:
-            err("Routes", rec[ROW], "last_year", b, f"last_year must be ≥ first_year ({a})")
+            err("Routes", rec[ROW], "last_year", b,
+                f"last_year must be ≥ first_year ({_display(a)})")
 
     # markets
     for rec in f["Markets"].to_dict("records"):
@@ -512,6 +526,29 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
                 "a scenario name must be usable as a file name (letters, digits, _ . - space)")
 
     _warnings(f, products, err)
+
+
+def _check_scenario_selectors(raw: dict[str, RawSheet], t: Tables, issues: list[Issue]) -> None:
+    """Dry-run each scenario on the raw rows: a selector that matches no row, or a factor on a
+    cell without a number, is an input error even when the scenario is not being run (§3.4)."""
+    from .scenarios import Override, apply_overrides  # scenarios imports this module
+
+    sc = _good(t.frames["Scenarios"])
+    if not len(sc):
+        return
+    flagged = {i.row for i in issues if i.sheet == "Scenarios" and i.severity == "error"}
+    by_name: dict[str, list] = {}
+    for rec in sc.to_dict("records"):
+        if rec[ROW] in flagged or rec["scenario"] is None:
+            continue
+        by_name.setdefault(rec["scenario"], []).append(
+            Override(rec["sheet"], rec["key"], rec["column"], rec["value"], rec["factor"],
+                     rec[ROW]))
+    for name, overrides in by_name.items():
+        try:
+            apply_overrides(raw, overrides, name)
+        except InputError as exc:
+            issues.extend(exc.issues)
 
 
 def _check_policy(rec, products, processes, nodes, err) -> None:
