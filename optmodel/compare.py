@@ -211,7 +211,11 @@ def metric_label(metric: str) -> str:
 
 
 def metric_unit(metric: str, unit: str) -> str:
-    """Unit for a narrative line: the Summary unit, else guessed from the name."""
+    """Short unit for a narrative line: the Summary unit without its remark, else guessed.
+
+    ``"MUSD (discounted to first_year)"`` → ``"MUSD"``; ``"fraction"`` stays.
+    """
+    unit = (unit or "").split("(", 1)[0].strip()
     if unit:
         return unit
     if metric.endswith("_musd"):
@@ -446,7 +450,10 @@ def prices_diff(base: pd.DataFrame, new: pd.DataFrame, label: str, tol: float) -
 
 
 def _is_volatile(key: str) -> bool:
+    """Times of day and wall times (``start_time_utc``, ``time_solve_s``…), not ``time_limit_s``."""
     k = key.lower()
+    if re.fullmatch(r"time_(?!limit).*_s", k):
+        return True
     return any(marker in k for marker in VOLATILE_MARKERS)
 
 

@@ -289,3 +289,90 @@ def test_helpers():
     assert differs(1.0, None, 1e-6)
     assert not differs(None, float("nan"), 1e-6)
     assert differs("optimal", "feasible", 1e-6)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory) -> dict[str, Path]:
+    """The tiny input workbook solved for real: base and the duty50 scenario."""
+    pipeline = pytest.importorskip("optmodel.pipeline")
+    from tinycase import tiny_sheets, write_input
+
+    d = tmp_path_factory.mktemp("solved")
+    inp = write_input(d / "tiny.xlsx", tiny_sheets())
+    base = d / "tiny_base.xlsx"
+    duty = d / "tiny_duty50.xlsx"
+    again = d / "tiny_again.xlsx"
+    pipeline.solve_workbook(inp, base, mip_gap=0.0)
+    pipeline.solve_workbook(inp, again, mip_gap=0.0)
+    pipeline.solve_workbook(inp, duty, scenario="duty50", mip_gap=0.0)
+    return {"input": inp, "base": base, "again": again, "duty": duty, "dir": d}
+
+
+def _rewrite(src: Path, dst: Path, edit) -> Path:
+    """Copy a results workbook sheet by sheet through write_workbook, editing the tables."""
+    from optmodel.workbook_write import SheetSpec, write_workbook
+
+    book = pd.read_excel(src, sheet_name=None, engine="calamine")
+    edit(book)
+    write_workbook(dst, [SheetSpec(name, frame) for name, frame in book.items()])
+    return dst
+
+
+def test_real_results_vs_itself(solved, tmp_path):
+    res = compare_results([solved["base"], solved["base"]], tmp_path / "d.xlsx", None)
+    assert res.identical, res.narrative
+
+
+def test_two_solves_of_the_same_input_do_not_differ(solved):
+    """Run-sheet times (start_time_utc, time_*_s) are not differences."""
+    res = compare_results([solved["base"], solved["again"]])
+    assert res.identical, (res.narrative, res.tables["RunDifferences"])
+
+
+def test_real_results_one_build_removed(solved, tmp_path):
+    base = read_results(solved["base"])
+    assert len(base["Builds"]) >= 1
+    option = base["Builds"]["option"].iloc[0]
+
+    def drop_build(book):
+        b = book["Builds"]
+        book["Builds"] = b[b["option"] != option]
+
+    edited = _rewrite(solved["base"], tmp_path / "edited.xlsx", drop_build)
+    res = compare_results([solved["base"], edited])
+    b = res.tables["Builds"]
+    assert list(zip(b["option"], b["change"], strict=True)) == [(option, "removed")]
+    assert res.n_differences == 1
+    for sheet in ("KPIs", "Flows", "Trade", "Activity", "Prices"):
+        if sheet == "KPIs":
+            assert (res.tables[sheet]["changed"] == "").all()
+        else:
+            assert res.tables[sheet].empty, sheet
+    node, process = b["node"].iloc[0], b["process"].iloc[0]
+    assert res.narrative == [
+        f"No KPI changed beyond the tolerance, but: {node} {process} no longer built"
+    ]
+
+
+def test_real_scenarios_compare(solved, tmp_path):
+    res = compare_results(
+        [solved["base"], solved["duty"]], tmp_path / "d.xlsx", tmp_path / "d.html"
+    )
+    assert not res.provenance_differs  # same input file, same versions
+    rd = res.tables["RunDifferences"]
+    assert "scenario" in set(rd["key"]) and set(rd["kind"]) == {"setting"}
+    assert not any(k.startswith("time_") and k != "time_limit_s" for k in rd["key"])
+    a = summary_values(read_results(solved["base"]))
+    b = summary_values(read_results(solved["duty"]))
+    kpis = res.tables["KPIs"].set_index("metric")
+    assert kpis.loc["npv_musd", "change: tiny_duty50"] == pytest.approx(
+        b["npv_musd"] - a["npv_musd"]
+    )
+    if abs(b["npv_musd"] - a["npv_musd"]) > 1e-6:
+        assert res.narrative[0].startswith("NPV ")
+        assert "MUSD" in res.narrative[0] and "(" not in res.narrative[0].split(":")[0]
+    assert _sheet_names(tmp_path / "d.xlsx")[0] == "KPIs"
+    assert (tmp_path / "d.html").stat().st_size > 1_000_000  # plotly.js inlined

@@ -83,7 +83,7 @@ def test_colours_are_deterministic_and_shared():
     figs = dict(report_figures(results_tables()))
     sankey = figs["Value chain (Sankey)"].data[0]
     labels = list(sankey.node.label)
-    i = next(k for k, lb in enumerate(labels) if lb.startswith("Novosibirsk"))
+    i = next(k for k, lb in enumerate(labels) if lb.startswith("Novosibirsk · "))
     assert sankey.node.color[i] == colour_for("Novosibirsk")
     build = figs["Capacity build timeline"]
     bar = next(tr for tr in build.data if tr.name == "Novosibirsk")
@@ -101,10 +101,20 @@ def test_sankey_conserves_reo_through_solikamsk():
     fig = dict(report_figures(results_tables()))["Value chain (Sankey)"]
     s = fig.data[0]
     labels = list(s.node.label)
-    sol = labels.index("Solikamsk · plant")
+    sol = labels.index("Solikamsk · stage 1")
     inflow = sum(v for t, v in zip(s.link.target, s.link.value, strict=True) if t == sol)
     # 3 years × 10,000 t loparite concentrate × 0.30 t REO/t
     assert inflow == pytest.approx(9000.0)
+    # Solikamsk cracks it all: stage 1 → stage 2 inside the plant carries the same REO
+    out2 = labels.index("Solikamsk · stage 2")
+    inside = [
+        v
+        for a, b, v in zip(s.link.source, s.link.target, s.link.value, strict=True)
+        if (a, b) == (sol, out2)
+    ]
+    assert inside == [pytest.approx(9000.0)]
+    # no cycles: a market is never a source of a link into a node it sells from
+    assert "Lovozero · stage 1" in labels and "China (export) market" in labels
 
 
 def test_npv_terms_add_up_and_accept_positive_costs():
@@ -202,11 +212,18 @@ def test_write_report_errors(paths, tmp_path):
 # --------------------------------------------------------------------------- rendering
 
 
-def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Decode an 8-bit RGB/RGBA PNG (no interlace) with zlib only: width, height, rows."""
+def png_pixels(data: bytes, max_rows: int | None = None) -> tuple[int, int, list[bytes]]:
+    """Decode an 8-bit RGB/RGBA PNG (no interlace) with zlib: width, height, RGB rows.
+
+    Only the first ``max_rows`` rows are unfiltered (each row depends on the one
+    above, so rows cannot be skipped, only the tail). None/Sub/Up rows are
+    vectorised with numpy; Average/Paeth rows run byte by byte.
+    """
+    import numpy as np
+
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width = 8, b"", 0
-    height = colour_type = 0
+    pos, idat = 8, b""
+    width = height = colour_type = 0
     while pos < len(data):
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         kind = data[pos + 4 : pos + 8]
@@ -221,34 +238,32 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     raw = zlib.decompress(idat)
     stride = width * bpp
     rows: list[bytes] = []
-    prev = bytearray(stride)
-    for y in range(height):
+    prev = np.zeros(stride, dtype=np.uint8)
+    for y in range(min(height, max_rows or height)):
         f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if f == 1:
-                line[i] = (line[i] + a) & 255
-            elif f == 2:
-                line[i] = (line[i] + b) & 255
-            elif f == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
+        cur = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).copy()
+        if f == 1:
+            cur = (cur.reshape(-1, bpp).astype(np.int64).cumsum(axis=0) % 256).astype(np.uint8)
+            cur = cur.reshape(-1)
+        elif f == 2:
+            cur = cur + prev  # uint8 wraps modulo 256
+        elif f in (3, 4):
+            line, up = bytearray(cur.tobytes()), prev.tobytes()
+            for i in range(stride):
+                a = line[i - bpp] if i >= bpp else 0
+                b = up[i]
+                if f == 3:
+                    line[i] = (line[i] + (a + b) // 2) & 255
+                    continue
+                c = up[i - bpp] if i >= bpp else 0
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
                 line[i] = (line[i] + pred) & 255
-        rows.append(bytes(line))
-        prev = line
-    return (
-        width,
-        height,
-        [bytes(r) for r in rows]
-        if bpp == 3
-        else [b"".join(r[i : i + 3] for i in range(0, len(r), 4)) for r in rows],
-    )
+            cur = np.frombuffer(bytes(line), np.uint8).copy()
+        rows.append(cur.reshape(-1, bpp)[:, :3].tobytes())
+        prev = cur
+    return width, height, rows
 
 
 def _render(html: Path, png: Path, profile: Path, size: str = "1400,2000") -> str:
@@ -271,12 +286,14 @@ def _render(html: Path, png: Path, profile: Path, size: str = "1400,2000") -> st
 def test_chromium_renders_report(paths, which, tmp_path):
     png = tmp_path / f"{which}.png"
     log = _render(paths[which], png, tmp_path / "profile")
-    width, height, rows = png_pixels(png.read_bytes())
+    width, height, rows = png_pixels(png.read_bytes(), max_rows=1300)
     assert (width, height) == (1400, 2000)
     colours: set[bytes] = set()
     for row in rows[::7]:
         colours.update(row[i : i + 3] for i in range(0, len(row), 21))
     assert len(colours) > 50, f"screenshot looks blank ({len(colours)} colours)"
+    # the styled table header (#1F4E78) is on screen: the page's CSS applied and decoding is exact
+    assert any(b"\x1f\x4e\x78" in row for row in rows)
     # the charts area (below the header) must not be blank either
     lower = {r[i : i + 3] for r in rows[900::9] for i in range(0, len(r), 15)}
     assert len(lower) > 20

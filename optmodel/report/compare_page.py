@@ -60,6 +60,88 @@ def npv_delta_figure(runs: list[dict[str, pd.DataFrame]], labels: list[str]) -> 
     return fig
 
 
+def _bar_stack_extent(fig: go.Figure) -> dict[str, tuple[float, float]]:
+    """Per y-axis: lowest and highest stacked bar total (stacked bars, any sign)."""
+    pos: dict[tuple[str, object], float] = {}
+    neg: dict[tuple[str, object], float] = {}
+    for tr in fig.data:
+        if tr.type != "bar" or tr.y is None:
+            continue
+        axis = tr.yaxis or "y"
+        for x, y in zip(tr.x, tr.y, strict=False):
+            if y is None:
+                continue
+            book = pos if y >= 0 else neg
+            book[(axis, x)] = book.get((axis, x), 0.0) + float(y)
+    out: dict[str, tuple[float, float]] = {}
+    for (axis, _), v in list(pos.items()) + list(neg.items()):
+        lo, hi = out.get(axis, (0.0, 0.0))
+        out[axis] = (min(lo, v), max(hi, v))
+    return out
+
+
+def _waterfall_extent(fig: go.Figure) -> tuple[float, float] | None:
+    for tr in fig.data:
+        if tr.type == "waterfall":
+            run, lo, hi = 0.0, 0.0, 0.0
+            for y, m in zip(tr.y, tr.measure, strict=True):
+                run = float(y) if m == "total" else run + float(y)
+                lo, hi = min(lo, run), max(hi, run)
+            return lo, hi
+    return None
+
+
+def _x_extent(fig: go.Figure) -> tuple[float, float] | None:
+    xs = [float(x) for tr in fig.data if tr.x is not None for x in tr.x if x is not None]
+    return (min(xs), max(xs)) if xs else None
+
+
+def _pad(lo: float, hi: float, frac: float) -> list[float]:
+    span = (hi - lo) or 1.0
+    return [lo - (frac * span if lo < 0 else 0.0), hi + frac * span]
+
+
+def align_side_by_side(title: str, figs: list[go.Figure]) -> None:
+    """Give the same chart of several runs the same value axes, so bars compare by eye.
+
+    Waterfall and stacked bars share their y range; year axes share their x
+    range. The Sankey (relative widths) and the map (fixed by node
+    coordinates) need nothing.
+    """
+    figs = [f for f in figs if f.data]
+    if len(figs) < 2:
+        return
+    if title == "NPV waterfall":
+        ext = [e for e in (_waterfall_extent(f) for f in figs) if e]
+        if ext:
+            rng = _pad(min(e[0] for e in ext), max(e[1] for e in ext), 0.12)
+            for f in figs:
+                f.update_yaxes(range=rng)
+    elif title == "Export mix by destination and stage":
+        per_axis: dict[str, tuple[float, float]] = {}
+        for f in figs:
+            for axis, (lo, hi) in _bar_stack_extent(f).items():
+                a, b = per_axis.get(axis, (0.0, 0.0))
+                per_axis[axis] = (min(a, lo), max(b, hi))
+        xs = [e for e in (_x_extent(f) for f in figs) if e]
+        for f in figs:
+            for axis, (lo, hi) in per_axis.items():
+                f.layout["yaxis" + axis[1:]].range = _pad(lo, hi, 0.06)
+            if xs:
+                f.update_xaxes(range=[min(e[0] for e in xs) - 0.5, max(e[1] for e in xs) + 0.5])
+    elif title in ("Capacity build timeline", "Processing-depth index over time"):
+        ranges = [f.layout.xaxis.range for f in figs if f.layout.xaxis.range]
+        xs = [e for e in (_x_extent(f) for f in figs) if e]
+        if ranges:
+            rng = [min(r[0] for r in ranges), max(r[1] for r in ranges)]
+        elif xs:
+            rng = [min(e[0] for e in xs) - 0.3, max(e[1] for e in xs) + 0.3]
+        else:
+            return
+        for f in figs:
+            f.update_xaxes(range=rng)
+
+
 def _kpi_display(kpis: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
     shown = kpis[~kpis["metric"].str.startswith("pv_")].copy()
     changed = list(shown["changed"] == "yes")
@@ -116,6 +198,8 @@ def compare_html(result: CompareResult) -> str:
     parts.append("<h2>NPV change by term</h2>")
     parts.append(f'<div class="chart">{pg.figure(npv_delta_figure(runs, labels), "delta")}</div>')
     per_run = [report_figures(t) for t in runs]
+    for i, (chart_title, _) in enumerate(per_run[0]):
+        align_side_by_side(chart_title, [figs[i][1] for figs in per_run])
     for i, (chart_title, _) in enumerate(per_run[0]):
         parts.append(f"<h2>{html.escape(chart_title)}</h2>")
         cols_html = []

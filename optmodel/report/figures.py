@@ -164,64 +164,119 @@ def _stage_key(stages: list[int | None]) -> str:
 # --------------------------------------------------------------------------- sankey
 
 
-def sankey_figure(tables: Tables) -> go.Figure:
-    """Value chain mines → processing nodes → markets, in REO tonnes over the horizon.
+def _chain_links(tables: Tables) -> tuple[list[tuple], str]:
+    """Sankey links ``(source key, target key, REO t, products text)`` and the unit.
 
-    Links are route flows (Flows) plus sales (node → market) and purchases
-    (market → node) from Trade, summed over years; a link's colour is its
-    product's stage (Products sheet), a node's colour its name colour.
+    Keys are ``("node", name, stage)`` — a node at one product stage — or
+    ``("market", label, stage)``. Route flows link (origin, stage) → (destination,
+    stage); sales link (node, stage) → market; purchases market → (node, stage);
+    disposal (node, stage) → "disposed". Processing at a node appears as links
+    (node, input stage) → (node, output stage): the REO a node consumes (net
+    inflow of a product) is spread over the stages it produces (net outflow) in
+    proportion to their REO, so the chart reads mines → stages → markets even
+    though Recipes are not part of the results.
     """
-    title_base = "Value chain"
+    stages = product_stage(tables)
     flows, unit = _with_reo(_table(tables, "Flows"), tables)
     trade, _ = _with_reo(_table(tables, "Trade"), tables)
-    kinds = _node_kinds(tables)
-    links: list[tuple[tuple[str, str], tuple[str, str], str, float, float]] = []
-    if not flows.empty:
-        agg = (
-            flows.groupby(["origin", "destination", "product"], dropna=False)[["reo_t", "tonnes"]]
-            .sum()
-            .reset_index()
-        )
-        for r in agg.itertuples(index=False):
-            links.append(
-                (("node", r.origin), ("node", r.destination), r.product, r.reo_t, r.tonnes)
+    disposal, _ = _with_reo(_table(tables, "Disposal"), tables)
+    raw: list[tuple[tuple, tuple, str, float, float]] = []  # src, dst, product, reo, t
+    net: dict[tuple[str, str], float] = {}  # (node, product) -> REO out − in
+
+    def stage_of(product: str) -> int | None:
+        return stages.get(str(product))
+
+    for r in flows.itertuples(index=False):
+        if r.reo_t > 0:
+            st = stage_of(r.product)
+            raw.append(
+                (("node", r.origin, st), ("node", r.destination, st), r.product, r.reo_t, r.tonnes)
             )
-    if not trade.empty:
-        agg = (
-            trade.groupby(["market", "node", "product", "direction", "scope"], dropna=False)[
-                ["reo_t", "tonnes"]
-            ]
-            .sum()
-            .reset_index()
-        )
-        for r in agg.itertuples(index=False):
-            market = ("market", f"{r.market} ({r.scope})")
+            net[(r.origin, r.product)] = net.get((r.origin, r.product), 0.0) + r.reo_t
+            net[(r.destination, r.product)] = net.get((r.destination, r.product), 0.0) - r.reo_t
+    for r in trade.itertuples(index=False):
+        if r.reo_t > 0:
+            st = stage_of(r.product)
+            market = ("market", f"{r.market} ({r.scope})", None)
             if r.direction == "buy":
-                links.append((market, ("node", r.node), r.product, r.reo_t, r.tonnes))
+                raw.append((market, ("node", r.node, st), r.product, r.reo_t, r.tonnes))
+                net[(r.node, r.product)] = net.get((r.node, r.product), 0.0) - r.reo_t
             else:
-                links.append((("node", r.node), market, r.product, r.reo_t, r.tonnes))
-    links = [lk for lk in links if lk[3] > 1e-9]
-    title = f"{title_base}, {_year_span(tables)}: {unit} from mines through processing to markets"
+                raw.append((("node", r.node, st), market, r.product, r.reo_t, r.tonnes))
+                net[(r.node, r.product)] = net.get((r.node, r.product), 0.0) + r.reo_t
+    for r in disposal.itertuples(index=False):
+        if r.reo_t > 0:
+            st = stage_of(r.product)
+            raw.append((("node", r.node, st), ("disposed", "disposed", None), r.product,
+                        r.reo_t, r.tonnes))  # fmt: skip
+            net[(r.node, r.product)] = net.get((r.node, r.product), 0.0) + r.reo_t
+    # processing inside nodes: consumed stages → produced stages
+    by_node: dict[str, tuple[dict, dict]] = {}
+    for (node, product), v in net.items():
+        consumed, produced = by_node.setdefault(node, ({}, {}))
+        st = stage_of(product)
+        if v < -1e-9:
+            consumed[st] = consumed.get(st, 0.0) - v
+        elif v > 1e-9:
+            produced[st] = produced.get(st, 0.0) + v
+    for node, (consumed, produced) in by_node.items():
+        total_out = sum(produced.values())
+        for s_in, c in consumed.items():
+            for s_out, p in produced.items():
+                if s_in != s_out and total_out > 0:
+                    raw.append(
+                        (("node", node, s_in), ("node", node, s_out), "processing",
+                         c * p / total_out, float("nan"))
+                    )  # fmt: skip
+    agg: dict[tuple, list] = {}
+    for src, dst, product, reo, tonnes in raw:
+        entry = agg.setdefault((src, dst), [0.0, {}])
+        entry[0] += reo
+        entry[1][product] = entry[1].get(product, 0.0) + (0.0 if pd.isna(tonnes) else tonnes)
+    links = []
+    for (src, dst), (reo, products) in agg.items():
+        if src[0] == dst[0] == "node" and src[1] == dst[1]:
+            what = f"processing at {src[1]}: {stage_label(src[2])} → {stage_label(dst[2])}"
+        else:
+            what = "<br>".join(f"{p}: {t:,.0f} t" for p, t in sorted(products.items()))
+        links.append((src, dst, reo, what))
+    return links, unit
+
+
+def sankey_figure(tables: Tables) -> go.Figure:
+    """Value chain mines → processing stages → markets, REO tonnes over the horizon.
+
+    Each Sankey node is a place at one product stage ("Solikamsk · stage 2");
+    see :func:`_chain_links`. Link colour = product stage of what moves (for
+    processing links, the output stage); node colour = the place's colour.
+    """
+    links, unit = _chain_links(tables)
+    title = f"Value chain, {_year_span(tables)}: {unit} from mines through processing to markets"
     if not links:
         return note_figure(title, "No flows or sales in these results.")
-    keys: list[tuple[str, str]] = []
-    index: dict[tuple[str, str], int] = {}
+    kinds = _node_kinds(tables)
+    keys: list[tuple] = []
+    index: dict[tuple, int] = {}
     for src, dst, *_ in links:
         for key in (src, dst):
             if key not in index:
                 index[key] = len(keys)
                 keys.append(key)
-    labels, colours = [], []
-    for kind, name in keys:
+    labels, colours, hovers = [], [], []
+    for kind, name, stage in keys:
         if kind == "market":
             labels.append(f"{name} market")
             colours.append(colour_for(name.rsplit(" (", 1)[0]))
+            hovers.append(f"market {name}")
+        elif kind == "disposed":
+            labels.append("disposed")
+            colours.append("#7f7f7f")
+            hovers.append("removed for good (Disposal sheet)")
         else:
-            node_kind = kinds.get(name)
-            labels.append(f"{name} · {node_kind}" if node_kind else str(name))
+            labels.append(f"{name} · stage {stage if stage is not None else '?'}")
             colours.append(colour_for(name))
-    stages = product_stage(tables)
-    link_stage = [stages.get(str(p)) for _, _, p, _, _ in links]
+            hovers.append(f"{name} ({kinds.get(name, 'node')}), {stage_label(stage)}")
+    link_stage = [dst[2] if dst[0] == "node" else src[2] for src, dst, _, _ in links]
     fig = go.Figure(
         go.Sankey(
             arrangement="snap",
@@ -230,30 +285,29 @@ def sankey_figure(tables: Tables) -> go.Figure:
             node=dict(
                 label=labels,
                 color=colours,
-                pad=14,
-                thickness=16,
+                customdata=hovers,
+                pad=12,
+                thickness=14,
                 line=dict(color="#444", width=0.5),
-                hovertemplate="%{label}<br>%{value} throughput<extra></extra>",
+                hovertemplate="%{customdata}<br>%{value} throughput<extra></extra>",
             ),
             link=dict(
                 source=[index[s] for s, *_ in links],
                 target=[index[d] for _, d, *_ in links],
-                value=[v for *_, v, _ in links],
-                color=[with_alpha(stage_colour(s), 0.55) for s in link_stage],
-                customdata=[
-                    f"{p} ({stage_label(s)}): {t:,.0f} t of product"
-                    for (_, _, p, _, t), s in zip(links, link_stage, strict=True)
-                ],
+                value=[v for _, _, v, _ in links],
+                color=[with_alpha(stage_colour(s), 0.5) for s in link_stage],
+                customdata=[w for *_, w in links],
                 hovertemplate=(
                     "%{source.label} → %{target.label}<br>%{customdata}<br>%{value}<extra></extra>"
                 ),
             ),
         )
     )
-    _base_layout(fig, title, height=620)
+    _base_layout(fig, title, height=660)
     fig.update_layout(margin=dict(l=20, r=20, t=80, b=50))
     fig.add_annotation(
-        text=_stage_key(link_stage),
+        text=_stage_key(link_stage)
+        + "   · a node is a place at one product stage; processing links join its stages",
         x=0,
         y=-0.06,
         xref="paper",

@@ -94,7 +94,7 @@ def write_report(results_path: Path, out_html: Path) -> None:
         capacity build timeline, processing-depth index per year.
 
         RESULTS.xlsx  a results workbook written by `optmodel solve`.
-        -o, --output  HTML file to write [RESULTS_report.html next to RESULTS].
+        -o, --output  HTML file to write [RESULTS.html next to RESULTS].
 
         Exit codes: 0 written; 2 not a results workbook or a different major
         output schema version; 4 the HTML cannot be written.
