@@ -22,7 +22,7 @@ SHEETS = schema.SHEETS
 
 
 def _headers(sheet: schema.Sheet) -> list[str]:
-    # each header once, in schema order (Sources lists `source` itself and as a common column)
+    # each header once, in schema order (robust to a column listed both in a sheet and common)
     return list(dict.fromkeys(sheet.column_names))
 
 
