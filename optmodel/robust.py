@@ -1,0 +1,739 @@
+"""Robust siting: one shared build/open plan for several scenarios (two-stage, extensive form).
+
+First stage: ``build[o,τ]`` and ``open[n]``, decided once, before the scenario is
+known.  Second stage: each scenario's operations (activity, flows, trade, …),
+chosen after.  The *extensive form* is one Pyomo model holding one sub-block
+per scenario, each built by :func:`~optmodel.model.build.build_model` from that
+scenario's validated data, plus a shared copy of the first-stage variables:
+
+    non-anticipativity[s,o,τ]:  build_s[o,τ] − build[o,τ] = 0
+    non-anticipativity[s,n]:    open_s[n] − open[n] = 0
+    npv_definition[s]:          npv_s = NPV_s(x_s)            (USD)
+
+and one of three objectives (weights w_s ≥ 0, Σ w_s = 1):
+
+    expected:  max Σ_s w_s · npv_s
+    worst:     max z,  z ≤ npv_s ∀s
+    regret:    min r,  NPV*_s − npv_s ≤ r ∀s   (NPV*_s = scenario s solved alone)
+
+Every number reported for a plan comes from *evaluating* it: build/open fixed
+at the plan, the scenario's operations re-optimised (an LP).  From those
+evaluations: the value of the stochastic solution VSS = E[NPV(robust plan)] −
+E[NPV(base-case plan)], and the expected value of perfect information EVPI =
+Σ w_s NPV*_s − E[NPV(robust plan)].
+
+The helpers :class:`Plan`, :func:`plan_from_values`, :func:`fix_plan` and
+:func:`evaluate_plan` are shared with :mod:`optmodel.alternatives` and
+:mod:`optmodel.frontier`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from .data import USD_PER_MUSD, ModelData, build_model_data
+from .errors import InfeasibleError, InputError, Issue, SolverError
+from .model.build import BuiltModel, build_model
+from .model.linear import VarFamily, add_con_family, add_var_family
+from .pipeline import load_tables, run_table, solve_options
+from .results import NUMBER_FORMATS, extract_tables, summary_table
+from .scenarios import BASE
+from .solve import SolveOptions, SolveOutcome, solve
+from .validate import Tables
+from .workbook_write import SheetSpec, check_writable, write_workbook
+
+log = logging.getLogger(__name__)
+
+CRITERIA = ("expected", "worst", "regret")
+FIRST_STAGE = {"build": ["option", "year"], "open": ["node"]}
+DETAIL_SHEETS = ("Activity", "Flows", "Trade", "Disposal", "Extraction", "Depth", "Prices",
+                 "Binding")
+Progress = Callable[[str], None]
+
+
+def _noop(_msg: str) -> None:
+    return None
+
+
+# ============================================================ shared helpers: plans
+
+
+@dataclass(frozen=True)
+class Plan:
+    """First-stage decisions: units started per (option, year) and the nodes opened.
+
+    Only non-zero entries are kept; ``key`` identifies a plan (rounded to 1e-6).
+    """
+
+    builds: pd.DataFrame  # option, year, units
+    opened: pd.DataFrame  # node, open
+    label: str = ""
+
+    @property
+    def key(self) -> tuple:
+        b = tuple((o, int(y), round(float(u), 6)) for o, y, u in
+                  self.builds[["option", "year", "units"]].itertuples(index=False))
+        n = tuple(sorted(self.opened["node"].tolist()))
+        return (tuple(sorted(b)), n)
+
+    @property
+    def build_key(self) -> tuple:
+        """The builds alone (what 'a different plan' means for alternatives)."""
+        return self.key[0]
+
+    def with_label(self, label: str) -> Plan:
+        return Plan(self.builds, self.opened, label)
+
+
+def plan_from_values(bm: BuiltModel, values: dict[str, np.ndarray], label: str = "") -> Plan:
+    """The plan in a solution (integer variables rounded)."""
+    b = bm.vars["build"]
+    x = np.asarray(values["build"], dtype=float)
+    integer = np.array([not v.is_continuous() for v in b.objs], dtype=bool)
+    x = np.where(integer, np.round(x), x)
+    x = np.where(np.abs(x) < 1e-9, 0.0, x)
+    nz = x > 0
+    builds = pd.DataFrame({"option": b.index["option"].to_numpy()[nz],
+                           "year": b.index["year"].to_numpy(dtype=np.int64)[nz],
+                           "units": x[nz]})
+    o = bm.vars["open"]
+    y = np.round(np.asarray(values["open"], dtype=float)) if len(o) else np.zeros(0)
+    opened = pd.DataFrame({"node": o.index["node"].to_numpy()[y > 0.5], "open": 1})
+    return Plan(builds.reset_index(drop=True), opened.reset_index(drop=True), label)
+
+
+def _plan_vector(bm: BuiltModel, plan: Plan) -> dict[str, np.ndarray]:
+    b = bm.vars["build"].index[["option", "year"]].merge(
+        plan.builds, on=["option", "year"], how="left")
+    x = b["units"].fillna(0.0).to_numpy(dtype=float)
+    if len(plan.builds) and len(bm.vars["build"].index.merge(
+            plan.builds, on=["option", "year"])) != len(plan.builds):
+        raise InputError("The plan names a build (option, start year) that this scenario does "
+                         "not offer; scenarios must share the same build options.")
+    o = bm.vars["open"].index[["node"]].merge(plan.opened, on="node", how="left")
+    y = o["open"].fillna(0.0).to_numpy(dtype=float) if len(o) else np.zeros(0)
+    return {"build": x, "open": y}
+
+
+def fix_plan(bm: BuiltModel, plan: Plan) -> None:
+    """Fix build/open at ``plan`` and make them continuous: what is left is an LP."""
+    vec = _plan_vector(bm, plan)
+    for name, x in vec.items():
+        for v, val in zip(bm.vars[name].objs, x, strict=True):
+            v.domain = pyo.NonNegativeReals
+            v.fix(float(val))
+
+
+@dataclass
+class Evaluation:
+    """A plan evaluated in one scenario (operations re-optimised)."""
+
+    scenario: str
+    plan: Plan
+    npv_usd: float | None  # None when the plan is infeasible in the scenario
+    status: str
+    sol: SolveOutcome | None = None
+    tables: dict[str, pd.DataFrame] | None = None
+
+    @property
+    def npv_musd(self) -> float | None:
+        return None if self.npv_usd is None else self.npv_usd / USD_PER_MUSD
+
+
+class Evaluator:
+    """Evaluates plans in a scenario, reusing one built model; caches results by plan."""
+
+    def __init__(self, name: str, data: ModelData, opts: SolveOptions,
+                 bm: BuiltModel | None = None):
+        self.name, self.data, self.opts = name, data, opts
+        self._bm = bm  # any model of ``data`` may be reused: fix_plan fixes the first stage
+        self._cache: dict[tuple, Evaluation] = {}
+
+    @property
+    def bm(self) -> BuiltModel:
+        if self._bm is None:
+            self._bm = build_model(self.data)
+        return self._bm
+
+    def evaluate(self, plan: Plan, tables: bool = False) -> Evaluation:
+        hit = self._cache.get(plan.key)
+        if hit is not None and (hit.tables is not None or not tables or hit.npv_usd is None):
+            return hit
+        bm = self.bm
+        fix_plan(bm, plan)
+        opts = SolveOptions(mip_gap=self.opts.mip_gap, time_limit=None,
+                            threads=self.opts.threads, tee=False, duals=tables)
+        try:
+            sol = solve(bm, opts)
+        except InfeasibleError:
+            ev = Evaluation(self.name, plan, None, "infeasible")
+        else:
+            ev = Evaluation(self.name, plan, sol.objective_usd, sol.status, sol)
+            if tables:
+                res = extract_tables(bm, sol)
+                res["Summary"] = summary_table(bm, sol, res)
+                ev.tables = res
+        self._cache[plan.key] = ev
+        return ev
+
+
+def evaluate_plan(data: ModelData, plan: Plan, opts: SolveOptions, tables: bool = False,
+                  scenario: str = BASE) -> Evaluation:
+    """NPV of ``plan`` in the scenario of ``data``: build/open fixed, operations optimised."""
+    return Evaluator(scenario, data, opts).evaluate(plan, tables)
+
+
+def solve_optimum(data: ModelData, opts: SolveOptions, label: str = ""
+                  ) -> tuple[BuiltModel, SolveOutcome, Plan]:
+    """The deterministic optimum of one scenario (no duals)."""
+    bm = build_model(data)
+    o = SolveOptions(opts.mip_gap, opts.time_limit, opts.threads, opts.tee, duals=False)
+    sol = solve(bm, o)
+    return bm, sol, plan_from_values(bm, sol.values, label)
+
+
+def check_first_stage(datas: dict[str, ModelData]) -> None:
+    """Every scenario must offer the same build (option, start year) and open (node) choices."""
+    names = list(datas)
+    ref = names[0]
+    issues: list[Issue] = []
+    for name in names[1:]:
+        for fam, keys in (("builds", ["option", "year"]), ("opening", ["node"])):
+            a = set(map(tuple, getattr(datas[ref], fam)[keys].itertuples(index=False)))
+            b = set(map(tuple, getattr(datas[name], fam)[keys].itertuples(index=False)))
+            if a == b:
+                continue
+            extra = sorted(b - a)[:5]
+            missing = sorted(a - b)[:5]
+            what = ("build choices (option, start year)" if fam == "builds"
+                    else "nodes with an opening cost")
+            detail = "; ".join(x for x in (
+                f"adds {', '.join('|'.join(map(str, t)) for t in extra)}" if extra else "",
+                f"drops {', '.join('|'.join(map(str, t)) for t in missing)}" if missing else "")
+                if x)
+            issues.append(Issue(
+                "Scenarios", None, "scenario", name,
+                f"scenario {name} changes the {what} relative to {ref} ({detail}). A robust "
+                "plan is shared by every scenario, so all scenarios must offer the same build "
+                "options, start years (earliest_year, lead_time_years, the horizon) and "
+                "opening-cost nodes; change those in the base data, not in a scenario."))
+    if issues:
+        raise InputError(issues)
+
+
+# ============================================================ extensive form
+
+
+@dataclass
+class ExtensiveForm:
+    """The two-stage model: blocks per scenario, shared first stage, criterion objective."""
+
+    model: pyo.ConcreteModel
+    blocks: dict[str, BuiltModel]
+    first: dict[str, VarFamily]
+    npv: dict[str, Any]  # scenario -> npv variable (USD)
+    criterion: str
+    weights: dict[str, float]
+
+
+def _first_stage_family(m: pyo.ConcreteModel, name: str, keys: list[str],
+                        blocks: Sequence[BuiltModel]) -> VarFamily:
+    ref = blocks[0].vars[name]
+    idx = ref.index[keys].copy()
+    upper = np.zeros(len(idx))
+    integer = np.zeros(len(idx), dtype=bool)
+    for bm in blocks:
+        fam = bm.vars[name]
+        pos = idx.merge(fam.index[keys + ["vid"]], on=keys, how="left")["vid"].to_numpy()
+        ub = np.array([v.ub if v.ub is not None else np.inf for v in fam.objs], dtype=float)
+        upper = np.maximum(upper, ub[pos])
+        integer |= np.array([not v.is_continuous() for v in fam.objs], dtype=bool)[pos]
+    dom = np.array([(pyo.Binary if u <= 1 else pyo.NonNegativeIntegers) if i
+                    else pyo.NonNegativeReals for u, i in zip(upper, integer, strict=True)],
+                   dtype=object)
+    idx["vid"] = np.arange(len(idx), dtype=np.int64)
+    return add_var_family(m, f"first_{name}", idx, keys, upper=upper, domains=dom)
+
+
+def build_extensive_form(datas: dict[str, ModelData], weights: dict[str, float],
+                         criterion: str = "expected",
+                         optimum_usd: dict[str, float] | None = None,
+                         progress: Progress = _noop) -> ExtensiveForm:
+    """Assemble the extensive form (see the module docstring for the math)."""
+    if criterion not in CRITERIA:
+        raise InputError(f"Unknown criterion {criterion!r}; use one of {', '.join(CRITERIA)}.")
+    if criterion == "regret" and optimum_usd is None:
+        raise ValueError("the regret criterion needs each scenario's optimum (optimum_usd)")
+    check_first_stage(datas)
+    m = pyo.ConcreteModel(name="optmodel_robust")
+    m.scen = pyo.Block(list(range(len(datas))))
+    blocks: dict[str, BuiltModel] = {}
+    for i, (name, data) in enumerate(datas.items()):
+        progress(f"Building scenario block {i + 1}/{len(datas)} ({name})")
+        blocks[name] = build_model(data, block=m.scen[i], objective=False)
+    first = {fam: _first_stage_family(m, fam, keys, list(blocks.values()))
+             for fam, keys in FIRST_STAGE.items()}
+    npv: dict[str, Any] = {}
+    for i, (name, bm) in enumerate(blocks.items()):
+        blk = m.scen[i]
+        for fam, keys in FIRST_STAGE.items():
+            own, shared = bm.vars[fam], first[fam]
+            if not len(own):
+                continue
+            pairs = own.index[keys + ["vid"]].merge(
+                shared.index[keys + ["vid"]], on=keys, suffixes=("", "_first"))
+            terms = pd.concat([
+                pairs[keys + ["vid"]].assign(fam="own", coef=1.0),
+                pairs[keys + ["vid_first"]].rename(columns={"vid_first": "vid"}).assign(
+                    fam="first", coef=-1.0)], ignore_index=True)
+            add_con_family(blk, f"nonanticipativity_{fam}", terms, keys,
+                           {"own": own, "first": shared}, lower=0.0, upper=0.0)
+        blk.npv_usd = pyo.Var(within=pyo.Reals)
+        blk.npv_definition = pyo.Constraint(expr=blk.npv_usd == bm.npv_expr)
+        npv[name] = blk.npv_usd
+    names = list(blocks)
+    if criterion == "expected":
+        m.objective = pyo.Objective(expr=sum(weights[s] * npv[s] for s in names),
+                                    sense=pyo.maximize)
+    elif criterion == "worst":
+        m.worst_npv_usd = pyo.Var(within=pyo.Reals)
+        m.worst_case = pyo.Constraint(names, rule=lambda mm, s: mm.worst_npv_usd <= npv[s])
+        m.objective = pyo.Objective(expr=m.worst_npv_usd, sense=pyo.maximize)
+    else:
+        m.max_regret_usd = pyo.Var(within=pyo.Reals)
+        m.regret = pyo.Constraint(names, rule=lambda mm, s: optimum_usd[s] - npv[s]
+                                  <= mm.max_regret_usd)
+        m.objective = pyo.Objective(expr=m.max_regret_usd, sense=pyo.minimize)
+    return ExtensiveForm(m, blocks, first, npv, criterion, weights)
+
+
+def solve_extensive_form(ef: ExtensiveForm, opts: SolveOptions) -> tuple[SolveOutcome, Plan]:
+    """Solve the extensive form; return the outcome and the shared plan."""
+    ref = next(iter(ef.blocks.values()))
+    wrapper = BuiltModel(ef.model, ref.data, dict(ef.first))
+    o = SolveOptions(opts.mip_gap, opts.time_limit, opts.threads, opts.tee, duals=False)
+    try:
+        sol = solve(wrapper, o)
+    except InfeasibleError as exc:
+        raise InfeasibleError(
+            "No single plan is feasible in every scenario: " + str(exc) + " Solve the "
+            "scenarios one by one (solve --scenario NAME) to find the one that is "
+            "infeasible on its own, or the pair whose requirements conflict.") from None
+    return sol, plan_from_values(wrapper, sol.values, "robust")
+
+
+# ============================================================ the robust run
+
+
+@dataclass
+class RobustResult:
+    """Everything a robust run produced (tables for the workbook via :func:`robust_tables`)."""
+
+    scenarios: list[str]
+    weights: dict[str, float]
+    criterion: str
+    plan: Plan
+    sol: SolveOutcome
+    opts: SolveOptions
+    optimum: dict[str, Evaluation]  # scenario -> its own optimal plan evaluated in itself
+    robust: dict[str, Evaluation]  # scenario -> robust plan (with result tables)
+    base_plan: Plan
+    base: dict[str, Evaluation]  # scenario -> base-case plan
+    plans: dict[str, Plan]  # scenario -> its own optimal plan
+    cross: dict[tuple[str, str], Evaluation]  # (scenario of the plan, scenario) -> evaluation
+    datas: dict[str, ModelData]
+    base_tables: Tables
+    times: dict[str, float] = field(default_factory=dict)
+    warnings: list[Issue] = field(default_factory=list)
+
+    def expected(self, evals: dict[str, Evaluation]) -> float | None:
+        """Σ w_s NPV_s in MUSD (None if the plan is infeasible in some scenario)."""
+        vals = [evals[s].npv_musd for s in self.scenarios]
+        if any(v is None for v in vals):
+            return None
+        return float(sum(self.weights[s] * v for s, v in zip(self.scenarios, vals,
+                                                               strict=True)))
+
+    def worst(self, evals: dict[str, Evaluation]) -> float | None:
+        vals = [evals[s].npv_musd for s in self.scenarios]
+        return None if any(v is None for v in vals) else float(min(vals))
+
+    def max_regret(self, evals: dict[str, Evaluation]) -> float | None:
+        vals = [evals[s].npv_musd for s in self.scenarios]
+        if any(v is None for v in vals):
+            return None
+        return float(max(self.optimum[s].npv_musd - v for s, v in zip(self.scenarios, vals,
+                                                                        strict=True)))
+
+    @property
+    def vss_musd(self) -> float | None:
+        a, b = self.expected(self.robust), self.expected(self.base)
+        return None if a is None or b is None else a - b
+
+    @property
+    def evpi_musd(self) -> float | None:
+        a = self.expected(self.robust)
+        return None if a is None else self.expected(self.optimum) - a
+
+
+def parse_scenarios(text: str | Sequence[str]) -> list[str]:
+    names = [s.strip() for s in (text.split(",") if isinstance(text, str) else text)]
+    names = [s for s in names if s]
+    if not names:
+        raise InputError("--scenarios needs at least one scenario name (comma-separated).")
+    dup = sorted({s for s in names if names.count(s) > 1})
+    if dup:
+        raise InputError(f"Scenario named more than once: {', '.join(dup)}.")
+    return names
+
+
+def parse_weights(text: str | Sequence[float] | None, names: Sequence[str]) -> dict[str, float]:
+    """Weights per scenario, normalised to sum 1 (equal when not given)."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return {s: 1.0 / len(names) for s in names}
+    try:
+        w = [float(x) for x in (text.split(",") if isinstance(text, str) else text)]
+    except ValueError:
+        raise InputError(f"--weights must be comma-separated numbers (got {text!r}).") from None
+    if len(w) != len(names):
+        raise InputError(f"--weights has {len(w)} numbers for {len(names)} scenarios; give one "
+                         "weight per scenario, in the order of --scenarios.")
+    if any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
+        raise InputError("--weights must be non-negative numbers with a positive sum.")
+    total = sum(w)
+    if abs(total - 1.0) > 1e-9:
+        log.info("weights sum to %g; normalised to 1", total)
+    return {s: x / total for s, x in zip(names, w, strict=True)}
+
+
+def load_scenario_data(path: Path, names: Sequence[str], progress: Progress = _noop
+                       ) -> tuple[Tables, dict[str, ModelData], list[Issue]]:
+    """Base tables plus validated model data per scenario (all input errors together)."""
+    base_tables = load_tables(path)
+    datas: dict[str, ModelData] = {}
+    issues: list[Issue] = []
+    warnings = list(base_tables.warnings)
+    for name in names:
+        progress(f"Reading scenario {name}")
+        try:
+            t = base_tables if name == BASE else load_tables(path, name)
+        except InputError as exc:
+            issues.extend(exc.issues)
+            continue
+        warnings += [w for w in t.warnings if w not in warnings]
+        datas[name] = build_model_data(t)
+    if issues:
+        raise InputError(issues)
+    return base_tables, datas, warnings
+
+
+def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
+                 criterion: str = "expected", *, mip_gap: float | None = None,
+                 time_limit: float | None = None, threads: int | None = None,
+                 tee: bool = False, cross: bool | None = None,
+                 progress: Progress = _noop) -> RobustResult:
+    """Solve the robust problem; evaluate the robust, per-scenario and base-case plans.
+
+    ``time_limit`` bounds each MILP solve (every scenario alone, then the
+    extensive form); plan evaluations are LPs.  ``cross`` evaluates every
+    scenario's optimal plan in every other scenario (default: up to 10 scenarios).
+    """
+    path = Path(path)
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    names = parse_scenarios(scenarios)
+    if criterion not in CRITERIA:
+        raise InputError(f"Unknown criterion {criterion!r}; use one of {', '.join(CRITERIA)}.")
+    w = parse_weights(weights, names)
+    base_tables, datas, warnings = load_scenario_data(path, names, progress)
+    check_first_stage(datas)
+    opts = solve_options(base_tables.settings, mip_gap, time_limit, threads, tee)
+    times["read_validate"] = time.perf_counter() - t
+
+    # each scenario alone: NPV*_s and its own plan
+    t = time.perf_counter()
+    evaluators: dict[str, Evaluator] = {}
+    plans: dict[str, Plan] = {}
+    optimum: dict[str, Evaluation] = {}
+    for i, s in enumerate(names):
+        progress(f"Solving scenario {i + 1}/{len(names)} alone ({s})")
+        try:
+            bm_s, sol_s, plan = solve_optimum(datas[s], opts, f"optimum_{s}")
+        except InfeasibleError as exc:
+            raise InfeasibleError(f"Scenario {s} on its own: {exc}") from None
+        except SolverError as exc:
+            raise SolverError(f"Scenario {s} on its own: {exc}") from None
+        plans[s] = plan
+        evaluators[s] = Evaluator(s, datas[s], opts, bm=bm_s)
+        ev = evaluators[s].evaluate(plan)
+        if ev.npv_usd is None or ev.npv_usd < sol_s.objective_usd:
+            ev = Evaluation(s, plan, sol_s.objective_usd, sol_s.status, sol_s)
+        optimum[s] = ev
+    times["scenario_optima"] = time.perf_counter() - t
+
+    # base-case plan (the deterministic plan a planner would take without scenarios)
+    t = time.perf_counter()
+    if BASE in plans:
+        base_plan = plans[BASE].with_label("base_plan")
+    else:
+        progress("Solving the base case alone")
+        _, _, base_plan = solve_optimum(build_model_data(base_tables), opts, "base_plan")
+    times["base_plan"] = time.perf_counter() - t
+
+    # the extensive form
+    t = time.perf_counter()
+    ef = build_extensive_form(datas, w, criterion,
+                              {s: optimum[s].npv_usd for s in names}, progress)
+    times["build_extensive_form"] = time.perf_counter() - t
+    progress(f"Solving the extensive form ({len(names)} scenarios, criterion {criterion})")
+    sol, plan = solve_extensive_form(ef, opts)
+    times["solve_extensive_form"] = sol.times.get("solve", 0.0)
+    del ef
+
+    # evaluations
+    t = time.perf_counter()
+    robust: dict[str, Evaluation] = {}
+    base: dict[str, Evaluation] = {}
+    for i, s in enumerate(names):
+        progress(f"Evaluating the plans in scenario {i + 1}/{len(names)} ({s})")
+        robust[s] = evaluators[s].evaluate(plan, tables=True)
+        base[s] = evaluators[s].evaluate(base_plan)
+    cross_ev: dict[tuple[str, str], Evaluation] = {}
+    if cross if cross is not None else len(names) <= 10:
+        for i, s in enumerate(names):
+            progress(f"Cross-evaluating plans in scenario {i + 1}/{len(names)} ({s})")
+            for p in names:
+                cross_ev[(p, s)] = (optimum[s] if p == s
+                                                 else evaluators[s].evaluate(plans[p]))
+    times["evaluate"] = time.perf_counter() - t
+    return RobustResult(names, w, criterion, plan, sol, opts, optimum, robust, base_plan, base,
+                        plans, cross_ev, datas, base_tables, times, warnings)
+
+
+# ============================================================ tables and workbook
+
+
+def _builds_table(plan: Plan, data: ModelData) -> pd.DataFrame:
+    opts = data.builds[["option", "node", "process", "year", "unit_capacity",
+                        "lead_time_years"]]
+    b = plan.builds.merge(opts, on=["option", "year"], how="left")
+    return pd.DataFrame({
+        "option": b["option"], "node": b["node"], "process": b["process"], "year": b["year"],
+        "units": b["units"], "capacity_added": b["units"] * b["unit_capacity"],
+        "online_year": b["year"] + b["lead_time_years"],
+    }).sort_values(["year", "option"], kind="stable").reset_index(drop=True)
+
+
+def plans_side_by_side(plans: Sequence[Plan], data: ModelData) -> pd.DataFrame:
+    """option, node, process, year, then units per plan (0 where a plan does not build)."""
+    rows = pd.concat([p.builds.assign(plan=p.label) for p in plans], ignore_index=True)
+    cols = ["option", "node", "process", "year"]
+    if not len(rows):
+        return pd.DataFrame(columns=cols + [p.label for p in plans])
+    wide = rows.pivot_table(index=["option", "year"], columns="plan", values="units",
+                            aggfunc="sum", fill_value=0.0).reset_index()
+    wide = wide.merge(data.builds[["option", "year", "node", "process"]], on=["option", "year"],
+                      how="left")
+    for p in plans:
+        if p.label not in wide:
+            wide[p.label] = 0.0
+    wide = wide.sort_values(["year", "option"], kind="stable").reset_index(drop=True)
+    out = wide[cols + [p.label for p in plans]].copy()
+    out.columns.name = None
+    opened = pd.concat([p.opened.assign(plan=p.label) for p in plans], ignore_index=True)
+    if len(opened):
+        extra = opened.pivot_table(index="node", columns="plan", values="open",
+                                   aggfunc="sum", fill_value=0).reset_index()
+        extra = extra.assign(option="(open node)", process="", year=None)
+        for p in plans:
+            if p.label not in extra:
+                extra[p.label] = 0
+        out = pd.concat([out, extra[cols + [p.label for p in plans]]], ignore_index=True)
+    return out
+
+
+def _musd(x: float | None) -> float | None:
+    return None if x is None else float(np.round(x, 6)) + 0.0
+
+
+def robust_tables(res: RobustResult) -> dict[str, pd.DataFrame]:
+    """The sheets of the robust workbook (Run added by :func:`write_robust`)."""
+    names, w = res.scenarios, res.weights
+    ref = res.datas[names[0]]
+    out: dict[str, pd.DataFrame] = {}
+    exp_r, exp_b = res.expected(res.robust), res.expected(res.base)
+    exp_star = res.expected(res.optimum)
+    obj = res.sol.objective_usd / USD_PER_MUSD
+    bound = res.sol.bound_usd / USD_PER_MUSD
+    infeasible_base = [s for s in names if res.base[s].npv_usd is None]
+    summary = [
+        ("criterion", res.criterion, "expected | worst | regret"),
+        ("scenarios", ", ".join(names), ""),
+        ("status", res.sol.status, "extensive form"),
+        ("mip_gap", res.sol.gap, "fraction (extensive form)"),
+        ("objective_musd", obj, {"expected": "expected NPV", "worst": "worst-case NPV",
+                                 "regret": "maximum regret"}[res.criterion] + " (MUSD)"),
+        ("objective_bound_musd", bound, "MUSD"),
+        ("expected_npv_robust_plan_musd", exp_r, "Σ w_s NPV_s(robust plan), MUSD"),
+        ("expected_npv_base_plan_musd", exp_b,
+         "Σ w_s NPV_s(base-case plan), MUSD" + (
+             f"; infeasible in {', '.join(infeasible_base)}" if infeasible_base else "")),
+        ("expected_npv_perfect_information_musd", exp_star, "Σ w_s NPV*_s (each scenario's "
+         "own optimum), MUSD"),
+        ("vss_musd", res.vss_musd, "value of the stochastic solution = expected NPV of the "
+         "robust plan − of the base-case plan, MUSD" + (
+             " (blank: the base-case plan is infeasible in some scenario)"
+             if infeasible_base else "")),
+        ("evpi_musd", res.evpi_musd, "expected value of perfect information = Σ w_s NPV*_s − "
+         "expected NPV of the robust plan, MUSD"),
+        ("worst_npv_robust_plan_musd", res.worst(res.robust), "MUSD"),
+        ("worst_npv_base_plan_musd", res.worst(res.base), "MUSD"),
+        ("max_regret_robust_plan_musd", res.max_regret(res.robust), "MUSD"),
+        ("max_regret_base_plan_musd", res.max_regret(res.base), "MUSD"),
+        ("builds_in_robust_plan", len(res.plan.builds), "(option, start year) pairs"),
+    ]
+    out["Summary"] = pd.DataFrame(summary, columns=["metric", "value", "unit"])
+    out["Builds"] = _builds_table(res.plan, ref)
+    if len(res.plan.opened):
+        out["Openings"] = res.plan.opened.merge(ref.opening, on="node", how="left")[
+            ["node", "opening_cost_musd"]]
+
+    rows = []
+    for s in names:
+        r, b, o = res.robust[s].npv_musd, res.base[s].npv_musd, res.optimum[s].npv_musd
+        rows.append((s, w[s], _musd(r), _musd(o), _musd(b),
+                     _musd(None if r is None else o - r), _musd(None if b is None else o - b),
+                     res.optimum[s].status if res.optimum[s].status != "optimal" else ""))
+    rows.append(("expected (weighted)", 1.0, _musd(exp_r), _musd(exp_star), _musd(exp_b),
+                 _musd(None if exp_r is None else exp_star - exp_r),
+                 _musd(None if exp_b is None else exp_star - exp_b),
+                 f"EVPI = {_fmt(res.evpi_musd)}; VSS = {_fmt(res.vss_musd)}"))
+    out["Scenarios"] = pd.DataFrame(rows, columns=[
+        "scenario", "weight", "npv_robust_plan_musd", "npv_own_optimum_musd",
+        "npv_base_plan_musd", "regret_robust_plan_musd", "regret_base_plan_musd", "note"])
+
+    # KPIs: one row per Summary metric, one column per scenario (robust plan)
+    kp = None
+    for s in names:
+        tab = res.robust[s].tables
+        if tab is None:
+            continue
+        col = tab["Summary"][["metric", "unit", "value"]].rename(columns={"value": s})
+        kp = col if kp is None else kp.merge(col.drop(columns="unit"), on="metric", how="outer",
+                                             sort=False)
+    if kp is not None:
+        order = {m: i for i, m in enumerate(next(
+            res.robust[s].tables for s in names if res.robust[s].tables is not None)[
+            "Summary"]["metric"])}
+        kp = kp.sort_values("metric", key=lambda c: c.map(order), kind="stable")
+        out["KPIs"] = kp[["metric", "unit"] + [s for s in names if s in kp]].reset_index(
+            drop=True)
+
+    # every plan in every scenario
+    if res.cross:
+        plan_rows = [("robust", res.robust), ("base_plan", res.base)]
+        for p in names:
+            plan_rows.append((res.plans[p].label, {s: res.cross[(p, s)] for s in names}))
+        rows = []
+        for label, ev in plan_rows:
+            rows.append([label] + [_musd(ev[s].npv_musd) for s in names] +
+                        [_musd(res.expected(ev)), _musd(res.worst(ev)),
+                         _musd(res.max_regret(ev))])
+        out["Plans"] = pd.DataFrame(rows, columns=["plan"] + [f"npv_{s}_musd" for s in names] +
+                                    ["expected_npv_musd", "worst_npv_musd",
+                                     "max_regret_musd"])
+    plans = [res.plan, res.base_plan] + [res.plans[s] for s in names]
+    uniq: dict[str, Plan] = {}
+    for p in plans:
+        uniq.setdefault(p.label, p)
+    out["PlanBuilds"] = plans_side_by_side(list(uniq.values()), ref)
+
+    # per-scenario detail (robust plan), long format with a scenario column
+    for sheet in DETAIL_SHEETS:
+        parts = [res.robust[s].tables[sheet].assign(scenario=s) for s in names
+                 if res.robust[s].tables is not None]
+        if parts:
+            df = pd.concat(parts, ignore_index=True)
+            out[sheet] = df[["scenario"] + [c for c in df.columns if c != "scenario"]]
+    out["Warnings"] = pd.DataFrame(
+        [(x.sheet, x.row, x.message + ("" if x.value is None else f" ({x.value})"))
+         for x in res.warnings], columns=["sheet", "row", "message"])
+    return out
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.3f} MUSD"
+
+
+SHEET_ORDER = ("Summary", "Scenarios", "Builds", "Openings", "Plans", "PlanBuilds", "KPIs",
+               "Activity", "Flows", "Trade", "Disposal", "Extraction", "Depth", "Prices",
+               "Binding", "Warnings", "Run")
+
+
+def write_sheets(path: Path, tables: dict[str, pd.DataFrame], order: Sequence[str],
+                 title: str) -> None:
+    """Write ``tables`` in ``order`` (then any others) with the results' number formats."""
+    names = [n for n in order if n in tables] + [n for n in tables if n not in order]
+    specs = []
+    for name in names:
+        df = tables[name]
+        if name == "Warnings" and not len(df):
+            continue
+        fmts = {k: f for k, f in NUMBER_FORMATS.items() if k in df.columns}
+        fmts.update({c: "#,##0.000" for c in df.columns
+                     if isinstance(c, str) and c.endswith("_musd")})
+        specs.append(SheetSpec(name[:31], df, number_formats=fmts,
+                               widths={"value": 22, "unit": 40} if "metric" in df else {},
+                               wrap_columns=("message",) if name == "Warnings" else ()))
+    write_workbook(path, specs, title=title)
+
+
+def extra_run_rows(rows: Sequence[tuple[str, Any]], run: pd.DataFrame) -> pd.DataFrame:
+    """Append rows to a Run table (before its command_line row)."""
+    add = pd.DataFrame(list(rows), columns=["key", "value"])
+    i = int(np.flatnonzero(run["key"].to_numpy() == "command_line")[0]) if (
+        run["key"] == "command_line").any() else len(run)
+    return pd.concat([run.iloc[:i], add, run.iloc[i:]], ignore_index=True)
+
+
+def write_robust(path: Path, res: RobustResult, input_path: Path, start: _dt.datetime,
+                 command_line: str | None = None) -> dict[str, pd.DataFrame]:
+    tables = robust_tables(res)
+    run = run_table(input_path, ",".join(res.scenarios), res.opts, res.sol, res.times, start,
+                    res.base_tables, command_line)
+    tables["Run"] = extra_run_rows([
+        ("command", "robust"), ("criterion", res.criterion),
+        ("weights", ", ".join(f"{s}={res.weights[s]:.6g}" for s in res.scenarios))], run)
+    write_sheets(path, tables, SHEET_ORDER, "optmodel robust plan")
+    return tables
+
+
+def robust_workbook(input_path: Path | str, output_path: Path | str,
+                    scenarios: str | Sequence[str], weights=None, criterion: str = "expected",
+                    *, mip_gap: float | None = None, time_limit: float | None = None,
+                    threads: int | None = None, tee: bool = False, cross: bool | None = None,
+                    command_line: str | None = None,
+                    progress: Progress = _noop) -> tuple[RobustResult, dict[str, pd.DataFrame]]:
+    """Robust solve of ``input_path`` written to ``output_path`` (checked writable first)."""
+    start = _dt.datetime.now(_dt.UTC)
+    input_path, output_path = Path(input_path), Path(output_path)
+    check_writable(output_path, [input_path])
+    t = time.perf_counter()
+    res = robust_solve(input_path, scenarios, weights, criterion, mip_gap=mip_gap,
+                       time_limit=time_limit, threads=threads, tee=tee, cross=cross,
+                       progress=progress)
+    res.times["total"] = time.perf_counter() - t
+    progress(f"Writing {output_path.name}")
+    tables = write_robust(output_path, res, input_path, start, command_line)
+    return res, tables

@@ -1,0 +1,126 @@
+"""Strategy under uncertainty: robust siting, near-optimal alternatives, trade-off frontiers.
+
+All on the tiny three-stage workbook (tests/tinycase.py) with a few scenarios:
+``duty50`` (50 % duty on concentrate exports), ``oxhigh`` / ``oxlow`` (oxide
+price ×1.5 / ×0.3).  The plant (sep1, with an opening cost) pays off in the
+base case and when the oxide price is high, not when it is low, so the
+scenarios disagree on the plan — which is what makes robust planning matter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tinycase import tiny_sheets, write_input
+from typer.testing import CliRunner
+
+from optmodel.errors import InputError
+from optmodel.pipeline import solve_workbook
+from optmodel.robust import robust_solve
+
+SCEN = "base,duty50,oxhigh,oxlow"
+WEIGHTS = "0.3,0.2,0.2,0.3"
+
+
+def _sheets() -> dict[str, list[dict]]:
+    sh = tiny_sheets()
+    sh["BuildOptions"][0]["earliest_year"] = 2026
+    sh["Scenarios"] = sh["Scenarios"] + [
+        dict(scenario="oxhigh", sheet="Markets", key="JapanOx|oxide|sell|export|",
+             column="price_usd_per_t", factor=1.5),
+        dict(scenario="oxlow", sheet="Markets", key="JapanOx|oxide|sell|export|",
+             column="price_usd_per_t", factor=0.3),
+        dict(scenario="late_plant", sheet="BuildOptions", key="sep1",
+             column="earliest_year", value=2027),
+    ]
+    return sh
+
+
+@pytest.fixture(scope="module")
+def workbook(tmp_path_factory) -> Path:
+    return write_input(tmp_path_factory.mktemp("strategy") / "tiny_scen.xlsx", _sheets())
+
+
+@pytest.fixture(scope="module")
+def robust4(workbook):
+    return robust_solve(workbook, SCEN, WEIGHTS, "expected", mip_gap=0.0, cross=True)
+
+
+# ------------------------------------------------------------------ robust
+
+
+def test_robust_with_one_scenario_is_the_deterministic_optimum(workbook):
+    det = solve_workbook(workbook, mip_gap=0.0)
+    res = robust_solve(workbook, "base", mip_gap=0.0, cross=False)
+    assert res.sol.objective_usd / 1e6 == pytest.approx(det.summary["npv_musd"], rel=1e-9)
+    assert res.robust["base"].npv_musd == pytest.approx(det.summary["npv_musd"], rel=1e-9)
+    assert res.vss_musd == pytest.approx(0.0, abs=1e-9)
+    assert res.evpi_musd == pytest.approx(0.0, abs=1e-9)
+    built = {(r.option, r.year): r.units for r in det.tables["Builds"].itertuples()}
+    assert built == {(o, y): u for o, y, u in res.plan.builds.itertuples(index=False)}
+
+
+def test_robust_plan_beats_every_single_scenario_plan_in_expectation(robust4):
+    res = robust4
+    exp_robust = res.expected(res.robust)
+    assert res.sol.objective_usd / 1e6 == pytest.approx(exp_robust, rel=1e-7)
+    for p in res.scenarios:
+        ev = {s: res.cross[(p, s)] for s in res.scenarios}
+        other = res.expected(ev)
+        assert other is None or exp_robust >= other - 1e-7, p
+    # bounded above by the wait-and-see value Σ w_s NPV*_s
+    assert exp_robust <= res.expected(res.optimum) + 1e-7
+    assert res.evpi_musd >= -1e-7 and res.vss_musd >= -1e-7
+    # the scenarios disagree here, so information has value
+    assert res.evpi_musd > 1e-3
+    assert sum(res.weights.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("criterion", ["worst", "regret"])
+def test_worst_and_regret_criteria_dominate_single_scenario_plans(workbook, criterion):
+    res = robust_solve(workbook, SCEN, criterion=criterion, mip_gap=0.0, cross=True)
+    measure = res.worst if criterion == "worst" else res.max_regret
+    mine = measure(res.robust)
+    assert res.sol.objective_usd / 1e6 == pytest.approx(mine, rel=1e-7, abs=1e-9)
+    for p in res.scenarios:
+        other = measure({s: res.cross[(p, s)] for s in res.scenarios})
+        if criterion == "worst":
+            assert mine >= other - 1e-7
+        else:
+            assert mine <= other + 1e-7
+
+
+def test_scenario_that_changes_the_build_choices_is_an_input_error(workbook):
+    with pytest.raises(InputError, match="late_plant changes the build choices"):
+        robust_solve(workbook, "base,late_plant", mip_gap=0.0)
+
+
+@pytest.mark.parametrize("weights,msg", [("1,2", "one weight per scenario"),
+                                         ("1,-1,1,1", "non-negative")])
+def test_bad_weights_are_input_errors(workbook, weights, msg):
+    with pytest.raises(InputError, match=msg):
+        robust_solve(workbook, SCEN, weights)
+
+
+def test_robust_cli_writes_the_workbook(workbook, tmp_path, robust4):
+    from optmodel.cli import app
+
+    out = tmp_path / "robust.xlsx"
+    r = CliRunner().invoke(app, ["robust", str(workbook), "--scenarios", SCEN, "--weights",
+                                 WEIGHTS, "--mip-gap", "0", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    book = pd.read_excel(out, sheet_name=None, engine="calamine")
+    for sheet in ("Summary", "Scenarios", "Builds", "Plans", "PlanBuilds", "KPIs", "Trade",
+                  "Run"):
+        assert sheet in book, sheet
+    summ = dict(zip(book["Summary"]["metric"], book["Summary"]["value"], strict=True))
+    assert float(summ["vss_musd"]) == pytest.approx(robust4.vss_musd, abs=1e-6)
+    assert float(summ["evpi_musd"]) == pytest.approx(robust4.evpi_musd, abs=1e-6)
+    sc = book["Scenarios"].set_index("scenario")
+    assert list(sc.index[:4]) == SCEN.split(",")
+    assert set(book["Trade"]["scenario"]) <= set(SCEN.split(","))
+    bad = CliRunner().invoke(app, ["robust", str(workbook), "--scenarios", "base,nope",
+                                   "-o", str(tmp_path / "x.xlsx")])
+    assert bad.exit_code == 2
