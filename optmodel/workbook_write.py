@@ -89,13 +89,21 @@ def atomic_write_bytes(path: Path, data: bytes | str) -> None:
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
             fh.write(data)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except OSError as exc:
         _cleanup(tmp)
         raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
     except BaseException:
         _cleanup(tmp)
         raise
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Give the finished temporary file normal permissions and rename it over ``path``."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
 
 
 def _cleanup(tmp: str) -> None:
@@ -149,7 +157,7 @@ def write_workbook(path: Path, sheets: list[SheetSpec], title: str = "optmodel")
         for spec in sheets:
             _write_sheet(wb, spec, header, required, formats, wrap)
         wb.close()
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except OSError as exc:
         _cleanup(tmp)
         raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
