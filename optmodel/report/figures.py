@@ -438,29 +438,47 @@ def map_figure(tables: Tables) -> go.Figure:
                 ),
             )
         )
-    mid_lat = float(nodes["lat"].mean())
-    fig.update_xaxes(title_text="longitude (°E)", showgrid=True, zeroline=False)
+    # zoom on the active network (nodes with flows or trade); double-click shows all nodes
+    active = set(flows["origin"]).union(flows["destination"]) if not flows.empty else set()
+    trade = _table(tables, "Trade")
+    if not trade.empty:
+        active |= set(trade.loc[trade["tonnes"].fillna(0) > 0, "node"])
+    shown = nodes[nodes["node"].isin(active)] if active & set(nodes["node"]) else nodes
+    lon_lo, lon_hi = float(shown["lon"].min()), float(shown["lon"].max())
+    lat_lo, lat_hi = float(shown["lat"].min()), float(shown["lat"].max())
+    mid_lat = (lat_lo + lat_hi) / 2
+    fig.update_xaxes(
+        title_text="longitude (°E)",
+        showgrid=True,
+        zeroline=False,
+        range=[lon_lo - 4, lon_hi + 4],
+        constrain="domain",
+    )
     fig.update_yaxes(
         title_text="latitude (°N)",
         showgrid=True,
         zeroline=False,
+        range=[lat_lo - 3, lat_hi + 3],
         scaleanchor="x",
         scaleratio=1.0 / max(math.cos(math.radians(mid_lat)), 0.2),
+        constrain="domain",
     )
     _base_layout(fig, title, height=600)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.16, x=0, font=dict(size=10)))
     fig.add_annotation(
         text=f"line width ∝ tonnes shipped over the horizon (thickest ≈ "
         f"{max((r[3] for r in lines), default=0):,.0f} t)"
         if lines
         else "no route flows",
         x=0,
-        y=-0.12,
+        y=-0.10,
         xref="paper",
         yref="paper",
         xanchor="left",
         showarrow=False,
         font=dict(size=11),
     )
+    fig.update_layout(height=680, margin=dict(l=70, r=30, t=80, b=150))
     return fig
 
 
