@@ -7,6 +7,7 @@ to stdout.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,11 +25,20 @@ def _consoles():
 
 @contextmanager
 def _progress(first: str):
-    """A spinner on stderr whose text follows the run; yields the update function."""
+    """Progress on stderr: a spinner on a terminal, timed lines otherwise (logs, CI)."""
     err, _ = _consoles()
+    t0 = time.perf_counter()
+    if not err.is_terminal:
+        def line(msg: str) -> None:
+            err.print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", highlight=False,
+                      markup=False)
+
+        line(first)
+        yield line
+        return
     with err.status(first, spinner="dots") as status:
         def update(msg: str) -> None:
-            status.update(msg)
+            status.update(f"{msg}  [{time.perf_counter() - t0:.0f} s]")
 
         yield update
 
@@ -114,3 +124,105 @@ def register(app: typer.Typer, guard: Callable) -> None:
             _print_robust(res, tables, out_path)
 
         guard(body)
+
+    @app.command("alternatives")
+    def alternatives_cmd(
+        input_path: Annotated[Path, typer.Argument(help="Input workbook (.xlsx).")],
+        slack: Annotated[float, typer.Option(
+            help="Allowed NPV loss as a fraction of |NPV*|.")] = 0.02,
+        count: Annotated[int, typer.Option(help="Alternatives to find besides the "
+                                                "optimum.")] = 5,
+        output: Annotated[Path | None, typer.Option(
+            "-o", "--output", help="Results workbook [outputs/<input>_alternatives.xlsx]."
+        )] = None,
+        scenario: Annotated[str | None, typer.Option(help="Scenario to use.")] = None,
+        time_limit: Annotated[float | None, typer.Option(
+            help="Time limit (s) for each MILP solve.")] = None,
+        mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
+        threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
+    ) -> None:
+        """Near-optimal alternatives (MGA, Hop-Skip-Jump): distinct build plans whose NPV is
+        within the slack of the optimum."""
+
+        def body():
+            from .alternatives import alternatives_workbook
+            from .cli import _command_line, _default_output
+
+            out_path = output or _default_output(input_path, "_alternatives")
+            with _progress(f"Alternatives for {input_path.name} …") as progress:
+                res, tables = alternatives_workbook(
+                    input_path, out_path, slack=slack, count=count, scenario=scenario,
+                    mip_gap=mip_gap, time_limit=time_limit, threads=threads,
+                    command_line=_command_line(), progress=progress)
+            _print_alternatives(res, tables, out_path)
+
+        guard(body)
+
+    @app.command("frontier")
+    def frontier_cmd(
+        input_path: Annotated[Path, typer.Argument(help="Input workbook (.xlsx).")],
+        against: Annotated[str, typer.Option(
+            help="processing_depth_index | domestic_value_added_musd | raw_export_share.")],
+        points: Annotated[int, typer.Option(help="Points on the frontier.")] = 7,
+        output: Annotated[Path | None, typer.Option(
+            "-o", "--output", help="Results workbook [outputs/<input>_frontier_<measure>"
+                                   ".xlsx]; the chart goes next to it (.html).")] = None,
+        scenario: Annotated[str | None, typer.Option(help="Scenario to use.")] = None,
+        time_limit: Annotated[float | None, typer.Option(
+            help="Time limit (s) for each MILP solve.")] = None,
+        mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
+        threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
+    ) -> None:
+        """Trade-off frontier: the NPV cost of pushing a second measure (epsilon-constraint),
+        as a workbook and a self-contained HTML chart."""
+
+        def body():
+            from .cli import _command_line, _default_output
+            from .frontier import frontier_workbook
+
+            measure = against.strip()
+            out_path = output or _default_output(input_path, f"_frontier_{measure}")
+            with _progress(f"Frontier of {input_path.name} against {measure} …") as progress:
+                res, tables, html = frontier_workbook(
+                    input_path, out_path, measure, points=points, scenario=scenario,
+                    mip_gap=mip_gap, time_limit=time_limit, threads=threads,
+                    command_line=_command_line(), progress=progress)
+            _print_frontier(res, tables, out_path, html)
+
+        guard(body)
+
+
+def _print_alternatives(res, tables, output: Path) -> None:
+    err, out = _consoles()
+    s = tables["Summary"].set_index("metric")
+    labels = [c for c in s.columns if c != "unit"]
+    t = Table(title=f"Near-optimal alternatives (slack {res.slack:g}): {output}")
+    t.add_column("metric")
+    for lbl in labels:
+        t.add_column(lbl, justify="right")
+    for metric in ("npv_musd", "npv_below_optimum_share", "capex_musd",
+                   "processing_depth_index", "builds"):
+        t.add_row(metric, *[_fmt(s.loc[metric, lbl], 3) for lbl in labels])
+    out.print(t)
+    for a in res.alternatives:
+        builds = "; ".join(f"{o} ×{u:g} ({y})" for o, y, u in a.plan.builds.itertuples(
+            index=False)) or "no builds"
+        out.print(f"[bold]{a.label}[/]: {builds}", highlight=False)
+    if res.stopped:
+        err.print(f"[yellow]note[/] {res.stopped}", highlight=False)
+
+
+def _print_frontier(res, tables, output: Path, html) -> None:
+    err, out = _consoles()
+    f = tables["Frontier"]
+    t = Table(title=f"Frontier: NPV against {res.measure}: {output}")
+    for c in ("point", "epsilon", res.measure, "npv_musd", "npv_cost_musd", "builds"):
+        t.add_column(c, justify="left" if c == "builds" else "right")
+    for r in f.to_dict("records"):
+        t.add_row(str(r["point"]), _fmt(r["epsilon"], 4), _fmt(r[res.measure], 4),
+                  _fmt(r["npv_musd"], 2), _fmt(r["npv_cost_musd"], 2), str(r["builds"]))
+    out.print(t)
+    if html is not None:
+        out.print(f"Chart: {html}")
+    if res.note:
+        err.print(f"[yellow]note[/] {res.note}", highlight=False)

@@ -2,9 +2,10 @@
 
 All on the tiny three-stage workbook (tests/tinycase.py) with a few scenarios:
 ``duty50`` (50 % duty on concentrate exports), ``oxhigh`` / ``oxlow`` (oxide
-price ×1.5 / ×0.3).  The plant (sep1, with an opening cost) pays off in the
-base case and when the oxide price is high, not when it is low, so the
-scenarios disagree on the plan — which is what makes robust planning matter.
+price ×1.5 / ×0.3), and a second separation site (sep2 at the port, no opening
+cost, smaller).  Separation pays off in the base case and when the oxide price
+is high, not when it is low, so the scenarios disagree on the plan — which is
+what makes robust planning matter.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ WEIGHTS = "0.3,0.2,0.2,0.3"
 def _sheets() -> dict[str, list[dict]]:
     sh = tiny_sheets()
     sh["BuildOptions"][0]["earliest_year"] = 2026
+    # a second site for the separation plant: no opening cost, dearer unit
+    sh["BuildOptions"].append(dict(option="sep2", node="Port", process="sep",
+                                   unit_capacity=60, capex_musd=1.4, max_units=1,
+                                   earliest_year=2026))
     sh["Scenarios"] = sh["Scenarios"] + [
         dict(scenario="oxhigh", sheet="Markets", key="JapanOx|oxide|sell|export|",
              column="price_usd_per_t", factor=1.5),
@@ -122,5 +127,103 @@ def test_robust_cli_writes_the_workbook(workbook, tmp_path, robust4):
     assert list(sc.index[:4]) == SCEN.split(",")
     assert set(book["Trade"]["scenario"]) <= set(SCEN.split(","))
     bad = CliRunner().invoke(app, ["robust", str(workbook), "--scenarios", "base,nope",
+                                   "-o", str(tmp_path / "x.xlsx")])
+    assert bad.exit_code == 2
+
+
+# ------------------------------------------------------------------ alternatives
+
+
+@pytest.fixture(scope="module")
+def alternatives(workbook):
+    from optmodel.alternatives import generate_alternatives
+    from optmodel.data import build_model_data
+    from optmodel.pipeline import load_tables, solve_options
+
+    tables = load_tables(workbook)
+    return generate_alternatives(build_model_data(tables),
+                                 solve_options(tables.settings, mip_gap=0.0),
+                                 slack=SLACK, count=3)
+
+
+SLACK = 0.3
+
+
+def test_alternatives_are_within_the_slack_and_distinct(alternatives):
+    res = alternatives
+    star = res.npv_star_usd
+    assert res.floor_usd == pytest.approx(star - SLACK * abs(star))
+    assert len(res.alternatives) >= 3, res.stopped  # the optimum and at least two more
+    assert res.alternatives[0].evaluation.npv_usd == pytest.approx(star, rel=1e-9)
+    keys = [a.plan.build_key for a in res.alternatives]
+    assert len(set(keys)) == len(keys)  # each differs from the others in at least one build
+    for a in res.alternatives:
+        assert a.evaluation.npv_usd >= res.floor_usd - 1e-6 * max(1.0, abs(star)), a.label
+        assert a.evaluation.npv_usd <= star + 1e-6 * max(1.0, abs(star)), a.label
+
+
+def test_npv_floor_handles_negative_optima():
+    from optmodel.alternatives import npv_floor_usd
+
+    assert npv_floor_usd(100.0, 0.02) == pytest.approx(98.0)
+    assert npv_floor_usd(-100.0, 0.02) == pytest.approx(-102.0)
+    assert npv_floor_usd(0.0, 0.02) == 0.0
+
+
+def test_alternatives_cli_writes_one_sheet_per_alternative(workbook, tmp_path):
+    from optmodel.cli import app
+
+    out = tmp_path / "alt.xlsx"
+    r = CliRunner().invoke(app, ["alternatives", str(workbook), "--slack", str(SLACK),
+                                 "--count", "2", "--mip-gap", "0", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    book = pd.read_excel(out, sheet_name=None, engine="calamine")
+    assert {"About", "Summary", "Builds", "Optimum", "Alt1", "Alt2", "Run"} <= set(book)
+    summ = book["Summary"].set_index("metric")
+    assert list(summ.columns) == ["unit", "optimum", "alt1", "alt2"]
+    assert (summ.loc["npv_below_optimum_share", ["alt1", "alt2"]].astype(float)
+            <= SLACK + 1e-9).all()
+
+
+# ------------------------------------------------------------------ frontier
+
+
+@pytest.mark.parametrize("measure", ["processing_depth_index", "domestic_value_added_musd",
+                                     "raw_export_share"])
+def test_frontier_is_monotone(workbook, measure):
+    from optmodel.data import build_model_data
+    from optmodel.frontier import MEASURES, is_monotone, trace_frontier
+    from optmodel.pipeline import load_tables, solve_options
+
+    tables = load_tables(workbook)
+    res = trace_frontier(build_model_data(tables), measure, points=4,
+                         opts=solve_options(tables.settings, mip_gap=0.0))
+    npv = [p.npv_usd for p in res.points]
+    assert is_monotone(npv)
+    sense = MEASURES[measure]
+    for p in res.points:  # every point meets its ε
+        assert sense * (p.achieved - p.epsilon) >= -1e-6 * max(1.0, abs(p.epsilon))
+    det = solve_workbook(workbook, mip_gap=0.0).summary
+    assert res.optimum_measure == pytest.approx(det[measure], rel=1e-6)
+    assert npv[0] / 1e6 == pytest.approx(det["npv_musd"], rel=1e-9)
+    if len(res.points) > 1:
+        assert sense * (res.extreme - res.optimum_measure) > 0
+        assert res.points[-1].achieved == pytest.approx(res.extreme, rel=1e-5, abs=1e-6)
+
+
+def test_frontier_cli_writes_workbook_and_offline_chart(workbook, tmp_path):
+    from optmodel.cli import app
+
+    out = tmp_path / "front.xlsx"
+    r = CliRunner().invoke(app, ["frontier", str(workbook), "--against",
+                                 "processing_depth_index", "--points", "3", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    book = pd.read_excel(out, sheet_name=None, engine="calamine")
+    assert {"About", "Frontier", "Builds", "Run"} <= set(book)
+    npv = book["Frontier"]["npv_musd"].tolist()
+    assert all(b <= a + 1e-9 for a, b in zip(npv, npv[1:], strict=False))
+    html = out.with_suffix(".html").read_text(encoding="utf-8")
+    assert "plotly" in html.lower() and '<script src="http' not in html
+    bad = CliRunner().invoke(app, ["frontier", str(workbook), "--against", "nonsense",
                                    "-o", str(tmp_path / "x.xlsx")])
     assert bad.exit_code == 2

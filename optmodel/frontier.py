@@ -1,0 +1,371 @@
+"""Trade-off frontiers: the NPV cost of pushing a second measure (epsilon-constraint).
+
+Measures (MODEL.md §2 derived results, whole horizon, undiscounted) as N(x)/D(x),
+both linear in the trade and activity variables:
+
+- ``processing_depth_index`` (push up): N = Σ_sell reo·stage·trade, D = Σ_sell reo·trade;
+- ``domestic_value_added_musd`` (push up): N = Σ_sell,dom price·trade − Σ_buy,dom
+  price·trade (USD), D = 10⁶;
+- ``raw_export_share`` (push down): N = Σ_export sell, stage≤2 reo·trade, D = REO of the
+  deposit products output at deposit nodes.
+
+The ratio constraint is linear once multiplied out::
+
+    push up:    N(x) − ε·D(x) ≥ 0          push down:  N(x) − ε·D(x) ≤ 0
+
+ε runs in ``points`` equal steps from the measure at the NPV optimum to its
+extreme.  The extreme of a ratio comes from Dinkelbach's method (maximise or
+minimise N − λ·D with D ≥ δ, λ ← N/D until it stops moving); of DVA from one
+solve.  Each point maximises NPV under its ε.  A point's solution is feasible
+for every earlier (looser) point, so where a MIP gap lets a later point beat an
+earlier one, the earlier point takes the later solution: NPV never rises as the
+measure is pushed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from .data import USD_PER_MUSD, ModelData, build_model_data
+from .errors import InfeasibleError, InputError, SolverError
+from .model.build import BuiltModel, build_model
+from .pipeline import load_tables, run_table, solve_options
+from .results import extract_tables, summary_table
+from .robust import Plan, extra_run_rows, plan_from_values, plans_side_by_side, write_sheets
+from .scenarios import BASE
+from .solve import SolveOptions, SolveOutcome, solve
+from .validate import Tables
+from .workbook_write import atomic_write_bytes, check_writable
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+MEASURES = {  # name -> +1 push up, -1 push down
+    "processing_depth_index": 1,
+    "domestic_value_added_musd": 1,
+    "raw_export_share": -1,
+}
+KPIS = ("processing_depth_index", "raw_export_share", "domestic_value_added_musd",
+        "capex_musd", "revenue_musd", "export_duties_musd", "unmet_demand_t")
+
+
+def _noop(_msg: str) -> None:
+    return None
+
+
+@dataclass
+class Ratio:
+    """N(x)/D(x) with N, D linear: coefficient arrays over Pyomo variables."""
+
+    n_coef: np.ndarray
+    n_vars: np.ndarray
+    d_coef: np.ndarray
+    d_vars: np.ndarray
+    d_const: float = 0.0  # D = d_const + Σ d_coef·x (10⁶ for DVA, else 0)
+
+    def value(self, values: dict[int, float]) -> tuple[float, float]:
+        n = float(sum(c * values[id(v)] for c, v in zip(self.n_coef, self.n_vars, strict=True)))
+        d = self.d_const + float(sum(c * values[id(v)] for c, v in zip(
+            self.d_coef, self.d_vars, strict=True)))
+        return n, d
+
+    def expr(self, lam: float) -> LinearExpression:
+        """N − λ·D."""
+        return LinearExpression(
+            constant=-lam * self.d_const,
+            linear_coefs=list(self.n_coef) + list(-lam * self.d_coef),
+            linear_vars=list(self.n_vars) + list(self.d_vars))
+
+
+def measure_ratio(bm: BuiltModel, measure: str) -> Ratio:
+    """The measure of MODEL.md §2 as a ratio of linear expressions in ``bm``'s variables."""
+    tr = bm.vars["trade"]
+    idx = tr.index
+    sell = (idx["direction"] == "sell").to_numpy()
+    reo = idx["reo_content"].to_numpy(dtype=float)
+    empty = np.zeros(0)
+    if measure == "processing_depth_index":
+        stage = idx["stage"].to_numpy(dtype=float)
+        return Ratio((reo * stage)[sell], tr.objs[sell], reo[sell], tr.objs[sell])
+    if measure == "domestic_value_added_musd":
+        country = dict(zip(bm.data.nodes["node"], bm.data.nodes["country"], strict=True))
+        dom = idx["node"].map(lambda n: country.get(n) is None or str(country.get(n)).strip()
+                              .lower() in ("", "russia", "nan")).to_numpy(dtype=bool)
+        coef = np.where(sell, 1.0, -1.0) * idx["price_usd_per_t"].to_numpy(dtype=float)
+        keep = dom & (coef != 0)
+        return Ratio(coef[keep], tr.objs[keep], empty, np.array([], dtype=object), USD_PER_MUSD)
+    if measure == "raw_export_share":
+        raw = sell & (idx["scope"] == "export").to_numpy() & (
+            idx["stage"].to_numpy(dtype=float) <= 2)
+        d = bm.data
+        out = d.recipes[d.recipes["direction"] == "out"]
+        dep = d.deposits[["node", "product"]].merge(out, on="product").merge(
+            d.products[["product", "reo_content"]], on="product")
+        a = bm.vars["act"].index[["node", "process", "vid"]].merge(dep, on=["node", "process"])
+        coef = (a["qty_per_activity"] * a["reo_content"]).to_numpy(dtype=float)
+        return Ratio(reo[raw], tr.objs[raw], coef,
+                     bm.vars["act"].objs[a["vid"].to_numpy(dtype=np.int64)])
+    raise InputError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
+
+
+@dataclass
+class FrontierPoint:
+    point: int
+    epsilon: float
+    achieved: float | None
+    npv_usd: float
+    status: str
+    gap: float
+    plan: Plan
+    tables: dict[str, pd.DataFrame]
+    from_point: int  # the point whose solution is reported (itself unless a later one won)
+
+
+@dataclass
+class FrontierResult:
+    measure: str
+    sense: int
+    optimum_measure: float
+    extreme: float
+    points: list[FrontierPoint]
+    sol: SolveOutcome
+    opts: SolveOptions
+    data: ModelData
+    tables: Tables | None
+    note: str = ""
+    times: dict[str, float] = field(default_factory=dict)
+
+
+def _values(bm: BuiltModel, sol: SolveOutcome) -> dict[int, float]:
+    return {id(v): float(x) for name, fam in bm.vars.items()
+            for v, x in zip(fam.objs, sol.values[name], strict=True)}
+
+
+def _opts(opts: SolveOptions) -> SolveOptions:
+    return SolveOptions(opts.mip_gap, opts.time_limit, opts.threads, opts.tee, duals=False)
+
+
+def _extreme(bm: BuiltModel, ratio: Ratio, sense: int, start: float, d_floor: float,
+             opts: SolveOptions, progress: Progress) -> float:
+    """Max (sense +1) or min (−1) of N/D over the feasible set (Dinkelbach), D ≥ d_floor."""
+    m = bm.model
+    m.npv.deactivate()
+    try:
+        if not len(ratio.d_vars):  # D constant: one solve
+            progress("Finding the measure's extreme")
+            m.frontier_extreme = pyo.Objective(expr=ratio.expr(0.0),
+                                               sense=pyo.maximize if sense > 0 else pyo.minimize)
+            sol = solve(bm, _opts(opts))
+            n, d = ratio.value(_values(bm, sol))
+            return n / d
+        m.frontier_d_floor = pyo.Constraint(expr=LinearExpression(
+            constant=ratio.d_const, linear_coefs=list(ratio.d_coef),
+            linear_vars=list(ratio.d_vars)) >= d_floor)
+        lam = start
+        for it in range(1, 31):
+            progress(f"Finding the measure's extreme (Dinkelbach step {it}, λ = {lam:.6g})")
+            if hasattr(m, "frontier_extreme"):
+                m.del_component(m.frontier_extreme)
+            m.frontier_extreme = pyo.Objective(expr=ratio.expr(lam),
+                                               sense=pyo.maximize if sense > 0 else pyo.minimize)
+            sol = solve(bm, _opts(opts))
+            n, d = ratio.value(_values(bm, sol))
+            new = n / d if d > 0 else lam
+            if sense * (new - lam) <= 1e-9 * max(1.0, abs(lam)):
+                return max(new, lam) if sense > 0 else min(new, lam)
+            lam = new
+        return lam
+    finally:
+        for name in ("frontier_extreme", "frontier_d_floor"):
+            if hasattr(m, name):
+                m.del_component(getattr(m, name))
+        m.npv.activate()
+
+
+def trace_frontier(data: ModelData, measure: str, points: int = 7, opts: SolveOptions | None = None,
+                   progress: Progress = _noop, tables: Tables | None = None) -> FrontierResult:
+    """Solve the NPV optimum, the measure's extreme and ``points`` ε-constrained optima."""
+    if measure not in MEASURES:
+        raise InputError(f"Unknown measure {measure!r} for --against; use one of "
+                         f"{', '.join(MEASURES)}.")
+    if points < 2:
+        raise InputError(f"--points must be at least 2 (got {points}).")
+    opts = opts or SolveOptions()
+    sense = MEASURES[measure]
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    progress("Solving the NPV optimum")
+    bm = build_model(data)
+    sol0 = solve(bm, _opts(opts))
+    ratio = measure_ratio(bm, measure)
+    n0, d0 = ratio.value(_values(bm, sol0))
+    if d0 <= 0:
+        what = "nothing is sold" if measure == "processing_depth_index" else "nothing is mined"
+        raise InfeasibleError(f"{measure} is blank at the NPV optimum ({what}), so there is no "
+                              "frontier to trace.")
+    m0 = n0 / d0
+    times["optimum"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ext = _extreme(bm, ratio, sense, m0, 1e-3 * d0, opts, progress)
+    times["extreme"] = time.perf_counter() - t
+    note = ""
+    if sense * (ext - m0) <= 1e-9 * max(1.0, abs(m0)):
+        note = f"{measure} is already at its {'maximum' if sense > 0 else 'minimum'} at the " \
+               "NPV optimum: the frontier is a single point."
+        eps = [m0]
+    else:
+        back = 1e-7 * max(1.0, abs(ext))
+        eps = [m0 + (ext - m0) * k / (points - 1) for k in range(points)]
+        eps[-1] = ext - sense * back
+    t = time.perf_counter()
+    pts: list[FrontierPoint] = []
+    m = bm.model
+    for k, e in enumerate(eps):
+        if k == 0:
+            sol = sol0
+        else:
+            progress(f"Frontier point {k + 1}/{len(eps)}: {measure} "
+                     f"{'≥' if sense > 0 else '≤'} {e:.6g}")
+            if hasattr(m, "frontier_epsilon"):
+                m.del_component(m.frontier_epsilon)
+            body = ratio.expr(e)
+            m.frontier_epsilon = pyo.Constraint(expr=body >= 0 if sense > 0 else body <= 0)
+            try:
+                sol = solve(bm, _opts(opts))
+            except InfeasibleError:
+                note = (f"ε = {e:.6g} is infeasible (numerical limit of the extreme); the "
+                        "frontier stops at the previous point.")
+                break
+            except SolverError as exc:
+                note = f"point {k}: {exc}"
+                break
+        res = extract_tables(bm, sol)
+        res["Summary"] = summary_table(bm, sol, res)
+        n, d = ratio.value(_values(bm, sol))
+        pts.append(FrontierPoint(k, e, n / d if d > 0 else None, sol.objective_usd, sol.status,
+                                 sol.gap, plan_from_values(bm, sol.values, f"p{k}"), res, k))
+    times["points"] = time.perf_counter() - t
+    _make_monotone(pts)
+    return FrontierResult(measure, sense, m0, ext, pts, sol0, opts, data, tables, note, times)
+
+
+def _make_monotone(pts: list[FrontierPoint]) -> None:
+    """Backward pass: a later point's solution is feasible for an earlier one."""
+    for k in range(len(pts) - 2, -1, -1):
+        later, cur = pts[k + 1], pts[k]
+        if later.npv_usd > cur.npv_usd:
+            pts[k] = FrontierPoint(cur.point, cur.epsilon, later.achieved, later.npv_usd,
+                                   later.status, later.gap, later.plan.with_label(f"p{k}"),
+                                   later.tables, later.from_point)
+
+
+# ============================================================ tables, chart, workbook
+
+
+def _summary(p: FrontierPoint) -> dict:
+    s = p.tables["Summary"]
+    return dict(zip(s["metric"], s["value"], strict=True))
+
+
+def frontier_tables(res: FrontierResult) -> dict[str, pd.DataFrame]:
+    star = res.points[0].npv_usd / USD_PER_MUSD
+    rows = []
+    for p in res.points:
+        s = _summary(p)
+        npv = p.npv_usd / USD_PER_MUSD
+        builds = "; ".join(f"{o} ×{u:g} ({y})" for o, y, u in p.plan.builds.itertuples(
+            index=False)) or "none"
+        rows.append({"point": p.point, "epsilon": p.epsilon, f"{res.measure}": p.achieved,
+                     "npv_musd": npv, "npv_cost_musd": star - npv,
+                     "npv_cost_share": (star - npv) / abs(star) if star else None,
+                     **{k: s.get(k) for k in KPIS if k != res.measure},
+                     "builds": builds, "status": p.status, "mip_gap": p.gap,
+                     "solution_of_point": p.from_point})
+    out = {"Frontier": pd.DataFrame(rows)}
+    out["Builds"] = plans_side_by_side([p.plan for p in res.points], res.data)
+    about = [("measure", res.measure, ""),
+             ("direction", "pushed up" if res.sense > 0 else "pushed down", ""),
+             ("measure_at_npv_optimum", res.optimum_measure, ""),
+             ("measure_extreme", res.extreme, "max" if res.sense > 0 else "min"),
+             ("npv_optimum_musd", star, "MUSD"),
+             ("points", len(res.points), ""),
+             ("note", res.note, "")]
+    out["About"] = pd.DataFrame(about, columns=["metric", "value", "unit"])
+    if res.tables is not None and res.tables.warnings:
+        out["Warnings"] = pd.DataFrame([(x.sheet, x.row, x.message) for x in res.tables.warnings],
+                                       columns=["sheet", "row", "message"])
+    return out
+
+
+def frontier_figure(res: FrontierResult):
+    """NPV against the measure, one marker per point (hover: builds)."""
+    import plotly.graph_objects as go
+
+    df = frontier_tables(res)["Frontier"]
+    fig = go.Figure(go.Scatter(
+        x=df[res.measure], y=df["npv_musd"], mode="lines+markers",
+        text=[f"point {p}<br>ε = {e:.4g}<br>NPV cost {c:,.1f} MUSD<br>{b}" for p, e, c, b in
+              zip(df["point"], df["epsilon"], df["npv_cost_musd"], df["builds"], strict=True)],
+        hoverinfo="text+x+y", marker={"size": 9}))
+    fig.update_layout(
+        title=f"NPV cost of pushing {res.measure} "
+              f"({'up' if res.sense > 0 else 'down'})",
+        xaxis_title=res.measure, yaxis_title="NPV (MUSD)", template="plotly_white")
+    return fig
+
+
+SHEET_ORDER = ("About", "Frontier", "Builds")
+
+
+def frontier_workbook(input_path: Path | str, output_path: Path | str, measure: str, *,
+                      points: int = 7, scenario: str | None = None,
+                      mip_gap: float | None = None, time_limit: float | None = None,
+                      threads: int | None = None, tee: bool = False, html: bool = True,
+                      command_line: str | None = None, progress: Progress = _noop
+                      ) -> tuple[FrontierResult, dict[str, pd.DataFrame], Path | None]:
+    """Trace the frontier for ``input_path``; write the workbook and the chart next to it."""
+    start = _dt.datetime.now(_dt.UTC)
+    input_path, output_path = Path(input_path), Path(output_path)
+    check_writable(output_path, [input_path])
+    html_path = output_path.with_suffix(".html") if html else None
+    if html_path is not None:
+        check_writable(html_path, [input_path])
+    if measure not in MEASURES:
+        raise InputError(f"Unknown measure {measure!r} for --against; use one of "
+                         f"{', '.join(MEASURES)}.")
+    t = time.perf_counter()
+    progress(f"Reading {input_path.name}")
+    tables = load_tables(input_path, scenario)
+    opts = solve_options(tables.settings, mip_gap, time_limit, threads, tee)
+    res = trace_frontier(build_model_data(tables), measure, points, opts, progress, tables)
+    res.times["total"] = time.perf_counter() - t
+    out = frontier_tables(res)
+    run = run_table(input_path, scenario or BASE, opts, res.sol, res.times, start, tables,
+                    command_line)
+    out["Run"] = extra_run_rows([("command", "frontier"), ("against", measure),
+                                 ("points", points)], run)
+    progress(f"Writing {output_path.name}")
+    write_sheets(output_path, out, SHEET_ORDER, "optmodel trade-off frontier")
+    if html_path is not None:
+        fig = frontier_figure(res)
+        atomic_write_bytes(html_path, fig.to_html(include_plotlyjs=True, full_html=True))
+    return res, out, html_path
+
+
+def is_monotone(npv: list[float], tol: float = 1e-6) -> bool:
+    """NPV non-increasing along the frontier (relative tolerance)."""
+    return all(b <= a + tol * max(1.0, abs(a)) for a, b in zip(npv, npv[1:], strict=False))
+
+
+__all__ = ["MEASURES", "trace_frontier", "frontier_workbook", "frontier_tables",
+           "frontier_figure", "measure_ratio", "is_monotone"]
