@@ -42,3 +42,21 @@ def test_cli_exit_codes(tiny_workbook, tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / "run.py"), "validate", str(bad)],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
+
+
+def test_results_workbook_opens_in_libreoffice(tiny_workbook, tmp_path):
+    """LibreOffice Calc converts the results workbook to csv headless (skips without it)."""
+    import shutil
+
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        pytest.skip("LibreOffice (soffice) is not on PATH; .ci/run installs it when apt works")
+    out = tmp_path / "res.xlsx"
+    solve_workbook(tiny_workbook, out)
+    profile = (tmp_path / "lo").as_uri()
+    proc = subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--norestore",
+                           "--convert-to", "csv", "--outdir", str(tmp_path / "csv"), str(out)],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    csv = (tmp_path / "csv" / "res.csv").read_text()
+    assert csv.startswith("metric,value,unit") and "npv_musd" in csv
