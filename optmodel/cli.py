@@ -213,7 +213,7 @@ def compare_cmd(
     workbooks: Annotated[list[Path], typer.Argument(help="Two or more results workbooks.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Diff workbook.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Diff HTML report.")] = None,
-    tol: Annotated[float, typer.Option(help="Ignore changes smaller than this.")] = 1e-6,
+    tol: Annotated[float, typer.Option(help="Ignore changes with |b − a| ≤ tol · max(1, |a|, |b|).")] = 1e-6,
 ) -> None:
     """Compare results workbooks: KPIs, builds, flows, trade, prices, narrative."""
 
