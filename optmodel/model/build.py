@@ -170,15 +170,25 @@ def process_min_load(bm: BuiltModel) -> ConFamily | None:
 
 
 def build_limit(bm: BuiltModel) -> ConFamily | None:
-    """build_limit[o]: Σ_τ build[o,τ] ≤ max_units (where o has several start years;
-    a single start year is bounded by the variable's upper bound)."""
+    """build_limit[o]: Σ_τ build[o,τ] ≤ max_units, and ≤ max_units·open[n] at nodes with an
+    opening cost (a valid strengthening of node_open_link: one open fraction covers every
+    start year in the LP relaxation).  Options with one start year at an ungated node are
+    bounded by the variable's upper bound instead."""
     b = bm.vars["build"].index
+    o = bm.vars["open"].index[["node", "vid"]].rename(columns={"vid": "open_vid"})
+    b = b.merge(o, on="node", how="left")
     counts = b.groupby("option")["vid"].transform("size")
-    b = b[counts > 1]
-    bounds = b[["option", "max_units"]].drop_duplicates("option").rename(
-        columns={"max_units": "upper"})
-    return add_con_family(bm.model, "build_limit", terms_for(bm.vars["build"],
-                          b[["option", "vid"]], 1.0), ["option"], bm.vars, bounds=bounds)
+    b = b[(counts > 1) | b["open_vid"].notna()]
+    first = b.drop_duplicates("option")
+    gated = first[first["open_vid"].notna()]
+    t_open = terms_for(bm.vars["open"], gated[["option"]].assign(
+        vid=gated["open_vid"].astype("int64")), -gated["max_units"].to_numpy(dtype=float))
+    ungated = first[first["open_vid"].isna()]
+    bounds = pd.concat([ungated[["option"]].assign(upper=ungated["max_units"].to_numpy()),
+                        gated[["option"]].assign(upper=0.0)], ignore_index=True)
+    terms = pd.concat([terms_for(bm.vars["build"], b[["option", "vid"]], 1.0), t_open],
+                      ignore_index=True)
+    return add_con_family(bm.model, "build_limit", terms, ["option"], bm.vars, bounds=bounds)
 
 
 def node_open_link(bm: BuiltModel) -> ConFamily | None:
