@@ -30,6 +30,7 @@ class SolveOptions:
     threads: int = 1
     tee: bool = False
     duals: bool = True
+    warmstart: bool = False  # hand HiGHS the variables' current values as a MIP start
 
 
 @dataclass
@@ -57,14 +58,15 @@ def highs_version() -> str:
         return "HiGHS"
 
 
-def _solver(opts: SolveOptions) -> Highs:
-    s = Highs()
+def _solver(opts: SolveOptions, s: Highs | None = None) -> Highs:
+    s = Highs() if s is None else s
     if not s.available():
         raise SolverError("HiGHS (highspy) is not available: pip install highspy.")
     s.config.mip_gap = opts.mip_gap
     s.config.time_limit = opts.time_limit
     s.config.load_solution = False
     s.config.stream_solver = opts.tee
+    s.config.warmstart = opts.warmstart
     s.highs_options = {"threads": int(opts.threads), "random_seed": 0,
                        "mip_abs_gap": 1e-6 if opts.mip_gap > 0 else 0.0}
     return s
@@ -74,9 +76,13 @@ def _is_integer(bm: BuiltModel) -> bool:
     return any(not v.is_continuous() for name in ("build", "open") for v in bm.vars[name].objs)
 
 
-def solve(bm: BuiltModel, opts: SolveOptions) -> SolveOutcome:
-    """Solve the MILP; then, for duals, the LP with builds/openings fixed."""
-    s = _solver(opts)
+def solve(bm: BuiltModel, opts: SolveOptions, solver: Highs | None = None) -> SolveOutcome:
+    """Solve the MILP; then, for duals, the LP with builds/openings fixed.
+
+    ``solver`` (batch re-use) is a persistent APPSI Highs that already holds
+    ``bm.model`` from an earlier solve: only the changes since then reach HiGHS.
+    """
+    s = _solver(opts, solver)
     t = time.perf_counter()
     res = s.solve(bm.model)
     solve_time = time.perf_counter() - t

@@ -38,14 +38,20 @@ class BuiltModel:
 
 
 def build_model(data: ModelData, block: pyo.Block | None = None,
-                objective: bool = True) -> BuiltModel:
+                objective: bool = True, structure_only: bool = False) -> BuiltModel:
     """Assemble the model in a fixed order: variables, constraints, objective.
 
     With ``block`` the components go into that (sub)block, e.g. one block per
     scenario of a two-stage model; ``objective=False`` leaves the NPV expression
     (USD) in ``BuiltModel.npv_expr`` without declaring an Objective.
+    ``structure_only=True`` makes only the index, bound and term tables of every
+    family (``model`` None, no Pyomo components, no objective): batch runs compare
+    them with a built model's and update its numbers in place (:mod:`optmodel.reuse`).
     """
-    m = block if block is not None else pyo.ConcreteModel(name="optmodel")
+    if structure_only:
+        m = None
+    else:
+        m = block if block is not None else pyo.ConcreteModel(name="optmodel")
     bm = BuiltModel(m, data, _add_variables(m, data))
     for family in (
         product_balance,
@@ -63,6 +69,8 @@ def build_model(data: ModelData, block: pyo.Block | None = None,
         investment_budget,
     ):
         bm.add(family(bm))
+    if m is None:
+        return bm
     bm.npv_expr = npv_expression(bm)
     if objective:
         m.npv = pyo.Objective(expr=bm.npv_expr, sense=pyo.maximize)

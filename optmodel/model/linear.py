@@ -23,8 +23,10 @@ class VarFamily:
     name: str
     index: pd.DataFrame
     keys: list[str]
-    component: pyo.Var
-    objs: np.ndarray  # VarData objects aligned with ``index`` rows
+    component: pyo.Var | None  # None when built with ``model=None`` (structure only)
+    objs: np.ndarray  # VarData objects aligned with ``index`` rows (None when structure only)
+    upper: np.ndarray | None = None  # upper bounds as given (NaN/inf = none)
+    domains: np.ndarray | None = None  # Pyomo domains as given (None = non-negative reals)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -56,8 +58,15 @@ def _tuples(df: pd.DataFrame, keys: list[str]) -> list:
 def add_var_family(model: pyo.ConcreteModel, name: str, index: pd.DataFrame, keys: list[str],
                    upper: np.ndarray | None = None,
                    domains: np.ndarray | None = None) -> VarFamily:
-    """Add ``name`` indexed by the rows of ``index`` (non-negative, optional upper bounds)."""
+    """Add ``name`` indexed by the rows of ``index`` (non-negative, optional upper bounds).
+
+    With ``model=None`` no Pyomo component is made: the family carries only its
+    index, bounds and domains (batch runs compare these with a built model's).
+    """
     index = index.reset_index(drop=True)
+    if model is None:
+        return VarFamily(name, index, keys, None, np.full(len(index), None, dtype=object),
+                         upper, domains)
     tuples = _tuples(index, keys)
     comp = pyo.Var(tuples, within=pyo.NonNegativeReals, dense=True)
     model.add_component(name, comp)
@@ -71,7 +80,7 @@ def add_var_family(model: pyo.ConcreteModel, name: str, index: pd.DataFrame, key
         for v, dom in zip(objs, domains, strict=True):
             if dom is not None:
                 v.domain = dom
-    return VarFamily(name, index, keys, comp, objs)
+    return VarFamily(name, index, keys, comp, objs, upper, domains)
 
 
 def terms_for(fam: VarFamily, frame: pd.DataFrame, coef) -> pd.DataFrame:
@@ -106,6 +115,10 @@ def add_con_family(model: pyo.ConcreteModel, name: str, terms: pd.DataFrame, key
             lo = b["lower"].to_numpy(dtype=float)
         if "upper" in b:
             hi = b["upper"].to_numpy(dtype=float)
+    if model is None:  # structure only: index, bounds and terms, no Pyomo component
+        return ConFamily(name, index, keys, lo, hi, pd.DataFrame({
+            "con": codes, "fam": terms["fam"].to_numpy(),
+            "vid": terms["vid"].to_numpy(dtype=np.int64), "coef": terms["coef"].to_numpy()}))
     vars_ = np.empty(len(terms), dtype=object)
     fams = terms["fam"].to_numpy()
     vids = terms["vid"].to_numpy(dtype=np.int64)

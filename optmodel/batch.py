@@ -1,0 +1,554 @@
+"""Batches of runs — every named scenario, or a parameter sweep — solved in parallel.
+
+A batch is a list of runs; each run is a scenario: a name and a list of
+:class:`~optmodel.scenarios.Override` applied to the input rows, validated
+again, then solved.  Runs are cut into chunks; each chunk is one task that
+solves its runs one after another with a :class:`~optmodel.reuse.ModelCache`,
+so a worker builds the model once and then only changes numbers.  Tasks run
+
+- in this process when one worker is asked for (no cluster is started);
+- on an embedded Dask ``LocalCluster`` (``n_workers`` processes, one thread
+  each) by default;
+- on an existing Dask cluster given as ``tcp://host:port``: the input workbook
+  travels with the tasks and the results come back here to be written.
+
+Every run writes its own results workbook (or fails alone: an input error,
+an infeasible model, a solver failure); the batch workbook (one row per run,
+and for sweeps a Response sheet per parameter) is always written, and the
+batch ends with the worst exit code of its runs (MODEL.md §3.4, §5).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .errors import (
+    EXIT_INFEASIBLE,
+    EXIT_INPUT,
+    EXIT_NO_SOLUTION,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    InputError,
+    Issue,
+    OptmodelError,
+    OutputError,
+)
+from .reuse import ModelCache
+from .scenarios import Override, apply_overrides, overrides_for, scenario_names
+from .validate import Tables, validate_raw
+from .workbook_read import RawSheet, read_raw
+from .workbook_write import SheetSpec, check_writable, write_workbook
+
+log = logging.getLogger(__name__)
+
+KPIS = ("npv_musd", "processing_depth_index", "raw_export_share", "domestic_value_added_musd")
+_STATUS = {EXIT_INFEASIBLE: "infeasible", EXIT_INPUT: "input error",
+           EXIT_NO_SOLUTION: "no solution", EXIT_OUTPUT: "not written"}
+
+
+# ------------------------------------------------------------------- records
+
+
+@dataclass
+class RunSpec:
+    """One run of a batch: a scenario name, its overrides, where its results go."""
+
+    name: str
+    overrides: list[Override] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    output: str | None = None
+
+
+@dataclass
+class RunResult:
+    """What one run gave (its result tables only when they must travel back)."""
+
+    name: str
+    params: dict[str, Any]
+    exit_code: int
+    status: str
+    message: str = ""
+    kpis: dict[str, Any] = field(default_factory=dict)
+    builds: str = ""
+    time_s: float = 0.0
+    model: str = ""  # "built" or "re-used"
+    output: str | None = None
+    written: bool = False
+    tables: dict[str, pd.DataFrame] | None = None
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """Everything a worker needs besides its runs (sent once to every worker)."""
+
+    input_path: str
+    input_name: str
+    input_sha256: str
+    input_bytes: bytes | None = None  # for workers that do not share this file system
+    mip_gap: float | None = None
+    time_limit: float | None = None
+    threads: int | None = None
+    report: bool = False
+    reuse: bool = True
+    write: bool = True  # workers write the results workbooks themselves
+    command_line: str = ""
+
+
+@dataclass
+class BatchOutcome:
+    """A finished batch: its runs in order, the batch workbook and the exit code."""
+
+    results: list[RunResult]
+    batch_path: Path
+    exit_code: int
+    wall_s: float
+
+
+# ------------------------------------------------------------ worker side
+
+_STATE: dict[tuple[str, bool], tuple[Path, dict[str, RawSheet], ModelCache]] = {}
+
+
+def _worker_state(job: BatchJob) -> tuple[Path, dict[str, RawSheet], ModelCache]:
+    """The input (read once per worker process) and its model cache."""
+    key = (job.input_sha256, job.reuse)
+    if key not in _STATE:
+        from .pipeline import file_sha256
+
+        path = Path(job.input_path)
+        if job.input_bytes is not None and not (path.is_file()
+                                                and file_sha256(path) == job.input_sha256):
+            folder = Path(tempfile.gettempdir()) / f"optmodel-batch-{job.input_sha256[:16]}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / job.input_name
+            if not path.is_file():
+                path.write_bytes(job.input_bytes)
+        _STATE.clear()  # one input at a time per process
+        _STATE[key] = (path, read_raw(path), ModelCache(reuse=job.reuse))
+    return _STATE[key]
+
+
+def _validated(raw: dict[str, RawSheet], run: RunSpec) -> Tables:
+    if run.overrides:
+        raw = apply_overrides(raw, run.overrides, run.name)
+    tables, issues = validate_raw(raw)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        prefix = f"after applying scenario {run.name}: " if run.overrides else ""
+        raise InputError([Issue(i.sheet, i.row, i.column, i.value, prefix + i.message)
+                          for i in errors])
+    tables.warnings = [i for i in issues if i.severity != "error"]
+    return tables
+
+
+def _builds_text(builds: pd.DataFrame) -> str:
+    if not len(builds):
+        return "none"
+    return "; ".join(f"{r.option} ×{r.units:g} ({r.year})" for r in builds.itertuples())
+
+
+def _override_text(o: Override) -> str:
+    change = f"×{o.factor:g}" if o.factor is not None else f"={o.value}"
+    return f"{o.sheet}|{o.selector}:{o.column}{change}"
+
+
+def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
+                   inputs: Iterable[Path]) -> None:
+    from .pipeline import _write_report
+    from .results import write_results
+
+    check_writable(path, inputs)
+    write_results(path, tables)
+    if report:
+        _write_report(path)
+
+
+def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: ModelCache,
+               run: RunSpec) -> RunResult:
+    from .pipeline import run_table, solve_options
+
+    start = _dt.datetime.now(_dt.UTC)
+    t0 = time.perf_counter()
+    times: dict[str, float] = {}
+    res = RunResult(run.name, dict(run.params), EXIT_OK, "", output=run.output)
+    try:
+        t = time.perf_counter()
+        tables = _validated(raw, run)
+        times["validate"] = time.perf_counter() - t
+        opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads)
+        data, _bm, sol, result, res.model = cache.solve_tables(tables, opts, times)
+        # the same extra sheets as pipeline.solve_workbook
+        result["Warnings"] = pd.DataFrame(
+            [(w.sheet, w.row, w.message + ("" if w.value is None else f" ({w.value})"))
+             for w in tables.warnings], columns=["sheet", "row", "message"])
+        result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
+        result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
+        summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
+        res.status = str(summary.get("status"))
+        res.kpis = {k: summary.get(k) for k in KPIS}
+        res.builds = _builds_text(result["Builds"])
+        if res.status == "time_limit":
+            res.message = "time limit: feasible, not proven optimal"
+        times["total"] = time.perf_counter() - t0
+        run_sheet = run_table(path, run.name, opts, sol, times, start, tables, job.command_line)
+        extra = [("model", res.model)] + [("override", _override_text(o)) for o in run.overrides]
+        result["Run"] = pd.concat([run_sheet, pd.DataFrame(extra, columns=["key", "value"])],
+                                  ignore_index=True)
+        if run.output is not None:
+            if job.write:
+                _write_outputs(Path(run.output), result, job.report, [path])
+                res.written = True
+            else:
+                res.tables = result
+    except OptmodelError as exc:
+        res.exit_code = exc.exit_code
+        res.status = res.status if exc.exit_code == EXIT_OUTPUT and res.status else _STATUS.get(
+            exc.exit_code, "failed")
+        res.message = _message(exc)
+    except Exception as exc:  # one run's surprise never stops the batch
+        log.debug("run %s failed", run.name, exc_info=True)
+        res.exit_code, res.status = EXIT_NO_SOLUTION, "failed"
+        res.message = f"unexpected error ({type(exc).__name__}): {exc}"
+    res.time_s = round(time.perf_counter() - t0, 3)
+    return res
+
+
+def _message(exc: OptmodelError) -> str:
+    if isinstance(exc, InputError):
+        errs = [i for i in exc.issues if i.severity == "error"]
+        text = "; ".join(str(i) for i in errs[:5])
+        return text + (f"; … {len(errs) - 5} more" if len(errs) > 5 else "")
+    return str(exc)
+
+
+def solve_chunk(job: BatchJob, runs: list[RunSpec]) -> list[RunResult]:
+    """Solve ``runs`` one after another, re-using the model (one Dask task)."""
+    path, raw, cache = _worker_state(job)
+    return [_solve_one(job, path, raw, cache, run) for run in runs]
+
+
+# ------------------------------------------------------------ client side
+
+
+def default_workers(n_runs: int) -> int:
+    """Processes for a batch: one (no cluster) for a handful of runs, else one per CPU."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    return 1 if n_runs < 4 else max(1, min(cpus, n_runs))
+
+
+def _chunks(runs: list[RunSpec], n_workers: int) -> list[list[RunSpec]]:
+    """Consecutive chunks, about four per worker (balance) and never empty."""
+    size = max(1, math.ceil(len(runs) / (4 * max(1, n_workers))))
+    return [runs[i:i + size] for i in range(0, len(runs), size)]
+
+
+def _failed(run: RunSpec, exc: BaseException) -> RunResult:
+    return RunResult(run.name, dict(run.params), EXIT_NO_SOLUTION, "failed",
+                     f"worker failed ({type(exc).__name__}): {exc}", output=run.output)
+
+
+def _execute(job: BatchJob, runs: list[RunSpec], workers: int, scheduler: str | None,
+             done: Callable[[list[RunResult]], None]) -> list[RunResult]:
+    """Solve every run in this process or on Dask; call ``done`` as results arrive."""
+    results: dict[str, RunResult] = {}
+    if scheduler is None and workers <= 1:
+        for run in runs:
+            res = solve_chunk(job, [run])
+            results.update((r.name, r) for r in res)
+            done(res)
+        return [results[r.name] for r in runs]
+
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is not None:
+        client = Client(scheduler, timeout="30s")
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+        n_workers = workers
+    try:
+        job_f = client.scatter(job, broadcast=True)
+        chunks = _chunks(runs, n_workers)
+        futures = {client.submit(solve_chunk, job_f, chunk, pure=False): chunk
+                   for chunk in chunks}
+        for fut in as_completed(list(futures)):
+            try:
+                res = fut.result()
+            except Exception as exc:  # a lost worker fails its chunk, not the batch
+                res = [_failed(run, exc) for run in futures[fut]]
+            for r in res:
+                if r.tables is not None and r.output is not None:
+                    try:
+                        _write_outputs(Path(r.output), r.tables, job.report,
+                                       [Path(job.input_path)])
+                        r.written = True
+                    except OptmodelError as exc:
+                        r.exit_code, r.message = exc.exit_code, _message(exc)
+                    r.tables = None
+                results[r.name] = r
+            done(res)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return [results[r.name] for r in runs]
+
+
+def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | str, *,
+              params: list | None = None, workers: int | None = None,
+              scheduler: str | None = None, mip_gap: float | None = None,
+              time_limit: float | None = None, threads: int | None = None,
+              report: bool = False, reuse: bool = True, console=None,
+              command_line: str | None = None, info: dict[str, Any] | None = None
+              ) -> BatchOutcome:
+    """Solve ``runs`` of ``input_path`` and write every workbook; never stops at a failed run.
+
+    ``params`` are the swept :class:`~optmodel.sweep.SweepParam` (their labels are
+    keys of each run's ``params``); ``workers`` local processes (1 = this
+    process) unless ``scheduler`` names a Dask cluster; ``reuse=False`` builds
+    every run's model from scratch.  Returns the runs' results and the worst
+    exit code; raises only for a batch workbook that cannot be written.
+    """
+    from .pipeline import file_sha256
+
+    t0 = time.perf_counter()
+    start = _dt.datetime.now(_dt.UTC)
+    input_path, batch_path = Path(input_path), Path(batch_path)
+    check_writable(batch_path, [input_path])
+    workers = default_workers(len(runs)) if workers is None else max(1, int(workers))
+    sha = file_sha256(input_path)
+    job = BatchJob(str(input_path.resolve()), input_path.name, sha,
+                   input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
+                   threads, report, reuse, write=scheduler is None,
+                   command_line=command_line if command_line is not None else " ".join(
+                       [Path(sys.argv[0]).name] + sys.argv[1:]))
+    results = _with_progress(job, runs, workers, scheduler, console)
+    wall = time.perf_counter() - t0
+    code = max([r.exit_code for r in results], default=EXIT_OK)
+    meta = {"input_file": input_path.name, "input_sha256": sha, "runs": len(results),
+            "solved": sum(r.exit_code == EXIT_OK for r in results),
+            "failed": sum(r.exit_code != EXIT_OK for r in results),
+            "worst_exit_code": code,
+            "models_built": sum(r.model == "built" for r in results),
+            "models_re_used": sum(r.model == "re-used" for r in results),
+            "workers": workers if scheduler is None else "cluster",
+            "scheduler": scheduler or ("embedded LocalCluster" if workers > 1
+                                       else "this process"),
+            "mip_gap": mip_gap if mip_gap is not None else "from Settings",
+            "time_limit_s": time_limit if time_limit is not None else "from Settings",
+            "package_version": __version__,
+            "start_time_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "wall_time_s": round(wall, 3), **(info or {}),
+            "command_line": job.command_line}
+    write_batch(batch_path, results, params or [], meta,
+                changes={r.name: "; ".join(_override_text(o) for o in r.overrides)
+                         for r in runs} if not params else None)
+    outcome = BatchOutcome(results, batch_path, code, wall)
+    if console is not None:
+        print_batch(outcome, console)
+    return outcome
+
+
+def _with_progress(job: BatchJob, runs: list[RunSpec], workers: int, scheduler: str | None,
+                   console) -> list[RunResult]:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = console if console is not None else Console(stderr=True)
+    where = scheduler or (f"{workers} local processes" if workers > 1 else "this process")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[failed]}"), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as progress:
+        task = progress.add_task(f"Solving {len(runs)} runs on {where}", total=len(runs),
+                                 failed="")
+        failed = 0
+
+        def done(res: list[RunResult]) -> None:
+            nonlocal failed
+            failed += sum(r.exit_code != EXIT_OK for r in res)
+            progress.update(task, advance=len(res),
+                            failed=f"[red]{failed} failed[/]" if failed else "")
+
+        return _execute(job, runs, workers, scheduler, done)
+
+
+# ------------------------------------------------------------ batch workbook
+
+
+def runs_table(results: list[RunResult], labels: list[str],
+               changes: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per run: scenario, parameters, status, exit code, message, KPIs, builds, time."""
+    rows = []
+    for r in results:
+        row: dict[str, Any] = {"scenario": r.name}
+        row.update({k: r.params.get(k) for k in labels})
+        if changes is not None:
+            row["changes"] = changes.get(r.name, "")
+        row.update(status=r.status, exit_code=r.exit_code, message=r.message)
+        row.update({k: r.kpis.get(k) for k in KPIS})
+        row.update(builds=r.builds, time_s=r.time_s, model=r.model,
+                   output=Path(r.output).name if r.output and r.written else "")
+        rows.append(row)
+    cols = (["scenario", *labels] + (["changes"] if changes is not None else [])
+            + ["status", "exit_code", "message", *KPIS, "builds", "time_s", "model", "output"])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def response_table(runs: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Parameter value → KPIs over the solved runs (mean, min and max when a value repeats)."""
+    solved = runs[runs["exit_code"] == EXIT_OK]
+    count = runs.groupby(label, sort=True).size().rename("runs")
+    ok = solved.groupby(label, sort=True).size().rename("solved")
+    head = pd.concat([count, ok], axis=1).fillna({"solved": 0}).astype({"solved": int})
+    kp = solved[[label, *KPIS]].apply(
+        lambda c: pd.to_numeric(c, errors="coerce") if c.name != label else c)
+    if int(count.max() if len(count) else 1) <= 1:
+        body = kp.set_index(label)
+    else:
+        g = kp.groupby(label, sort=True)
+        body = pd.concat({f"{k}_{s}": getattr(g[k], s)() for k in KPIS
+                          for s in ("mean", "min", "max")}, axis=1)
+    return head.join(body, how="left").reset_index().rename(columns={"index": label})
+
+
+def write_batch(path: Path, results: list[RunResult], params: list, meta: dict[str, Any],
+                changes: dict[str, str] | None = None) -> None:
+    """The batch workbook: Runs, one Response sheet per swept parameter, Parameters, Batch."""
+    labels = [p.label for p in params]
+    runs = runs_table(results, labels, changes)
+    fmt = {k: "#,##0.000" for k in ("npv_musd", "domestic_value_added_musd")}
+    fmt.update(processing_depth_index="0.000", raw_export_share="0.0%", time_s="0.00")
+    sheets = [SheetSpec("Runs", runs, number_formats=fmt, wrap_columns=("message",),
+                        widths={"scenario": 14, "message": 40, "builds": 40,
+                                "changes": 40, **{k: 18 for k in labels}})]
+    if params:
+        rows = []
+        for i, p in enumerate(params, 1):
+            name = f"Response {i}" if len(params) > 1 else "Response"
+            resp = response_table(runs, p.label)
+            sheets.append(SheetSpec(name, resp, number_formats={
+                c: fmt.get(c.rsplit("_", 1)[0] if c.endswith(("_mean", "_min", "_max")) else c,
+                           "#,##0.000") for c in resp.columns[3:]}, widths={p.label: 24}))
+            rows.append((p.label, p.sheet, p.selector, p.column, p.start, p.stop, p.count, name))
+        sheets.append(SheetSpec("Parameters", pd.DataFrame(rows, columns=[
+            "parameter", "sheet", "key", "column", "start", "stop", "count", "response_sheet"])))
+    sheets.append(SheetSpec("Batch", pd.DataFrame(list(meta.items()), columns=["key", "value"]),
+                            widths={"key": 20, "value": 60}))
+    write_workbook(path, sheets, title="optmodel batch")
+
+
+def print_batch(outcome: BatchOutcome, console, limit: int = 25) -> None:
+    """A short table of the runs and one line of totals."""
+    from rich.table import Table
+
+    res = outcome.results
+    t = Table(title=f"Batch: {outcome.batch_path}")
+    for col, just in (("run", "left"), ("status", "left"), ("exit", "right"),
+                      ("npv_musd", "right"), ("depth", "right"), ("time_s", "right")):
+        t.add_column(col, justify=just)
+    for r in res[:limit]:
+        npv, depth = r.kpis.get("npv_musd"), r.kpis.get("processing_depth_index")
+        t.add_row(r.name, r.status if r.exit_code == EXIT_OK else f"[red]{r.status}[/]",
+                  str(r.exit_code), "–" if npv is None else f"{npv:,.1f}",
+                  "–" if depth is None else f"{depth:.2f}", f"{r.time_s:.2f}")
+    console.print(t)
+    if len(res) > limit:
+        console.print(f"… and {len(res) - limit} more runs in {outcome.batch_path.name}")
+    for r in [r for r in res if r.exit_code != EXIT_OK][:10]:
+        console.print(f"[red]{r.name}[/]: {r.message}", highlight=False, soft_wrap=True)
+    bad = sum(r.exit_code != EXIT_OK for r in res)
+    console.print(f"{len(res)} runs, {len(res) - bad} solved, {bad} failed in "
+                  f"{outcome.wall_s:.1f} s; exit code {outcome.exit_code}.", highlight=False)
+
+
+# ------------------------------------------------------------ entry points
+
+
+def scenario_output(out_path: Path, name: str) -> Path:
+    """OUT.xlsx → OUT_<name>.xlsx (MODEL.md §5)."""
+    return out_path.with_name(f"{out_path.stem}_{name}{out_path.suffix or '.xlsx'}")
+
+
+def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
+                        mip_gap: float | None = None, time_limit: float | None = None,
+                        threads: int | None = None, report: bool = False, console=None,
+                        workers: int | None = None, scheduler: str | None = None,
+                        reuse: bool = True) -> int:
+    """``solve --scenario all``: base and every named scenario → OUT_<scenario>.xlsx, plus
+    OUT_batch.xlsx; returns the worst exit code."""
+    from .pipeline import load_tables
+
+    input_path, out_path = Path(input_path), Path(out_path)
+    tables = load_tables(input_path)  # an invalid base workbook ends here (exit 2)
+    runs = [RunSpec(n, overrides_for(tables, n), output=str(scenario_output(out_path, n)))
+            for n in scenario_names(tables)]
+    for r in runs:
+        check_writable(Path(r.output), [input_path])
+    outcome = run_batch(input_path, runs, scenario_output(out_path, "batch"), workers=workers,
+                        scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
+                        threads=threads, report=report, reuse=reuse, console=console,
+                        info={"batch": "all scenarios"})
+    return outcome.exit_code
+
+
+def default_sweep_dir(input_path: Path) -> Path:
+    """outputs/<input>_sweep when outputs/ exists, else next to the input."""
+    folder = Path("outputs") if Path("outputs").is_dir() else input_path.parent
+    return folder / f"{input_path.stem}_sweep"
+
+
+def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = None,
+              seed: int | None = None, out_dir: Path | str | None = None,
+              workers: int | None = None, scheduler: str | None = None,
+              mip_gap: float | None = None, time_limit: float | None = None,
+              threads: int | None = None, reuse: bool = True, console=None,
+              command_line: str | None = None) -> BatchOutcome:
+    """``sweep``: one run per grid point (or sample) → OUTDIR/sweep_NNN.xlsx + batch.xlsx.
+
+    Raises InputError before solving anything for a bad ``--set``, an invalid
+    base workbook, or a selector that matches no row.
+    """
+    from .pipeline import load_tables
+    from .sweep import sweep_runs
+
+    input_path = Path(input_path)
+    params, sweep = sweep_runs(sets, samples, seed)
+    load_tables(input_path)  # the base must be valid
+    apply_overrides(read_raw(input_path), sweep[0].overrides, "--set")  # selectors match
+    out = Path(out_dir) if out_dir is not None else default_sweep_dir(input_path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Cannot create {out}: {exc.strerror or exc}.") from exc
+    runs = [RunSpec(r.name, r.overrides, r.params, str(out / f"{r.name}.xlsx")) for r in sweep]
+    mode = f"samples {samples}, seed {0 if seed is None else seed}" if samples else "grid"
+    return run_batch(input_path, runs, out / "batch.xlsx", params=params, workers=workers,
+                     scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
+                     threads=threads, reuse=reuse, console=console,
+                     command_line=command_line,
+                     info={"batch": f"sweep ({mode})",
+                           "sets": " ".join(f'--set "{p.text}"' for p in params)})

@@ -1,0 +1,201 @@
+"""Batches: scenarios, sweeps, model re-use, failed runs, Dask workers (tiny workbook)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from tinycase import ROOT, tiny_sheets, write_input
+
+from optmodel.batch import run_sweep, solve_all_scenarios
+from optmodel.errors import InputError
+from optmodel.pipeline import solve_options, solve_workbook
+from optmodel.reuse import ModelCache
+from optmodel.scenarios import Override, apply_overrides
+from optmodel.validate import validate_raw
+from optmodel.workbook_read import read_raw
+
+NPV = "npv_musd"
+
+
+@pytest.fixture
+def tiny_min_t(tmp_path):
+    """The tiny workbook with a (zero, hard) minimum on the concentrate market."""
+    sheets = tiny_sheets()
+    sheets["Markets"][0]["min_t"] = 0
+    return write_input(tmp_path / "tiny_min.xlsx", sheets)
+
+
+def _book(path):
+    return pd.read_excel(path, sheet_name=None, engine="calamine")
+
+
+def _summary(path) -> dict:
+    s = pd.read_excel(path, sheet_name="Summary", engine="calamine")
+    return dict(zip(s["metric"], s["value"], strict=True))
+
+
+def test_scenario_all_equals_editing_by_hand(tiny_workbook, tmp_path):
+    """duty50 of the batch == the same change typed into a copy of the workbook."""
+    out = tmp_path / "res.xlsx"
+    code = solve_all_scenarios(tiny_workbook, out, mip_gap=0.0)
+    assert code == 0
+    sheets = tiny_sheets()
+    sheets["Policy"][0]["value"] = 0.5  # the duty50 scenario, by hand
+    sheets["Scenarios"] = []
+    by_hand = solve_workbook(write_input(tmp_path / "hand.xlsx", sheets), tmp_path / "h.xlsx",
+                             mip_gap=0.0)
+    batch = _book(tmp_path / "res_duty50.xlsx")
+    assert _summary(tmp_path / "res_duty50.xlsx")[NPV] == pytest.approx(
+        by_hand.summary[NPV], rel=1e-9, abs=1e-9)
+    for sheet in ("Builds", "Trade", "Flows", "Activity"):
+        pd.testing.assert_frame_equal(batch[sheet], _book(tmp_path / "h.xlsx")[sheet],
+                                      check_dtype=False)
+    base = solve_workbook(tiny_workbook, tmp_path / "b.xlsx", mip_gap=0.0)
+    assert _summary(tmp_path / "res_base.xlsx")[NPV] == pytest.approx(base.summary[NPV],
+                                                                       rel=1e-9, abs=1e-9)
+
+
+def test_reuse_path_equals_cold_path_run_by_run(tiny_workbook):
+    """Prices, rates, capacities, recipe and domain (binary ↔ integer) changes."""
+    raw = read_raw(tiny_workbook)
+    changes = [
+        [],
+        [Override("Policy", "export_duty_rate|stage<=1|", "value", value=0.5)],  # duty50
+        [Override("Markets", "JapanOx|*|*|*|*", "price_usd_per_t", value=8000)],
+        [Override("Settings", "discount_rate", "value", value=0.0),
+         Override("BuildOptions", "sep1", "max_units", value=1)],
+        [Override("Recipes", "sep|oxide|out", "qty_per_activity", value=0.6),
+         Override("Deposits", "D", "reserve_t", value=400)],
+        [Override("NodeProcesses", "Mine|flot|", "existing_capacity", value=80),
+         Override("Markets", "JapanOx|*|*|*|*", "max_t", value=200)],
+        [Override("NodeProcesses", "Mine|flot|", "existing_capacity", value=0)],  # new shape
+        [Override("BuildOptions", "sep1", "capex_musd", value=0.05)],
+    ]
+    warm, cold = ModelCache(), ModelCache(reuse=False)
+    modes = []
+    for ovs in changes:
+        tables, issues = validate_raw(apply_overrides(raw, ovs))
+        assert not [i for i in issues if i.severity == "error"]
+        opts = solve_options(tables.settings, mip_gap=0.0)
+        *_, sol_w, res_w, mode = warm.solve_tables(tables, opts)
+        *_, sol_c, _res, _ = cold.solve_tables(tables, opts)
+        modes.append(mode)
+        assert sol_w.objective_usd == pytest.approx(sol_c.objective_usd, rel=1e-9, abs=1e-6)
+        w = res_w["Summary"]
+        pv_w = w.loc[w.metric.str.startswith("pv_"), "value"].sum()
+        assert pv_w == pytest.approx(sol_w.objective_usd / 1e6, abs=1e-7)  # 9-decimal cells
+        # (shadow prices are not compared: where the LP is dual degenerate a warm basis
+        # may pick another, equally valid, dual solution)
+    # no flotation capacity removes activity rows: that run is built; the next one has the
+    # first shape again and finds that model in the cache
+    assert modes == ["built"] + ["re-used"] * 5 + ["built", "re-used"]
+    assert cold.reuses == 0 and warm.reuses == 6 and warm.builds == 2
+
+
+def test_sweep_reuse_equals_cold_and_cli_files(tiny_workbook, tmp_path):
+    sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=5000:30000:3",
+            "Settings|discount_rate:value=0:0.2:2"]
+    warm = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "w", workers=1, mip_gap=0.0)
+    cold = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "c", workers=1, mip_gap=0.0,
+                     reuse=False)
+    assert warm.exit_code == cold.exit_code == 0
+    assert [r.model for r in cold.results] == ["built"] * 6
+    assert "re-used" in [r.model for r in warm.results]
+    for a, b in zip(warm.results, cold.results, strict=True):
+        assert a.kpis[NPV] == pytest.approx(b.kpis[NPV], rel=1e-9, abs=1e-9), a.name
+    files = sorted(p.name for p in (tmp_path / "w").iterdir())
+    assert files == ["batch.xlsx"] + [f"sweep_00{i}.xlsx" for i in range(1, 7)]
+    book = _book(tmp_path / "w" / "batch.xlsx")
+    runs = book["Runs"]
+    assert list(runs.columns[:3]) == ["scenario", *(s.split("=")[0] for s in sets)]
+    for col in ("status", "exit_code", "message", NPV, "processing_depth_index",
+                "raw_export_share", "domestic_value_added_musd", "builds", "time_s"):
+        assert col in runs.columns
+    assert runs[NPV].tolist() == pytest.approx([r.kpis[NPV] for r in warm.results])
+    assert runs["builds"].str.contains(r"sep1 ×\d \(20\d\d\)|none").all()
+    resp = book["Response 1"]
+    assert resp.iloc[:, 0].tolist() == [5000, 17500, 30000]
+    assert {"npv_musd_mean", "npv_musd_min", "npv_musd_max"} <= set(resp.columns)
+    assert list(book["Response 2"].iloc[:, 0]) == [0, 0.2]
+    one = _book(tmp_path / "w" / "sweep_005.xlsx")["Run"]
+    assert "override" in set(one["key"]) and "sweep_005" in set(one["value"])
+
+
+def test_failed_and_infeasible_runs_do_not_stop_the_sweep(tiny_min_t, tmp_path):
+    # min_t -1e6: invalid (exit 2); 0: solves; 1e6 (hard, no penalty): infeasible (exit 1)
+    out = run_sweep(tiny_min_t, ["Markets|ChinaC|conc|sell|export|:min_t=-1e6:1e6:3"],
+                    out_dir=tmp_path / "out", workers=1)
+    assert [r.exit_code for r in out.results] == [2, 0, 1]
+    assert out.exit_code == 2
+    runs = _book(tmp_path / "out" / "batch.xlsx")["Runs"]
+    assert runs["status"].tolist() == ["input error", "optimal", "infeasible"]
+    assert "min_t" in runs["message"][0] and "infeasible" in runs["message"][2]
+    assert runs["output"].fillna("").tolist() == ["", "sweep_002.xlsx", ""]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["batch.xlsx",
+                                                                     "sweep_002.xlsx"]
+
+
+def test_selector_matching_no_row_is_an_input_error(tiny_workbook, tmp_path):
+    with pytest.raises(InputError, match="matches no row"):
+        run_sweep(tiny_workbook, ["Markets|Nowhere|*|*|*|*:price_usd_per_t=1:2:2"],
+                  out_dir=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_scenario_fails_alone(tmp_path):
+    sheets = tiny_sheets()
+    sheets["Scenarios"].append(dict(scenario="negative", sheet="Markets", key="ChinaC|*|*|*|*",
+                                    column="price_usd_per_t", value=-5))
+    wb = write_input(tmp_path / "in.xlsx", sheets)
+    code = solve_all_scenarios(wb, tmp_path / "r.xlsx")
+    assert code == 2  # the worst of 0, 0, 2
+    runs = _book(tmp_path / "r_batch.xlsx")["Runs"]
+    assert runs["exit_code"].tolist() == [0, 0, 2]
+    assert "after applying scenario negative" in runs["message"][2]
+    assert not (tmp_path / "r_negative.xlsx").exists()
+    # a selector that matches no row stops the batch before any run (exit 2)
+    sheets["Scenarios"][-1]["key"] = "Nowhere|*|*|*|*"
+    wb = write_input(tmp_path / "in2.xlsx", sheets)
+    with pytest.raises(InputError, match="matches no row"):
+        solve_all_scenarios(wb, tmp_path / "q.xlsx")
+
+
+def test_dask_local_cluster_two_workers(tiny_min_t, tmp_path):
+    sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=4000:36000:3",
+            "Markets|ChinaC|conc|sell|export|:min_t=0:1e6:2"]
+    out = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "d", workers=2, mip_gap=0.0)
+    ref = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "ref", workers=1, mip_gap=0.0,
+                    reuse=False)
+    assert [r.name for r in out.results] == [f"sweep_{i:03d}" for i in range(1, 7)]
+    assert [r.exit_code for r in out.results] == [0, 1] * 3
+    assert out.exit_code == 1
+    for a, b in zip(out.results, ref.results, strict=True):
+        assert a.exit_code == b.exit_code
+        if a.exit_code == 0:
+            assert a.kpis[NPV] == pytest.approx(b.kpis[NPV], rel=1e-9, abs=1e-9)
+    assert sum(r.model == "re-used" for r in out.results) >= 1
+    meta = _book(tmp_path / "d" / "batch.xlsx")["Batch"].set_index("key")["value"]
+    assert meta["scheduler"] == "embedded LocalCluster" and int(meta["runs"]) == 6
+    assert len(list((tmp_path / "d").glob("sweep_*.xlsx"))) == 3
+
+
+def test_cli_scenario_all_and_sweep(tiny_workbook, tmp_path):
+    out = tmp_path / "res.xlsx"
+    r = subprocess.run([sys.executable, str(ROOT / "run.py"), "solve", str(tiny_workbook),
+                        "-o", str(out), "--scenario", "all", "--no-report"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in tmp_path.glob("res_*.xlsx")} == {
+        "res_base.xlsx", "res_duty50.xlsx", "res_batch.xlsx"}
+    runs = _book(tmp_path / "res_batch.xlsx")["Runs"]
+    assert runs["scenario"].tolist() == ["base", "duty50"]
+    assert runs["changes"].fillna("").tolist() == [
+        "", "Policy|export_duty_rate|stage<=1|:value=0.5"]
+    bad = subprocess.run([sys.executable, str(ROOT / "run.py"), "sweep", str(tiny_workbook),
+                          "--set", "Markets|*|oxide:price_usd_per_t=1:2:3"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "has 5 position(s)" in bad.stderr and "Traceback" not in bad.stderr
