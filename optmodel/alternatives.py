@@ -10,7 +10,9 @@
        min Σ_{i ∈ W_k} x_i / ub_i,    W_k = {first-stage variables non-zero in x⁰ … x^{k−1}}
 
    over the build[o,τ] and open[n] variables (ub_i their upper bound, so that a
-   multi-unit option counts as much as a binary one).
+   multi-unit option counts as much as a binary one).  With ``overlap="option"``
+   W_k takes every start year of an option used before, so alternatives move
+   to other sites and technologies rather than shifting a start year.
 4. If the new plan's builds repeat an earlier plan, cut that plan off and solve
    again (no-good cut over the integer first-stage variables at a bound)::
 
@@ -105,18 +107,31 @@ class _FirstStage:
         self.ub = np.where(self.ub > 0, self.ub, 1.0)
         self.integer = np.array([not v.is_continuous() for v in self.objs], dtype=bool)
         self.nb = len(bm.vars["build"])
+        self.group = np.concatenate([
+            ("build:" + bm.vars["build"].index["option"].astype(str)).to_numpy(dtype=object),
+            ("open:" + bm.vars["open"].index["node"].astype(str)).to_numpy(dtype=object)])
+
+    def widen(self, used: np.ndarray) -> np.ndarray:
+        """Every variable of an option (all start years) or node that is used."""
+        return np.isin(self.group, self.group[used])
 
     def values(self, sol: SolveOutcome) -> np.ndarray:
         x = np.concatenate([sol.values["build"], sol.values["open"]])
         return np.where(self.integer, np.round(x), x)
 
 
+OVERLAPS = ("variable", "option")
+
+
 def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.02,
                           count: int = 5, progress: Progress = _noop,
-                          tables: Tables | None = None) -> AlternativesResult:
+                          tables: Tables | None = None,
+                          overlap: str = "variable") -> AlternativesResult:
     """The optimum plus up to ``count`` distinct near-optimal plans (module docstring)."""
     if not (0 <= slack < 1) or not math.isfinite(slack):
         raise InputError(f"--slack must be in [0, 1) (got {slack}).")
+    if overlap not in OVERLAPS:
+        raise InputError(f"--overlap must be one of {', '.join(OVERLAPS)} (got {overlap!r}).")
     if count < 1:
         raise InputError(f"--count must be at least 1 (got {count}).")
     times: dict[str, float] = {}
@@ -150,7 +165,7 @@ def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.
         while True:
             progress(f"Alternative {k}/{count}: minimising overlap with {len(alts)} plan(s)"
                      + (f" ({cuts} repeat(s) cut off)" if cuts else ""))
-            w = np.where(used, 1.0 / fs.ub, 0.0)
+            w = np.where(used if overlap == "variable" else fs.widen(used), 1.0 / fs.ub, 0.0)
             nz = np.flatnonzero(w)
             if hasattr(m, "mga_overlap"):
                 m.del_component(m.mga_overlap)
@@ -282,7 +297,8 @@ SHEET_ORDER = ("About", "Summary", "Builds", "Optimum")
 
 
 def alternatives_workbook(input_path: Path | str, output_path: Path | str, *,
-                          slack: float = 0.02, count: int = 5, scenario: str | None = None,
+                          slack: float = 0.02, count: int = 5, overlap: str = "variable",
+                          scenario: str | None = None,
                           mip_gap: float | None = None, time_limit: float | None = None,
                           threads: int | None = None, tee: bool = False,
                           command_line: str | None = None, progress: Progress = _noop
@@ -296,13 +312,13 @@ def alternatives_workbook(input_path: Path | str, output_path: Path | str, *,
     tables = load_tables(input_path, scenario)
     opts = solve_options(tables.settings, mip_gap, time_limit, threads, tee)
     data = build_model_data(tables)
-    res = generate_alternatives(data, opts, slack, count, progress, tables)
+    res = generate_alternatives(data, opts, slack, count, progress, tables, overlap)
     res.times["total"] = time.perf_counter() - t
     out = alternatives_tables(res)
     run = run_table(input_path, scenario or BASE, opts, res.sol, res.times, start, tables,
                     command_line)
     out["Run"] = extra_run_rows([("command", "alternatives"), ("slack", slack),
-                                 ("count", count)], run)
+                                 ("count", count), ("overlap", overlap)], run)
     progress(f"Writing {output_path.name}")
     write_sheets(output_path, out, SHEET_ORDER, "optmodel near-optimal alternatives")
     return res, out

@@ -52,7 +52,11 @@ def _fmt(v, digits: int = 3) -> str:
 
 
 def _status_note(status: str) -> str:
-    return "  (time limit: feasible, not proven optimal)" if status == "time_limit" else ""
+    return {"time_limit": "  (time limit: feasible, not proven optimal)",
+            "ph_iteration_limit": "  (progressive hedging did not converge: the rounded "
+                                  "consensus plan is reported)",
+            "ph_converged": "  (progressive hedging: a heuristic for MILPs, gap vs the "
+                            "wait-and-see bound)"}.get(status, "")
 
 
 def _print_robust(res, tables, output: Path) -> None:
@@ -104,6 +108,10 @@ def register(app: typer.Typer, guard: Callable) -> None:
         cross: Annotated[bool | None, typer.Option(
             "--cross/--no-cross", help="Evaluate every scenario's optimal plan in every "
                                        "scenario [on for up to 10 scenarios].")] = None,
+        engine: Annotated[str, typer.Option(
+            help="ef: extensive form, one MILP (exact); ph: progressive hedging with "
+                 "mpi-sppy (expected criterion, many scenarios; pip install mpi-sppy).")
+        ] = "ef",
         log_solver: Annotated[bool, typer.Option("--log-solver",
                                                  help="Show the HiGHS log.")] = False,
     ) -> None:
@@ -120,8 +128,10 @@ def register(app: typer.Typer, guard: Callable) -> None:
                 res, tables = robust_workbook(
                     input_path, out_path, scenarios, weights, criterion.strip().lower(),
                     mip_gap=mip_gap, time_limit=time_limit, threads=threads, tee=log_solver,
-                    cross=cross, command_line=_command_line(), progress=progress)
-            _print_robust(res, tables, out_path)
+                    cross=cross, engine=engine.strip().lower(),
+                    command_line=_command_line(), progress=progress)
+            if res is not None:  # None on MPI ranks other than 0
+                _print_robust(res, tables, out_path)
 
         guard(body)
 
@@ -132,6 +142,9 @@ def register(app: typer.Typer, guard: Callable) -> None:
             help="Allowed NPV loss as a fraction of |NPV*|.")] = 0.02,
         count: Annotated[int, typer.Option(help="Alternatives to find besides the "
                                                 "optimum.")] = 5,
+        overlap: Annotated[str, typer.Option(
+            help="variable: avoid the (option, start year) choices made before; option: "
+                 "avoid the options (any start year) and nodes used before.")] = "variable",
         output: Annotated[Path | None, typer.Option(
             "-o", "--output", help="Results workbook [outputs/<input>_alternatives.xlsx]."
         )] = None,
@@ -151,7 +164,8 @@ def register(app: typer.Typer, guard: Callable) -> None:
             out_path = output or _default_output(input_path, "_alternatives")
             with _progress(f"Alternatives for {input_path.name} …") as progress:
                 res, tables = alternatives_workbook(
-                    input_path, out_path, slack=slack, count=count, scenario=scenario,
+                    input_path, out_path, slack=slack, count=count,
+                    overlap=overlap.strip().lower(), scenario=scenario,
                     mip_gap=mip_gap, time_limit=time_limit, threads=threads,
                     command_line=_command_line(), progress=progress)
             _print_alternatives(res, tables, out_path)

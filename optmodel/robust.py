@@ -333,6 +333,100 @@ def solve_extensive_form(ef: ExtensiveForm, opts: SolveOptions) -> tuple[SolveOu
     return sol, plan_from_values(wrapper, sol.values, "robust")
 
 
+# ============================================================ progressive hedging
+
+
+ENGINES = ("ef", "ph")
+
+
+def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, float],
+                              opts: SolveOptions, progress: Progress = _noop,
+                              rho_factor: float = 0.5, max_iterations: int = 100,
+                              convthresh: float = 1e-4) -> tuple[SolveOutcome, Plan] | None:
+    """The expected-NPV plan by progressive hedging (mpi-sppy), scenario by scenario.
+
+    Each scenario is its own model (:func:`build_model` with its NPV objective);
+    build/open are the root-node (non-anticipative) variables; ρ_i =
+    ``rho_factor`` × |objective coefficient of x_i| (USD), the usual cost-
+    proportional choice; proximal terms are linearised (HiGHS takes no
+    quadratic MIP objective).  For MILPs PH is a heuristic: the consensus x̄ is
+    rounded to a plan, which the caller evaluates in every scenario.  The bound
+    reported is PH's iteration-0 (wait-and-see) bound.  Run under ``mpiexec -n
+    K`` (with mpi4py) the scenarios are shared among K ranks; ranks other than 0
+    return None.
+    """
+    import contextlib
+    import io
+
+    chatter = io.StringIO()  # mpi-sppy prints to stdout; keep stdout for results
+    try:
+        with contextlib.redirect_stdout(chatter):
+            import mpisppy.utils.sputils as sputils
+            from mpisppy import MPI
+            from mpisppy.opt.ph import PH
+    except ImportError:
+        raise SolverError("--engine ph needs mpi-sppy: pip install mpi-sppy (and, for "
+                          "parallel runs, mpi4py and an MPI library); see "
+                          "docs/strategy.md.") from None
+    from .model.build import objective_coefficients
+
+    built: dict[int, BuiltModel] = {}
+
+    def creator(name: str, **_kw):
+        bm = build_model(datas[name])
+        m = bm.model
+        m._mpisppy_probability = weights[name]
+        sputils.attach_root_node(m, m.npv, [c for c in (m.build, m.open) if len(c)])
+        built[id(m)] = bm
+        return m
+
+    def rho_setter(m):
+        bm = built[id(m)]
+        coef = objective_coefficients(bm)
+        return [(id(v), rho_factor * max(abs(c), 1.0)) for fam in FIRST_STAGE
+                for v, c in zip(bm.vars[fam].objs, coef[fam], strict=True)]
+
+    options = {
+        "solver_name": "appsi_highs", "PHIterLimit": max_iterations, "defaultPHrho": 1.0,
+        "convthresh": convthresh, "verbose": False, "display_progress": False,
+        "display_timing": False, "linearize_proximal_terms": True,
+        "linearize_binary_proximal_terms": True, "proximal_linearization_tolerance": 0.1,
+        "time_limit": opts.time_limit,
+        "iter0_solver_options": {"mip_rel_gap": opts.mip_gap},
+        "iterk_solver_options": {"mip_rel_gap": opts.mip_gap},
+    }
+    names = list(datas)
+    progress(f"Progressive hedging over {len(names)} scenarios (mpi-sppy, up to "
+             f"{max_iterations} iterations)")
+    t = time.perf_counter()
+    import warnings as _warnings
+
+    with contextlib.redirect_stdout(chatter), _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", DeprecationWarning)
+        ph = PH(options, names, creator, rho_setter=rho_setter)
+        conv, eobj, bound = ph.ph_main()
+    log.info("mpi-sppy output:\n%s", chatter.getvalue())
+    elapsed = time.perf_counter() - t
+    if MPI.COMM_WORLD.Get_rank() != 0:
+        return None
+    scen = next(iter(ph.local_scenarios.values()))
+    xbar = {id(scen._mpisppy_data.nonant_indices[k]): float(pyo.value(v))
+            for k, v in scen._mpisppy_model.xbars.items()}
+    bm = built[id(scen)]
+    values = {fam: np.array([xbar.get(id(v), 0.0) for v in bm.vars[fam].objs], dtype=float)
+              for fam in FIRST_STAGE}
+    converged = conv is not None and conv < convthresh
+    status = "ph_converged" if converged else "ph_iteration_limit"
+    if not converged:
+        log.warning("progressive hedging stopped before convergence (metric %s); the rounded "
+                    "consensus plan is evaluated as it is", conv)
+    bound_usd = float(bound) if bound is not None else float("nan")
+    sol = SolveOutcome(status, f"{status} (metric {conv:.3g})" if conv is not None else status,
+                       float(eobj), bound_usd, float("nan"), values, times={"solve": elapsed},
+                       solver_version="mpi-sppy PH + HiGHS")
+    return sol, plan_from_values(bm, values, "robust")
+
+
 # ============================================================ the robust run
 
 
@@ -441,13 +535,16 @@ def load_scenario_data(path: Path, names: Sequence[str], progress: Progress = _n
 def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
                  criterion: str = "expected", *, mip_gap: float | None = None,
                  time_limit: float | None = None, threads: int | None = None,
-                 tee: bool = False, cross: bool | None = None,
-                 progress: Progress = _noop) -> RobustResult:
+                 tee: bool = False, cross: bool | None = None, engine: str = "ef",
+                 progress: Progress = _noop) -> RobustResult | None:
     """Solve the robust problem; evaluate the robust, per-scenario and base-case plans.
 
     ``time_limit`` bounds each MILP solve (every scenario alone, then the
-    extensive form); plan evaluations are LPs.  ``cross`` evaluates every
-    scenario's optimal plan in every other scenario (default: up to 10 scenarios).
+    extensive form; with ``engine="ph"`` the whole progressive-hedging run);
+    plan evaluations are LPs.  ``cross`` evaluates every scenario's optimal plan
+    in every other scenario (default: up to 10 scenarios).  Under ``mpiexec``
+    with ``engine="ph"`` every rank takes part in progressive hedging and only
+    rank 0 goes on to evaluate and returns a result (the others return None).
     """
     path = Path(path)
     times: dict[str, float] = {}
@@ -455,11 +552,23 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     names = parse_scenarios(scenarios)
     if criterion not in CRITERIA:
         raise InputError(f"Unknown criterion {criterion!r}; use one of {', '.join(CRITERIA)}.")
+    if engine not in ENGINES:
+        raise InputError(f"Unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
+    if engine == "ph" and criterion != "expected":
+        raise InputError("--engine ph solves the expected-NPV problem only; use --engine ef "
+                         f"for --criterion {criterion}.")
     w = parse_weights(weights, names)
     base_tables, datas, warnings = load_scenario_data(path, names, progress)
     check_first_stage(datas)
     opts = solve_options(base_tables.settings, mip_gap, time_limit, threads, tee)
     times["read_validate"] = time.perf_counter() - t
+    ph_result: tuple[SolveOutcome, Plan] | None = None
+    if engine == "ph":
+        t = time.perf_counter()
+        ph_result = solve_progressive_hedging(datas, w, opts, progress)
+        times["progressive_hedging"] = time.perf_counter() - t
+        if ph_result is None:  # an MPI rank other than 0
+            return None
 
     # each scenario alone: NPV*_s and its own plan
     t = time.perf_counter()
@@ -491,15 +600,18 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
         _, _, base_plan = solve_optimum(build_model_data(base_tables), opts, "base_plan")
     times["base_plan"] = time.perf_counter() - t
 
-    # the extensive form
-    t = time.perf_counter()
-    ef = build_extensive_form(datas, w, criterion,
-                              {s: optimum[s].npv_usd for s in names}, progress)
-    times["build_extensive_form"] = time.perf_counter() - t
-    progress(f"Solving the extensive form ({len(names)} scenarios, criterion {criterion})")
-    sol, plan = solve_extensive_form(ef, opts)
-    times["solve_extensive_form"] = sol.times.get("solve", 0.0)
-    del ef
+    # the extensive form (or the plan progressive hedging agreed on)
+    if ph_result is not None:
+        sol, plan = ph_result
+    else:
+        t = time.perf_counter()
+        ef = build_extensive_form(datas, w, criterion,
+                                  {s: optimum[s].npv_usd for s in names}, progress)
+        times["build_extensive_form"] = time.perf_counter() - t
+        progress(f"Solving the extensive form ({len(names)} scenarios, criterion {criterion})")
+        sol, plan = solve_extensive_form(ef, opts)
+        times["solve_extensive_form"] = sol.times.get("solve", 0.0)
+        del ef
 
     # evaluations
     t = time.perf_counter()
@@ -517,6 +629,11 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
                 cross_ev[(p, s)] = (optimum[s] if p == s
                                                  else evaluators[s].evaluate(plans[p]))
     times["evaluate"] = time.perf_counter() - t
+    if ph_result is not None:  # report the rounded plan's evaluated expected NPV
+        vals = [robust[s].npv_usd for s in names]
+        if all(v is not None for v in vals):
+            sol.objective_usd = float(sum(w[s] * v for s, v in zip(names, vals, strict=True)))
+            sol.gap = abs(sol.bound_usd - sol.objective_usd) / max(1e-10, abs(sol.objective_usd))
     return RobustResult(names, w, criterion, plan, sol, opts, optimum, robust, base_plan, base,
                         plans, cross_ev, datas, base_tables, times, warnings)
 
@@ -580,8 +697,8 @@ def robust_tables(res: RobustResult) -> dict[str, pd.DataFrame]:
     summary = [
         ("criterion", res.criterion, "expected | worst | regret"),
         ("scenarios", ", ".join(names), ""),
-        ("status", res.sol.status, "extensive form"),
-        ("mip_gap", res.sol.gap, "fraction (extensive form)"),
+        ("status", res.sol.status, "extensive form, or ph_converged / ph_iteration_limit"),
+        ("mip_gap", res.sol.gap, "fraction (objective vs bound)"),
         ("objective_musd", obj, {"expected": "expected NPV", "worst": "worst-case NPV",
                                  "regret": "maximum regret"}[res.criterion] + " (MUSD)"),
         ("objective_bound_musd", bound, "MUSD"),
@@ -714,6 +831,8 @@ def write_robust(path: Path, res: RobustResult, input_path: Path, start: _dt.dat
                     res.base_tables, command_line)
     tables["Run"] = extra_run_rows([
         ("command", "robust"), ("criterion", res.criterion),
+        ("engine", "progressive hedging (mpi-sppy)" if res.sol.status.startswith("ph_")
+         else "extensive form"),
         ("weights", ", ".join(f"{s}={res.weights[s]:.6g}" for s in res.scenarios))], run)
     write_sheets(path, tables, SHEET_ORDER, "optmodel robust plan")
     return tables
@@ -723,16 +842,21 @@ def robust_workbook(input_path: Path | str, output_path: Path | str,
                     scenarios: str | Sequence[str], weights=None, criterion: str = "expected",
                     *, mip_gap: float | None = None, time_limit: float | None = None,
                     threads: int | None = None, tee: bool = False, cross: bool | None = None,
-                    command_line: str | None = None,
-                    progress: Progress = _noop) -> tuple[RobustResult, dict[str, pd.DataFrame]]:
-    """Robust solve of ``input_path`` written to ``output_path`` (checked writable first)."""
+                    engine: str = "ef", command_line: str | None = None,
+                    progress: Progress = _noop
+                    ) -> tuple[RobustResult | None, dict[str, pd.DataFrame] | None]:
+    """Robust solve of ``input_path`` written to ``output_path`` (checked writable first).
+
+    Returns (None, None) on MPI ranks other than 0 (``engine="ph"`` under mpiexec)."""
     start = _dt.datetime.now(_dt.UTC)
     input_path, output_path = Path(input_path), Path(output_path)
     check_writable(output_path, [input_path])
     t = time.perf_counter()
     res = robust_solve(input_path, scenarios, weights, criterion, mip_gap=mip_gap,
                        time_limit=time_limit, threads=threads, tee=tee, cross=cross,
-                       progress=progress)
+                       engine=engine, progress=progress)
+    if res is None:
+        return None, None
     res.times["total"] = time.perf_counter() - t
     progress(f"Writing {output_path.name}")
     tables = write_robust(output_path, res, input_path, start, command_line)

@@ -227,3 +227,36 @@ def test_frontier_cli_writes_workbook_and_offline_chart(workbook, tmp_path):
     bad = CliRunner().invoke(app, ["frontier", str(workbook), "--against", "nonsense",
                                    "-o", str(tmp_path / "x.xlsx")])
     assert bad.exit_code == 2
+
+
+def test_alternatives_by_option_avoid_earlier_options(workbook):
+    from optmodel.alternatives import generate_alternatives
+    from optmodel.data import build_model_data
+    from optmodel.pipeline import load_tables, solve_options
+
+    tables = load_tables(workbook)
+    res = generate_alternatives(build_model_data(tables),
+                                solve_options(tables.settings, mip_gap=0.0),
+                                slack=SLACK, count=2, overlap="option")
+    keys = [a.plan.build_key for a in res.alternatives]
+    assert len(set(keys)) == len(keys)
+    first = set(res.alternatives[0].plan.builds["option"])
+    assert first and not first & set(res.alternatives[1].plan.builds["option"])
+
+
+# ------------------------------------------------------------------ progressive hedging
+
+
+def test_progressive_hedging_matches_the_extensive_form(workbook, robust4):
+    pytest.importorskip("mpisppy")
+    res = robust_solve(workbook, SCEN, WEIGHTS, "expected", mip_gap=0.0, cross=False,
+                       engine="ph")
+    assert res.sol.status == "ph_converged"
+    assert res.plan.build_key == robust4.plan.build_key
+    assert res.expected(res.robust) == pytest.approx(robust4.expected(robust4.robust),
+                                                     rel=1e-9)
+
+
+def test_progressive_hedging_takes_the_expected_criterion_only(workbook):
+    with pytest.raises(InputError, match="expected-NPV problem only"):
+        robust_solve(workbook, SCEN, criterion="worst", engine="ph")
