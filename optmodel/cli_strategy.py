@@ -230,12 +230,17 @@ def _print_frontier(res, tables, output: Path, html) -> None:
     err, out = _consoles()
     f = tables["Frontier"]
     t = Table(title=f"Frontier: NPV against {res.measure}: {output}")
-    for c in ("point", "epsilon", res.measure, "npv_musd", "npv_cost_musd", "builds"):
-        t.add_column(c, justify="left" if c == "builds" else "right")
+    for c in ("point", "epsilon", res.measure, "npv_musd", "npv_cost_musd", "capex_musd"):
+        t.add_column(c, justify="right")
     for r in f.to_dict("records"):
         t.add_row(str(r["point"]), _fmt(r["epsilon"], 4), _fmt(r[res.measure], 4),
-                  _fmt(r["npv_musd"], 2), _fmt(r["npv_cost_musd"], 2), str(r["builds"]))
+                  _fmt(r["npv_musd"], 2), _fmt(r["npv_cost_musd"], 2), _fmt(r["capex_musd"], 1))
     out.print(t)
+    last = None
+    for r in f.to_dict("records"):  # builds, where they change along the frontier
+        if r["builds"] != last:
+            out.print(f"[bold]point {r['point']}[/]: {r['builds']}", highlight=False)
+            last = r["builds"]
     if html is not None:
         out.print(f"Chart: {html}")
     if res.note:

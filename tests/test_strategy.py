@@ -260,3 +260,14 @@ def test_progressive_hedging_matches_the_extensive_form(workbook, robust4):
 def test_progressive_hedging_takes_the_expected_criterion_only(workbook):
     with pytest.raises(InputError, match="expected-NPV problem only"):
         robust_solve(workbook, SCEN, criterion="worst", engine="ph")
+
+
+def test_progressive_hedging_without_mpisppy_says_how_to_install(workbook, monkeypatch):
+    import sys
+
+    from optmodel.errors import SolverError
+
+    for mod in ("mpisppy", "mpisppy.opt.ph", "mpisppy.utils.sputils"):
+        monkeypatch.setitem(sys.modules, mod, None)  # import fails as if not installed
+    with pytest.raises(SolverError, match="pip install mpi-sppy"):
+        robust_solve(workbook, "base,duty50", engine="ph")
