@@ -221,8 +221,12 @@ class ModelCache:
         from pyomo.contrib.appsi.solvers import Highs
 
         bm = build_model(data)
-        slot = _Slot(bm, Highs(), {name: np.array(list(f.component.values()), dtype=object)
-                                   for name, f in bm.cons.items()},
+        solver = Highs()
+        # fixing builds for the shadow-price LP then only changes column bounds; the
+        # default re-writes every constraint and the objective twice per run
+        solver.update_config.treat_fixed_vars_as_params = False
+        slot = _Slot(bm, solver, {name: np.array(list(f.component.values()), dtype=object)
+                                  for name, f in bm.cons.items()},
                      objective_coefficients(bm))
         self.slots = [slot, *self.slots][:self.size] if self.reuse else [slot]
         self.builds += 1
