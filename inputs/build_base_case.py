@@ -254,6 +254,7 @@ LOPARITE_SPLIT = {  # ree-facts.md §1 (estimate): La 25, Ce 50, Pr 5, Nd 15, Sm
 }
 
 RAIL_USD_TKM = 0.022  # assumption: mid of 0.017-0.028 USD/t-km (ree-facts-2.md estimate)
+RAIL_USD_T = 5  # assumption: loading/forwarding per rail leg (also makes direct routes win ties)
 WINTER_ROAD_USD_TKM = 0.15  # assumption
 RIVER_USD_TKM = 0.012  # assumption
 NSR_USD_TKM = 0.025  # assumption
@@ -542,11 +543,12 @@ def build_options() -> list[dict]:
     rows: list[dict] = []
 
     def add(option, node, process, unit_cap, capex, lead, earliest, max_units, note,
-            source=A, lifetime=25):
+            source=A, lifetime=25, divisible="no"):
         rows.append(dict(option=option, node=node, process=process, unit_capacity=unit_cap,
                          capex_musd=capex, fixed_om_musd_per_year=sig(FOM * capex, 2),
                          lead_time_years=lead, earliest_year=earliest, max_units=max_units,
-                         lifetime_years=lifetime, divisible="no", source=source, note=note))
+                         lifetime_years=lifetime, divisible=divisible, source=source,
+                         note=note))
 
     add("Tomtor_mine", "Tomtor", "tomtor_mining", 80000, 250, 4, FIRST_YEAR, 2,
         "Unit = half the 160 kt/yr plan (Reuters2021_Tomtor). Capex assumption: 250 MUSD per "
@@ -583,7 +585,9 @@ def build_options() -> list[dict]:
     for n in ("Novosibirsk", "Tomsk", "Krasnoyarsk", "Solikamsk"):
         add(f"Metal_{n}", n, "ndpr_metal", 1500, metal_capex, 2, FIRST_YEAR, 2,
             f"1,500 t oxide/yr ≈{rnd(metal_t, 10)} t metal/yr. Capex assumption: 20 k USD per "
-            "t/yr metal, mid of the 15-30 k estimate (no published figure).", lifetime=20)
+            "t/yr metal, mid of the 15-30 k estimate (no published figure). Divisible: "
+            "electrolysis is built from small modular cells (20-40 kA, Eurare_electrolysis), "
+            "so any size up to 3,000 t/yr oxide may be built.", lifetime=20, divisible="yes")
     for n in ("Novosibirsk", "Tomsk", "Krasnoyarsk"):
         add(f"Magnet_{n}", n, "magnet_making", 1000, 80, 3, FIRST_YEAR, 3,
             "1,000 t/yr NdFeB. Capex assumption: 80 k USD per t/yr, inside the 50-110 k "
@@ -613,6 +617,7 @@ def deposits() -> list[dict]:
 
 # --- routes ---------------------------------------------------------------------------------
 NSR_FIRST_YEAR = 2030  # assumption: Arctic logistics built with the mine
+TOMTOR_GOODS = "tomtor_ore,carbonate_tomtor,Nb2O5"  # what leaves Tomtor
 
 
 def routes() -> list[dict]:
@@ -627,12 +632,12 @@ def routes() -> list[dict]:
 
     rail_note = ("Rail at 0.022 USD/t-km (assumption: mid of the 1.5-2.5 RUB/t-km ≈0.017-0.028 "
                  "USD/t-km estimate for class 2-3 freight incl. wagons, from RZD2013_AR and "
-                 "IPEM2014_rail). ")
+                 "IPEM2014_rail) + 5 USD/t loading and forwarding per leg (assumption). ")
 
-    def rail(o, d, km, how, both=True):
-        add(o, d, "rail", km, 0, RAIL_USD_TKM, rail_note + how)
+    def rail(o, d, km, how, both=True, prods=None):
+        add(o, d, "rail", km, RAIL_USD_T, RAIL_USD_TKM, rail_note + how, prods=prods)
         if both:
-            add(d, o, "rail", km, 0, RAIL_USD_TKM, rail_note + how)
+            add(d, o, "rail", km, RAIL_USD_T, RAIL_USD_TKM, rail_note + how, prods=prods)
 
     # Tomtor: winter road to the Laptev coast, then NSR in the summer
     add("Tomtor", "Anabar_Bay", "winter_road", 400, 0, WINTER_ROAD_USD_TKM,
@@ -640,26 +645,28 @@ def routes() -> list[dict]:
         "(Sakhapress_winterroad); the planned chain is ice roads, barges, ships, rail "
         "(SRK_TomtorRoute). Cost 0.15 USD/t-km (≈13.5 RUB) and capacity 100 kt/yr (≈25 "
         "loaded 30-t trucks a day for ≈130 days) are assumptions; opens 2030 with the mine.",
-        cap=100_000, first=NSR_FIRST_YEAR)
+        cap=100_000, first=NSR_FIRST_YEAR, prods=TOMTOR_GOODS)
     nsr = ("NSR shipping, July-November (Sovcomflot_NSR): 20 USD/t lighterage/handling at the "
            "shallow Anabar estuary + 0.025 USD/t-km ice-class freight (assumptions); capacity "
            "120 kt/yr per lane (≈12 voyages of 10 kt in the season, assumption); distance "
            "estimated along the NSR. ")
     add("Anabar_Bay", "Dudinka", "sea", 2000, 20, NSR_USD_TKM, nsr + "West via the Vilkitsky "
-        "Strait to the Yenisei.", cap=120_000, first=NSR_FIRST_YEAR)
+        "Strait to the Yenisei.", cap=120_000, first=NSR_FIRST_YEAR, prods=TOMTOR_GOODS)
     add("Anabar_Bay", "Arkhangelsk", "sea", 3600, 20, NSR_USD_TKM, nsr + "West to the White "
-        "Sea (route named by Prometall_Tomtor).", cap=120_000, first=NSR_FIRST_YEAR)
+        "Sea (route named by Prometall_Tomtor).", cap=120_000, first=NSR_FIRST_YEAR,
+        prods=TOMTOR_GOODS)
     add("Anabar_Bay", "China", "sea", 8800, 20, NSR_USD_TKM, nsr + "East via the Bering Strait "
-        "to Dalian: the raw-export lane.", cap=120_000, first=NSR_FIRST_YEAR)
+        "to Dalian: the raw-export lane.", cap=120_000, first=NSR_FIRST_YEAR,
+        prods=TOMTOR_GOODS)
     add("Dudinka", "Krasnoyarsk", "river", 2000, 10, RIVER_USD_TKM,
         "Yenisei upstream by barge, June-October; ≈2,000 km, 10 USD/t transshipment + 0.012 "
-        "USD/t-km (assumptions); no capacity limit at these volumes.")
+        "USD/t-km (assumptions); no capacity limit at these volumes.", prods=TOMTOR_GOODS)
     # Lovozero concentrate to SMZ
     rail("Lovozero", "Solikamsk", 2700,
          "Revda–Olenegorsk–Volkhovstroy–Vologda–Kirov–Perm–Solikamsk ≈2,700 km (assumption).",
-         both=False)
+         both=False, prods="loparite_conc")
     rail("Arkhangelsk", "Solikamsk", 1900, "Via Konosha–Kotlas–Kirov–Perm ≈1,900 km "
-         "(assumption).", both=False)
+         "(assumption).", both=False, prods=TOMTOR_GOODS)
     # Siberian rail triangle and links to SMZ
     rail("Novosibirsk", "Krasnoyarsk", 760, "4,065 − 3,303 km (RailDistances).")
     rail("Novosibirsk", "Tomsk", 280, "Via Taiga ≈280 km (assumption).")
@@ -937,8 +944,18 @@ def scenarios() -> list[dict]:
     add("dytb_import_ban", "Markets", "RU_imports|DyTb_oxide|buy|import|", "max_t", 0,
         note="China stops licensing Dy/Tb exports to Russia (AdamasMOFCOM2025).",
         source="AdamasMOFCOM2025")
+    add("smz_cracking_at_recent_output", "NodeProcesses", "Solikamsk|loparite_cracking|",
+        "existing_capacity", 8800,
+        note="SMZ cracking limited to ≈2.5 kt REO/yr (2.3-2.6 kt made in 2019-21, VIMS2021) "
+        "= 8,800 t concentrate, instead of the 13,000 t shop capacity (Student2_SMZ).",
+        source="VIMS2021")
     add("winter_road_late", "Routes", "Tomtor|Anabar_Bay|winter_road", "first_year",
         NSR_FIRST_YEAR + 2, note="Tomtor winter road opens two years late (2032).")
+    for r in [r for r in rows if r["scenario"] == "ndpr_price_high"]:
+        rows.append({**r, "scenario": "ndpr_price_high_winter_road_late"})
+    add("ndpr_price_high_winter_road_late", "Routes", "Tomtor|Anabar_Bay|winter_road",
+        "first_year", NSR_FIRST_YEAR + 2,
+        note="winter_road_late on top of ndpr_price_high (where Tomtor is developed).")
     add("ndpi_full_rate", "Deposits", "Tomtor_Buranny", "extraction_tax_usd_per_t", 67,
         note="No K_rm relief: 4.8 % x 3.5 on ≈400 USD/t ore.")
     add("domestic_demand_7500", "Markets", "RU_domestic|*|sell|domestic|*", "max_t", factor=2.5,
