@@ -119,12 +119,12 @@ class BatchOutcome:
 
 # ------------------------------------------------------------ worker side
 
-_STATE: dict[tuple[str, bool], tuple[Path, dict[str, RawSheet], ModelCache]] = {}
+_STATE: dict[tuple[str, str, bool], tuple[Path, dict[str, RawSheet], ModelCache]] = {}
 
 
 def _worker_state(job: BatchJob) -> tuple[Path, dict[str, RawSheet], ModelCache]:
     """The input (read once per worker process) and its model cache."""
-    key = (job.input_sha256, job.reuse)
+    key = (job.input_path, job.input_sha256, job.reuse)
     if key not in _STATE:
         from .pipeline import file_sha256
 
@@ -136,8 +136,11 @@ def _worker_state(job: BatchJob) -> tuple[Path, dict[str, RawSheet], ModelCache]
             path = folder / job.input_name
             if not path.is_file():
                 path.write_bytes(job.input_bytes)
+        # a run is itself a scenario: the base run validated the Scenarios sheet, and dry-
+        # running every scenario again for each run would cost more than the run's checks
+        raw = {k: v for k, v in read_raw(path).items() if k.strip().lower() != "scenarios"}
         _STATE.clear()  # one input at a time per process
-        _STATE[key] = (path, read_raw(path), ModelCache(reuse=job.reuse))
+        _STATE[key] = (path, raw, ModelCache(reuse=job.reuse))
     return _STATE[key]
 
 

@@ -15,8 +15,8 @@ SET_HELP = (
     "position = a blank cell); everything before the first ':' that is followed by "
     "column= is SHEET|KEY. COUNT evenly spaced values from START to STOP (ends included); "
     "a single value is allowed; with --samples, start:stop is enough. Repeat --set for a "
-    'grid. Example: --set "Markets|*|NdPr oxide|sell|export|*:price_usd_per_t='
-    '40000:140000:11".'
+    'grid. Example: --set "Markets|*|NdPr_oxide|sell|export|*:price_usd_per_t='
+    '30000:60000:11". Details: docs/scenarios.md.'
 )
 
 
@@ -35,12 +35,13 @@ def register(app: typer.Typer, guard) -> None:
         samples: Annotated[int | None, typer.Option(
             help="Draw N runs, every range uniformly and independently, instead of the "
                  "grid.")] = None,
-        seed: Annotated[int | None, typer.Option(help="Random seed for --samples [0].")] = None,
+        seed: Annotated[int | None, typer.Option(
+            help="Random seed for --samples (default 0).")] = None,
         output: Annotated[Path | None, typer.Option(
-            "-o", "--output", help="Output folder [outputs/<input>_sweep].")] = None,
+            "-o", "--output", help="Output folder (default: outputs/<input>_sweep).")] = None,
         workers: Annotated[int | None, typer.Option(
-            help="Local worker processes (1 = solve in this process) [one per CPU; 1 for "
-                 "fewer than 4 runs].")] = None,
+            help="Local worker processes; 1 = solve in this process (default: one per CPU, "
+                 "1 for fewer than 4 runs).")] = None,
         scheduler: Annotated[str | None, typer.Option(
             help="Address of a running Dask scheduler, tcp://host:port (its workers need "
                  "optmodel installed).")] = None,
