@@ -878,6 +878,8 @@ def policy() -> list[dict]:
             "for Tomtor)."),
         row("min_domestic_processing_share", "3", 0, "Lever for domestic_processing_50: share "
             "of REO sold that must be stage >= 3 or sold at home."),
+        row("investment_budget_musd", None, None, "Blank = no budget over the horizon. Lever "
+            "for sweeps, e.g. --set \"Policy|investment_budget_musd||:value=300:1500:5\"."),
     ]
 
 
