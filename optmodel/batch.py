@@ -45,6 +45,7 @@ from .errors import (
     Issue,
     OptmodelError,
     OutputError,
+    SolverError,
 )
 from .reuse import ModelCache
 from .scenarios import Override, apply_overrides, overrides_for, scenario_names
@@ -279,11 +280,19 @@ def _execute(job: BatchJob, runs: list[RunSpec], workers: int, scheduler: str | 
 
     cluster = None
     if scheduler is not None:
-        client = Client(scheduler, timeout="30s")
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise SolverError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        try:  # a random free port for the status page: other clusters may hold 8787
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=logging.CRITICAL)
+        except Exception as exc:  # e.g. a script without `if __name__ == "__main__":`
+            log.warning("could not start %d Dask worker processes (%s); solving in this "
+                        "process", workers, exc)
+            return _execute(job, runs, 1, None, done)
         client = Client(cluster)
         n_workers = workers
     try:

@@ -199,3 +199,16 @@ def test_cli_scenario_all_and_sweep(tiny_workbook, tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 2
     assert "has 5 position(s)" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cluster_that_cannot_start_falls_back_to_this_process(tiny_workbook, tmp_path,
+                                                              monkeypatch):
+    import dask.distributed
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Nanny failed to start.")
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", refuse)
+    out = run_sweep(tiny_workbook, ["Settings|discount_rate:value=0:0.1:2"],
+                    out_dir=tmp_path, workers=2)
+    assert out.exit_code == 0 and [r.exit_code for r in out.results] == [0, 0]
