@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import (
@@ -46,9 +47,10 @@ def _fail(exc: BaseException) -> None:
         err.print(f"[bold red]Input problems ({n}):[/]" if n > 1 else "[bold red]Input problem:[/]")
         for issue in exc.issues:
             tag = "[yellow]warning[/]" if issue.severity != "error" else "[red]error[/]"
-            err.print(f"  {tag} {issue}", markup=True, highlight=False, soft_wrap=True)
+            err.print(f"  {tag} {escape(str(issue))}", markup=True, highlight=False,
+                      soft_wrap=True)
     elif isinstance(exc, OptmodelError):
-        err.print(f"[bold red]{exc}[/]", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
     raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
@@ -65,7 +67,7 @@ def _guard(fn):
         raise
     except Exception as exc:  # last resort: a sentence, never a traceback
         log.debug("unexpected error", exc_info=True)
-        err.print(f"[bold red]Unexpected error ({type(exc).__name__}): {exc}[/]\n"
+        err.print(f"[bold red]Unexpected error ({type(exc).__name__}): {escape(str(exc))}[/]\n"
                   "Please report it with the input workbook; rerun with OPTMODEL_DEBUG=1 for "
                   "details.", highlight=False)
         if _debug():
@@ -153,7 +155,7 @@ def _fmt(v, digits=3):
 
 def _print_headline(res) -> None:
     s = res.summary
-    t = Table(title=f"Results: {res.output_path}", show_header=False)
+    t = Table(title=f"Results: {escape(str(res.output_path))}", show_header=False)
     t.add_column("metric")
     t.add_column("value", justify="right")
     status = s.get("status")
@@ -166,12 +168,12 @@ def _print_headline(res) -> None:
     b = res.tables["Builds"]
     if len(b):
         builds = "; ".join(f"{r.option} ×{r.units:g} ({r.year})" for r in b.itertuples())
-        t.add_row("builds", builds)
+        t.add_row("builds", escape(builds))
     else:
         t.add_row("builds", "none")
     out.print(t)
     for w in res.warnings[:10]:
-        err.print(f"[yellow]warning[/] {w}", highlight=False)
+        err.print(f"[yellow]warning[/] {escape(str(w))}", highlight=False)
 
 
 @app.command("validate")
@@ -182,10 +184,14 @@ def validate_cmd(input_path: Annotated[Path, typer.Argument(help="Input workbook
         from .pipeline import load_tables
 
         tables = load_tables(input_path)
+        from .data import build_model_data
+        from .diagnose import sanity_warnings
+
+        tables.warnings += sanity_warnings(build_model_data(tables))
         for w in tables.warnings:
-            err.print(f"[yellow]warning[/] {w}", highlight=False)
+            err.print(f"[yellow]warning[/] {escape(str(w))}", highlight=False)
         n = {k: len(v) for k, v in tables.frames.items() if len(v)}
-        out.print(f"[green]{input_path.name} is valid[/]: " +
+        out.print(f"[green]{escape(input_path.name)} is valid[/]: " +
                   ", ".join(f"{k} {v}" for k, v in n.items()))
 
     _guard(body)

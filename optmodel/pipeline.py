@@ -20,11 +20,12 @@ import pandas as pd
 
 from . import OUTPUT_SCHEMA_VERSION, __version__
 from .data import ModelData, build_model_data
-from .errors import EXIT_OK, InputError, Issue
+from .diagnose import diagnosis, diagnosis_text, sanity_warnings, write_diagnosis_workbook
+from .errors import EXIT_OK, InfeasibleError, InputError, Issue
 from .model.build import BuiltModel, build_model
 from .results import extract_tables, summary_table, write_results
 from .scenarios import BASE, apply_overrides, overrides_for
-from .solve import SolveOptions, SolveOutcome, solve, write_model_file
+from .solve import SolveOptions, SolveOutcome, highs_version, solve, write_model_file
 from .validate import Tables, validate_raw
 from .workbook_read import read_raw
 from .workbook_write import check_writable
@@ -99,6 +100,8 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
     times = {} if times is None else times
     t = time.perf_counter()
     data = build_model_data(tables)
+    tables.warnings = tables.warnings + [w for w in sanity_warnings(data)
+                                         if w not in tables.warnings]
     times["prepare"] = time.perf_counter() - t
     t = time.perf_counter()
     bm = build_model(data)
@@ -107,7 +110,15 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
         t = time.perf_counter()
         write_model_file(bm, str(write_model))
         times["write_model"] = time.perf_counter() - t
-    sol = solve(bm, opts)
+    try:
+        sol = solve(bm, opts)
+    except InfeasibleError as exc:  # explain it in input terms (optmodel.diagnose)
+        t = time.perf_counter()
+        diag = diagnosis(bm, time_limit=max(30.0, opts.time_limit or 0.0))
+        times["diagnose"] = time.perf_counter() - t
+        err = InfeasibleError(f"{diag.headline or exc}\nWhy:\n{diagnosis_text(diag)}")
+        err.diagnosis = diag
+        raise err from None
     times.update({k: v for k, v in sol.times.items()})
     t = time.perf_counter()
     result = extract_tables(bm, sol)
@@ -133,11 +144,23 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
     times: dict[str, float] = {}
     tables = load_tables(input_path, scenario, times)
     opts = solve_options(tables.settings, mip_gap, time_limit, threads, tee)
-    data, bm, sol, result = solve_tables(tables, opts, times,
-                                         Path(write_model) if write_model else None)
-    result["Warnings"] = pd.DataFrame(
-        [(w.sheet, w.row, w.message + ("" if w.value is None else f" ({w.value})"))
-         for w in tables.warnings], columns=["sheet", "row", "message"])
+    try:
+        data, bm, sol, result = solve_tables(tables, opts, times,
+                                             Path(write_model) if write_model else None)
+    except InfeasibleError as exc:
+        diag = getattr(exc, "diagnosis", None)
+        if out is None or diag is None:
+            raise
+        times["total"] = time.perf_counter() - t_all
+        stub = SolveOutcome("infeasible", "infeasible", float("nan"), float("nan"),
+                            float("nan"), {}, solver_version=highs_version())
+        write_diagnosis_workbook(out, diag, run_table(
+            input_path, scenario or BASE, opts, stub, times, start, tables, command_line),
+            _warnings_frame(tables.warnings))
+        err = InfeasibleError(f"{exc}\nDiagnosis written to {out}.")
+        err.diagnosis = diag
+        raise err from None
+    result["Warnings"] = _warnings_frame(tables.warnings)
     result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
     result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
     summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
@@ -156,6 +179,12 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
         result["Run"] = run_table(input_path, scenario or BASE, opts, sol, times, start, tables,
                                   command_line)
     return outcome
+
+
+def _warnings_frame(warnings: list[Issue]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(w.sheet, w.row, w.message + ("" if w.value is None else f" ({w.value})"))
+         for w in warnings], columns=["sheet", "row", "message"])
 
 
 def _write_report(results_path: Path) -> None:

@@ -9,8 +9,11 @@ with changed data.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -72,6 +75,56 @@ def _solver(opts: SolveOptions, s: Highs | None = None) -> Highs:
     return s
 
 
+def run_interruptible(run: Callable[[], Any], cancel: Callable[[], None]) -> Any:
+    """Run a blocking solver call in a worker thread so that Ctrl-C reaches Python.
+
+    HiGHS keeps the main thread inside C++ during a solve, and a SIGINT there
+    ended as a solver "error" (exit 3) instead of an interruption.  Here the
+    main thread only waits; on KeyboardInterrupt it asks the solver to stop
+    (``cancel``), waits for the worker to return and re-raises the
+    KeyboardInterrupt, so that no half-finished result is used or written.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return run()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["result"] = run()
+        except BaseException as exc:  # handed back to the calling thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=work, name="optmodel-solve", daemon=True)
+    worker.start()
+    # Wait on an Event, not Thread.join: a KeyboardInterrupt inside join() makes
+    # CPython (bpo-45274 handling) mark a still-running thread as stopped.
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        deadline = time.monotonic() + 30.0
+        while not done.is_set() and time.monotonic() < deadline:
+            try:
+                cancel()
+            except Exception:  # best effort: the solver may not have started yet
+                log.debug("cancel failed", exc_info=True)
+            done.wait(0.2)
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def _cancel(s: Highs) -> None:
+    """Ask APPSI's highspy object to stop (APPSI enables highspy's user interrupts)."""
+    h = getattr(s, "_solver_model", None)
+    if h is not None:
+        h.cancelSolve()
+
+
 def _is_integer(bm: BuiltModel) -> bool:
     return any(not v.is_continuous() for name in ("build", "open") for v in bm.vars[name].objs)
 
@@ -83,8 +136,11 @@ def solve(bm: BuiltModel, opts: SolveOptions, solver: Highs | None = None) -> So
     ``bm.model`` from an earlier solve: only the changes since then reach HiGHS.
     """
     s = _solver(opts, solver)
+    log.info("HiGHS solve started: %d variables, %d constraints (time limit %s s)",
+             sum(len(f) for f in bm.vars.values()), sum(len(f) for f in bm.cons.values()),
+             opts.time_limit if opts.time_limit is not None else "none")
     t = time.perf_counter()
-    res = s.solve(bm.model)
+    res = run_interruptible(lambda: s.solve(bm.model), lambda: _cancel(s))
     solve_time = time.perf_counter() - t
     tc = res.termination_condition
     has_sol = res.best_feasible_objective is not None
@@ -124,8 +180,9 @@ def _lp_duals(bm: BuiltModel, s: Highs, values: dict[str, np.ndarray]) -> dict[s
                     v.domain = pyo.NonNegativeReals
                     v.fix(round(x))
     try:
-        s.config.time_limit = None
-        res = s.solve(bm.model)
+        # the MIP's time limit stays set inside highspy unless replaced: lift it here
+        s.config.time_limit = float("inf")
+        res = run_interruptible(lambda: s.solve(bm.model), lambda: _cancel(s))
         if res.termination_condition != TC.optimal:
             log.warning("LP for shadow prices ended %s; duals left blank",
                         res.termination_condition.name)
