@@ -271,7 +271,10 @@ def _execute(job: BatchJob, runs: list[RunSpec], workers: int, scheduler: str | 
     results: dict[str, RunResult] = {}
     if scheduler is None and workers <= 1:
         for run in runs:
-            res = solve_chunk(job, [run])
+            try:
+                res = solve_chunk(job, [run])
+            except Exception as exc:  # the input cannot be read again: fail the run, go on
+                res = [_failed(run, exc)]
             results.update((r.name, r) for r in res)
             done(res)
         return [results[r.name] for r in runs]
