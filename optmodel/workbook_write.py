@@ -157,6 +157,8 @@ def _column_cells(series: pd.Series) -> tuple[np.ndarray, list]:
     """(kind per row: 0 blank, 1 number, 2 string, 3 bool; value per row) as _cell makes them."""
     n = len(series)
     dtype = series.dtype
+    if not isinstance(dtype, np.dtype):  # extension types (Int64 with <NA>, str, ...)
+        dtype = np.dtype(object)
     if dtype.kind == "f":
         x = series.to_numpy(dtype=float)
         return np.where(np.isfinite(x), _NUMBER, 0).astype(np.int8), x.tolist()

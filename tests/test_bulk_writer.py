@@ -34,6 +34,11 @@ def _awkward_frame(n: int) -> pd.DataFrame:
         "escape": ["=a & <b> \"c\"" if i % 4 == 0 else " lead" for i in range(n)],
         "blank": [None] * n, "tiny": np.full(n, 0.1 + 0.2),
         "ctrl": ["tab\there\x01" if i == 5 else "ok" for i in range(n)],
+        "nullable_int": pd.array([i if i % 4 else None for i in range(n)], dtype="Int64"),
+        "nullable_float": pd.array([i / 3 if i % 5 else None for i in range(n)],
+                                   dtype="Float64"),
+        "string_dtype": pd.array([f"v{i}" if i % 6 else None for i in range(n)],
+                                 dtype="string"),
     })
 
 
