@@ -104,7 +104,9 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
                                          if w not in tables.warnings]
     times["prepare"] = time.perf_counter() - t
     t = time.perf_counter()
-    bm = build_model(data)
+    # tables only (no Pyomo components) unless the model file is asked for: the solve
+    # hands the tables straight to HiGHS (optmodel.highs_direct, README "Design choices")
+    bm = build_model(data, structure_only=write_model is None and opts.backend != "appsi")
     times["build"] = time.perf_counter() - t
     if write_model is not None:
         t = time.perf_counter()
@@ -114,6 +116,8 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
         sol = solve(bm, opts)
     except InfeasibleError as exc:  # explain it in input terms (optmodel.diagnose)
         t = time.perf_counter()
+        if bm.model is None:  # the diagnosis reads the Pyomo variables
+            bm = build_model(data)
         diag = diagnosis(bm, time_limit=max(30.0, opts.time_limit or 0.0))
         times["diagnose"] = time.perf_counter() - t
         err = InfeasibleError(f"{diag.headline or exc}\nWhy:\n{diagnosis_text(diag)}")

@@ -34,6 +34,10 @@ class SolveOptions:
     tee: bool = False
     duals: bool = True
     warmstart: bool = False  # hand HiGHS the variables' current values as a MIP start
+    # "direct": the term tables straight to highspy (optmodel.highs_direct); "appsi": the
+    # Pyomo model through APPSI; "auto": direct when the model has no Pyomo components
+    # (build_model(..., structure_only=True)) and no persistent solver is given, else APPSI
+    backend: str = "auto"
 
 
 @dataclass
@@ -134,7 +138,26 @@ def solve(bm: BuiltModel, opts: SolveOptions, solver: Highs | None = None) -> So
 
     ``solver`` (batch re-use) is a persistent APPSI Highs that already holds
     ``bm.model`` from an earlier solve: only the changes since then reach HiGHS.
+    Without one, ``opts.backend`` chooses between the direct hand-off of the
+    term tables to highspy and APPSI (see :class:`SolveOptions`); both give the
+    same optimum and duals (tests/test_highs_direct.py).
     """
+    direct = opts.backend == "direct" or (opts.backend == "auto" and bm.model is None)
+    if solver is None and direct:
+        from .highs_direct import solve_direct
+
+        try:
+            return solve_direct(bm, opts)
+        except (AttributeError, TypeError) as exc:  # e.g. a highspy without the array API
+            log.warning("direct HiGHS hand-off failed (%s); solving through Pyomo/APPSI", exc)
+    if bm.model is None:  # tables only: make the Pyomo model of record for APPSI
+        from dataclasses import replace
+
+        from .model.build import build_model
+
+        full = build_model(bm.data)
+        out = solve(full, replace(opts, backend="appsi"), solver)
+        return out
     s = _solver(opts, solver)
     log.info("HiGHS solve started: %d variables, %d constraints (time limit %s s)",
              sum(len(f) for f in bm.vars.values()), sum(len(f) for f in bm.cons.values()),
