@@ -620,14 +620,18 @@ def _blockers(bm: BuiltModel, lay: _Layout, lp: _Elastic, elastic: set[str]
         off = lay.row_off[name]
         duals = rd[off:off + len(fam)]
         for i in np.flatnonzero(np.abs(duals) > 1e-9):
-            sheet, row, label, year = _locate(bm, name, fam.index.iloc[i])
+            key = fam.index.iloc[i]
+            sheet, row, label, year = _locate(bm, name, key)
             bound = lay.upper[off + i] if np.isfinite(lay.upper[off + i]) else lay.lower[off + i]
             scale = USD_PER_MUSD if name == "investment_budget" else 1.0
+            unit = _unit(name)
+            if name == "min_domestic_processing":  # its bound is 0; the input is the share
+                bound, unit = _share_value(bm, key), "share"
             out.append({"constraint": name, "sheet": sheet, "row": row, "key": label,
                         "year": year, "bound": float(bound / scale), "achievable": None,
-                        "violation": 0.0, "unit": _unit(name), "strength": abs(duals[i]),
+                        "violation": 0.0, "unit": unit, "strength": abs(duals[i]),
                         "message": f"{_where(sheet, row, label)} {_LIMIT_WORD[name]} "
-                                   f"{_fmt(bound / scale, _unit(name))}"})
+                                   f"{_fmt(bound / scale, '' if unit == 'share' else unit)}"})
     # build upper bounds (max_units of an option with a single start year) and unmet caps
     cd = lp.col_dual
     if cd is not None and "build" in bm.vars:
@@ -652,6 +656,13 @@ def _blockers(bm: BuiltModel, lay: _Layout, lp: _Elastic, elastic: set[str]
             seen.add(k)
             uniq.append(b)
     return uniq
+
+
+def _share_value(bm: BuiltModel, key: pd.Series) -> float:
+    p = bm.data.policy
+    sel = p[(p["instrument"] == "min_domestic_processing_share") & (p["target"] == key["target"])
+            & (p["year"] == key["year"])]
+    return float(sel["value"].iloc[0]) if len(sel) else float("nan")
 
 
 def _build_blockers(bm: BuiltModel, lay: _Layout, fx: _Elastic, x: np.ndarray
@@ -707,7 +718,7 @@ def _build_blockers(bm: BuiltModel, lay: _Layout, fx: _Elastic, x: np.ndarray
 _LIMIT_WORD = {
     "process_capacity": "capacity", "build_limit": "max_units", "deposit_reserve": "reserve",
     "deposit_annual": "max per year", "route_capacity": "capacity", "market_max": "max_t",
-    "export_quota": "quota", "min_domestic_processing": "share rule",
+    "export_quota": "quota", "min_domestic_processing": "minimum domestic share",
     "investment_budget": "budget", "process_min_load": "minimum load",
     "market_min": "min_t",
 }

@@ -164,3 +164,34 @@ def test_sanity_warnings(tmp_path: Path) -> None:
 def test_no_warnings_on_the_tiny_case(tmp_path: Path) -> None:
     tables = load_tables(write_input(tmp_path / "ok.xlsx", tiny_sheets()))
     assert sanity_warnings(build_model_data(tables)) == []
+
+
+@pytest.mark.parametrize(("change", "requirement", "limit"), [
+    # mining at full load (1,000 t ore/yr) for two years needs 2,000 t; the deposit has 1,500
+    (lambda s: s["NodeProcesses"][0].update(min_load=1),
+     "NodeProcesses row 2 (Mine, mining, 2026) requires a minimum load of 1,000 activity "
+     "units but only 500 activity units can run", "Deposits row 2 (D) reserve 1,500 t"),
+    # an export quota of 10 t of oxide against a 40 t minimum
+    (lambda s: (s["Policy"].append(dict(instrument="export_quota_t", target="oxide",
+                                        value=10)), s["Markets"][1].update(min_t=40)),
+     "Markets row 3 (JapanOx, oxide, 2026) requires ≥ 40 t but at most 10 t",
+     "Policy row 3 (export_quota_t, oxide, 2026) quota 10 t"),
+    # 90 % of REO sold must be stage ≥ 3, yet 40 t of concentrate must be exported
+    (lambda s: (s["Policy"].append(dict(instrument="min_domestic_processing_share",
+                                        target="3", value=0.9)),
+                s["Markets"][0].update(min_t=40)),
+     "Markets row 2 (ChinaC, conc, 2026) requires ≥ 40 t but at most 11.1 t",
+     "Policy row 3 (min_domestic_processing_share, 3, 2026) minimum domestic share 0.9"),
+    # 50 t/yr of concentrate by rail to the plant: 25 activity of separation → 22.5 t oxide
+    (lambda s: (s["Routes"][0].update(capacity_t_per_year=50),
+                s["Markets"][1].update(min_t=40)),
+     "Markets row 3 (JapanOx, oxide, 2026) requires ≥ 40 t but at most 22.5 t",
+     "Routes row 2 (Mine → Plant, rail, 2026) capacity 50 t"),
+], ids=["min_load", "export_quota", "domestic_share", "route_capacity"])
+def test_each_limit_family_is_named(tmp_path: Path, change, requirement, limit) -> None:
+    inp = _workbook(tmp_path, change)
+    with pytest.raises(InfeasibleError) as info:
+        solve_workbook(inp, None)
+    text = str(info.value)
+    assert requirement in text, text
+    assert limit in text, text
