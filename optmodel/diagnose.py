@@ -142,6 +142,7 @@ def _solve_elastic(lay: _Layout, elastic: set[str], integer: bool, time_limit: f
 
     inf = highspy.kHighsInf
     h = highspy.Highs()
+    h.HandleUserInterrupt = True  # so that cancelSolve (Ctrl-C) stops it
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
@@ -529,6 +530,7 @@ def _unbounded(bm: BuiltModel, lay: _Layout, time_limit: float) -> list[dict[str
             c[off:off + len(coefs[name])] = coefs[name]
     inf = highspy.kHighsInf
     h = highspy.Highs()
+    h.HandleUserInterrupt = True
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     ub = np.minimum(np.where(np.isfinite(lay.ub), lay.ub, _BIG), _BIG)

@@ -248,6 +248,13 @@ def test_rule(tmp_path: Path, mutate, sheet, row, column, value, text) -> None:
     assert len(errors) == 1, "\n".join(map(str, errors))
 
 
+def test_fractional_units_allowed_when_divisible(tmp_path: Path) -> None:
+    sheets = tiny_sheets()
+    sheets["BuildOptions"][0].update(max_units=1.5, divisible="yes")
+    tables = load_tables(write_input(tmp_path / "ok.xlsx", sheets))
+    assert tables["BuildOptions"]["max_units"].iloc[0] == 1.5
+
+
 def test_missing_required_sheet(tmp_path: Path) -> None:
     errors = errors_of(tmp_path, lambda s: s.pop("Recipes"))
     find(errors, "Recipes", None, None, None, "required sheet is missing")
