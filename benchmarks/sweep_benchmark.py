@@ -7,7 +7,8 @@ inputs/base_case.xlsx (or, when that file does not exist, on the template's
 example workbook) and times
 
 A. one ``python run.py sweep IN --set … --workers N`` process: every run's
-   results workbook plus batch.xlsx; models re-used inside each worker;
+   results workbook plus batch.xlsx (``--reuse on|off`` forces model re-use on
+   or off; by default the sweep decides, see docs/scenarios.md);
 B. the same runs as ``--runs`` separate ``python run.py solve INi --no-report``
    processes, one after another, each on a copy of the input with the price
    typed in (the copies are written before the clock starts).
@@ -79,6 +80,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--input", type=Path, default=None)
+    ap.add_argument("--reuse", choices=("auto", "on", "off"), default="auto",
+                    help="model re-use in the sweep (auto = the sweep command's default)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="optmodel-bench-"))
@@ -107,13 +110,16 @@ def main() -> int:
     # A: one sweep command, model re-use, Dask LocalCluster of --workers processes
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     c, t = _cpu(), time.perf_counter()
+    flag = {"on": ["--reuse"], "off": ["--no-reuse"]}.get(args.reuse, [])
     a = _run(["sweep", str(src), "--set", set_text, "-o", str(work / "sweep"),
-              "--workers", str(args.workers)])
+              "--workers", str(args.workers), *flag])
     t_sweep, c_sweep = time.perf_counter() - t, _cpu() - c
     if a.returncode:
         print(a.stderr[-3000:])
         return a.returncode
     batch = pd.read_excel(work / "sweep" / "batch.xlsx", sheet_name="Runs", engine="calamine")
+    meta = pd.read_excel(work / "sweep" / "batch.xlsx", sheet_name="Batch", engine="calamine")
+    mode = dict(zip(meta["key"], meta["value"], strict=True)).get("model_reuse", "?")
 
     # B: one cold `run.py solve` process per run
     c, t = _cpu(), time.perf_counter()
@@ -131,7 +137,7 @@ def main() -> int:
     reused = int((batch["model"] == "re-used").sum())
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} before the runs")
     print(f"A  sweep, re-use + {args.workers} workers : {t_sweep:7.1f} s wall, {c_sweep:7.1f} s CPU"
-          f"  ({reused}/{len(batch)} runs on a re-used model)")
+          f"  (model re-use {mode}: {reused}/{len(batch)} runs on a re-used model)")
     print(f"B  {len(inputs)} cold `run.py solve` calls  : {t_cold:7.1f} s wall, "
           f"{c_cold:7.1f} s CPU")
     print(f"speed-up: {t_cold / t_sweep:.1f}x wall, {c_cold / c_sweep:.1f}x CPU   "

@@ -47,7 +47,7 @@ from .errors import (
     OutputError,
     SolverError,
 )
-from .reuse import ModelCache
+from .reuse import ModelCache, reuse_pays
 from .scenarios import Override, apply_overrides, overrides_for, scenario_names
 from .validate import Tables, validate_raw
 from .workbook_read import RawSheet, read_raw
@@ -330,15 +330,17 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
               params: list | None = None, workers: int | None = None,
               scheduler: str | None = None, mip_gap: float | None = None,
               time_limit: float | None = None, threads: int | None = None,
-              report: bool = False, reuse: bool = True, console=None,
+              report: bool = False, reuse: bool | None = None, console=None,
               command_line: str | None = None, info: dict[str, Any] | None = None
               ) -> BatchOutcome:
     """Solve ``runs`` of ``input_path`` and write every workbook; never stops at a failed run.
 
     ``params`` are the swept :class:`~optmodel.sweep.SweepParam` (their labels are
     keys of each run's ``params``); ``workers`` local processes (1 = this
-    process) unless ``scheduler`` names a Dask cluster; ``reuse=False`` builds
-    every run's model from scratch.  Returns the runs' results and the worst
+    process) unless ``scheduler`` names a Dask cluster; ``reuse`` True re-uses built
+    models across runs (:mod:`optmodel.reuse`), False solves each run as a single
+    ``solve`` does, None (default) re-uses when that pays (:func:`reuse_pays`).
+    Returns the runs' results and the worst
     exit code; raises only for a batch workbook that cannot be written.
     """
     from .pipeline import file_sha256
@@ -349,6 +351,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
     check_writable(batch_path, [input_path])
     workers = default_workers(len(runs)) if workers is None else max(1, int(workers))
     sha = file_sha256(input_path)
+    reuse = reuse_pays() if reuse is None else bool(reuse)
     job = BatchJob(str(input_path.resolve()), input_path.name, sha,
                    input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
                    threads, report, reuse, write=scheduler is None,
@@ -361,6 +364,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
             "solved": sum(r.exit_code == EXIT_OK for r in results),
             "failed": sum(r.exit_code != EXIT_OK for r in results),
             "worst_exit_code": code,
+            "model_reuse": "on" if reuse else "off (each run solved as a single solve)",
             "models_built": sum(r.model == "built" for r in results),
             "models_re_used": sum(r.model == "re-used" for r in results),
             "workers": workers if scheduler is None else "cluster",
@@ -512,7 +516,7 @@ def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
                         mip_gap: float | None = None, time_limit: float | None = None,
                         threads: int | None = None, report: bool = False, console=None,
                         workers: int | None = None, scheduler: str | None = None,
-                        reuse: bool = True) -> int:
+                        reuse: bool | None = None) -> int:
     """``solve --scenario all``: base and every named scenario → OUT_<scenario>.xlsx, plus
     OUT_batch.xlsx; returns the worst exit code."""
     from .pipeline import load_tables
@@ -540,7 +544,7 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
               seed: int | None = None, out_dir: Path | str | None = None,
               workers: int | None = None, scheduler: str | None = None,
               mip_gap: float | None = None, time_limit: float | None = None,
-              threads: int | None = None, reuse: bool = True, console=None,
+              threads: int | None = None, reuse: bool | None = None, console=None,
               command_line: str | None = None) -> BatchOutcome:
     """``sweep``: one run per grid point (or sample) → OUTDIR/sweep_NNN.xlsx + batch.xlsx.
 

@@ -49,9 +49,10 @@ def register(app: typer.Typer, guard) -> None:
                                                               "(s).")] = None,
         mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
         threads: Annotated[int | None, typer.Option(help="Solver threads per run.")] = None,
-        no_reuse: Annotated[bool, typer.Option(
-            "--no-reuse", help="Build every run's model from scratch (slower; for "
-                               "checks).")] = False,
+        reuse: Annotated[bool | None, typer.Option(
+            "--reuse/--no-reuse", help="Re-use built models across runs, or solve each run "
+            "as a single solve does (default: re-use when the solve path builds Pyomo "
+            "models; see docs/scenarios.md).")] = None,
     ) -> None:
         def body():
             from .batch import run_sweep
@@ -64,7 +65,7 @@ def register(app: typer.Typer, guard) -> None:
             outcome = run_sweep(
                 input_path, list(set_), samples=samples, seed=seed, out_dir=output,
                 workers=workers, scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
-                threads=threads, reuse=not no_reuse, console=err,
+                threads=threads, reuse=reuse, console=err,
                 command_line=" ".join(shlex.quote(a) for a in
                                       [Path(sys.argv[0]).name, *sys.argv[1:]]))
             raise typer.Exit(outcome.exit_code)

@@ -98,7 +98,8 @@ def test_reuse_path_equals_cold_path_run_by_run(tiny_workbook):
 def test_sweep_reuse_equals_cold_and_cli_files(tiny_workbook, tmp_path):
     sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=5000:30000:3",
             "Settings|discount_rate:value=0:0.2:2"]
-    warm = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "w", workers=1, mip_gap=0.0)
+    warm = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "w", workers=1, mip_gap=0.0,
+                     reuse=True)
     cold = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "c", workers=1, mip_gap=0.0,
                      reuse=False)
     assert warm.exit_code == cold.exit_code == 0
@@ -166,7 +167,8 @@ def test_bad_scenario_fails_alone(tmp_path):
 def test_dask_local_cluster_two_workers(tiny_min_t, tmp_path):
     sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=4000:36000:3",
             "Markets|ChinaC|conc|sell|export|:min_t=0:1e6:2"]
-    out = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "d", workers=2, mip_gap=0.0)
+    out = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "d", workers=2, mip_gap=0.0,
+                    reuse=True)
     ref = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "ref", workers=1, mip_gap=0.0,
                     reuse=False)
     assert [r.name for r in out.results] == [f"sweep_{i:03d}" for i in range(1, 7)]
@@ -212,3 +214,13 @@ def test_cluster_that_cannot_start_falls_back_to_this_process(tiny_workbook, tmp
     out = run_sweep(tiny_workbook, ["Settings|discount_rate:value=0:0.1:2"],
                     out_dir=tmp_path, workers=2)
     assert out.exit_code == 0 and [r.exit_code for r in out.results] == [0, 0]
+
+
+def test_cold_batch_run_is_the_single_solve(tiny_workbook, tmp_path):
+    """reuse=False: every sheet but Run equals `solve --scenario duty50`, cell for cell."""
+    solve_workbook(tiny_workbook, tmp_path / "one.xlsx", scenario="duty50")
+    assert solve_all_scenarios(tiny_workbook, tmp_path / "all.xlsx", reuse=False) == 0
+    one, batch = _book(tmp_path / "one.xlsx"), _book(tmp_path / "all_duty50.xlsx")
+    assert set(one) == set(batch)
+    for sheet in set(one) - {"Run"}:
+        pd.testing.assert_frame_equal(one[sheet], batch[sheet], obj=sheet)
