@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:  # allow "python benchmarks/generate.py" from a ch
 
 FAST_WRITE_ROWS = 5_000
 MIP_GAP = 0.01  # a planner's gap: 1 % of NPV
-TIME_LIMIT_S = 120  # Settings time_limit_s of every generated instance
+TIME_LIMIT_S = 60  # Settings time_limit_s of every generated instance
 FIRST_YEAR = 2026
 
 # Named sizes: the scale factor multiplies every node count (see ``counts``).
@@ -209,7 +209,23 @@ def generate(scale: float, family: str = "lp", seed: int = 0, years: int = 15
     # each plant cracks and separates 1–2 chemistries; each park separates one
     plant_ch = [list(rng.choice(chems, size=min(len(chems), 1 + int(rng.random() < 0.6)),
                                 replace=False)) for _ in plants]
-    park_ch = [chems[int(rng.integers(len(chems)))] for _ in parks]
+    # a park separates a chemistry that its nearest plants make (its carbonate arrives)
+    d_pk0 = _km(geo["Plant"][0][:, None], geo["Plant"][1][:, None], geo["Park"][0][None, :],
+                geo["Park"][1][None, :])
+    near = _nearest(d_pk0, 3)
+    arriving: list[set[str]] = [set() for _ in parks]
+    for i, js in enumerate(near):
+        for j in js:
+            arriving[j].update(plant_ch[i])
+    park_extra: dict[int, int] = {}  # park → plant that ships to it although not among nearest
+    park_ch = []
+    for j in range(len(parks)):
+        options_ = sorted(arriving[j])
+        if not options_:
+            i = int(np.argmin(d_pk0[:, j]))
+            park_extra[j] = i
+            options_ = sorted(plant_ch[i])
+        park_ch.append(options_[int(rng.integers(len(options_)))])
 
     # ---- NodeProcesses (existing capacity) and BuildOptions (mip)
     node_proc: list[dict] = []
@@ -288,6 +304,7 @@ def generate(scale: float, family: str = "lp", seed: int = 0, years: int = 15
 
     oxides = list(ELEMENTS) + ["Nb2O5"]
     d_mp, d_mq = dist("Mine", "Plant"), dist("Mine", "Port")
+    at_port: list[set[str]] = [set() for _ in ports]  # products that can reach each port
     for i, m in enumerate(mines):
         ch = mine_ch[i]
         winter = rng.random() < 0.3
@@ -301,13 +318,26 @@ def generate(scale: float, family: str = "lp", seed: int = 0, years: int = 15
         for j in _nearest(d_mq[i:i + 1], 1)[0]:
             route(m, ports[j], mode, d_mq[i, j], [f"conc_{ch}", f"ore_{ch}"], cap=cap,
                   per_tkm=0.15 if winter else 0.022, first=first)
+            at_port[j].update((f"conc_{ch}", f"ore_{ch}"))
+    # every chemistry a plant treats has a mine that ships to it
+    for j, p in enumerate(plants):
+        for ch in plant_ch[j]:
+            if not any(r["destination"] == p and f"conc_{ch}" in r["products"] for r in routes):
+                i = min((i for i in range(len(mines)) if mine_ch[i] == ch),
+                        key=lambda i: d_mp[i, j], default=None)
+                if i is not None:
+                    route(mines[i], p, "rail", d_mp[i, j], [f"conc_{ch}", f"ore_{ch}"])
     d_pk, d_pq = dist("Plant", "Park"), dist("Plant", "Port")
     for i, p in enumerate(plants):
         carbs = [f"carb_{ch}" for ch in plant_ch[i]]
-        for j in _nearest(d_pk[i:i + 1], 3)[0]:
+        for j in near[i]:
             route(p, parks[j], "rail", d_pk[i, j], carbs + oxides)
         for j in _nearest(d_pq[i:i + 1], 2)[0]:
             route(p, ports[j], "rail", d_pq[i, j], carbs + oxides)
+            at_port[j].update(carbs + oxides)
+    for j, i in park_extra.items():
+        route(plants[i], parks[j], "rail", d_pk[i, j], [f"carb_{ch}" for ch in plant_ch[i]]
+              + oxides)
     d_kk, d_kq, d_kc = dist("Park", "Park"), dist("Park", "Port"), dist("Park", "City")
     ready = oxides + ["NdPr_metal", "NdFeB_magnet"]
     for i, k in enumerate(parks):
@@ -315,14 +345,23 @@ def generate(scale: float, family: str = "lp", seed: int = 0, years: int = 15
             route(k, parks[j], "rail", d_kk[i, j], [f"carb_{park_ch[j]}"] + ready)
         for j in _nearest(d_kq[i:i + 1], 2)[0]:
             route(k, ports[j], "rail", d_kq[i, j], ready)
+            at_port[j].update(ready)
         for j in _nearest(d_kc[i:i + 1], 2)[0]:
             route(k, cities[j], "rail", d_kc[i, j], ready)
+    for j, city in enumerate(cities):  # every city is served by its nearest park at least
+        i = int(np.argmin(d_kc[:, j]))
+        route(parks[i], city, "rail", d_kc[i, j], ready)
     d_qa = dist("Port", "Abroad")
     tradeable = ([f"conc_{ch}" for ch in chems] + [f"carb_{ch}" for ch in chems] + ready)
+    at_abroad: list[set[str]] = [set() for _ in abroad]
     for i, q in enumerate(ports):
+        carried = [p for p in tradeable if p in at_port[i]]
+        if not carried:
+            continue
         for j in _nearest(d_qa[i:i + 1], 4)[0]:
-            route(q, abroad[j], "sea", d_qa[i, j] / 1.3 * 1.6, tradeable, per_t=20.0,
+            route(q, abroad[j], "sea", d_qa[i, j] / 1.3 * 1.6, carried, per_t=20.0,
                   per_tkm=0.025, cap=round(float(rng.uniform(50_000, 200_000)), -3))
+            at_abroad[j].update(carried)
 
     # ---- markets: domestic sells (with a price ramp), imports, exports
     markets: list[dict] = []
@@ -347,8 +386,10 @@ def generate(scale: float, family: str = "lp", seed: int = 0, years: int = 15
                                 scope="import", price_usd_per_t=round(
                                     OXIDE_PRICE[prod] * 1.15, -1),
                                 max_t=round(float(rng.uniform(100, 1000)), -1)))
-    for a in abroad:
+    for ia, a in enumerate(abroad):
         for prod in tradeable:
+            if prod not in at_abroad[ia]:
+                continue
             if prod.startswith("conc_"):
                 ch = prod[5:]
                 base = conc_reo[ch] * 5000.0

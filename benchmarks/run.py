@@ -187,9 +187,9 @@ def _median(xs):
 
 
 def bench_case(family: str, size: str, work: Path, repeats: int, bigm: bool,
-               seed: int = 0) -> dict:
+               seed: int = 0, phase_repeats: int | None = None) -> dict:
     """All measurements for one (family, size)."""
-    from generate import SIZES, generate, write
+    from generate import MIP_GAP, SIZES, TIME_LIMIT_S, generate, write
 
     inp = work / f"{family}_{size}_s{seed}.xlsx"
     if not inp.exists():
@@ -198,17 +198,18 @@ def bench_case(family: str, size: str, work: Path, repeats: int, bigm: bool,
     out = work / f"{family}_{size}_s{seed}_results.xlsx"
     py = sys.executable
     stats = _json_child([py, "-c", MPS_SCRIPT, str(inp), str(mps)])
-    gap = "0.001" if family == "mip" else "0.0001"
+    gap, limit = str(MIP_GAP if family == "mip" else 1e-4), str(TIME_LIMIT_S)
     rec: dict = {"family": family, "size": size, **stats, "phases": {}, "runs": {}}
     phase_runs, e2e_runs, highs_runs = [], [], []
-    for _ in range(repeats):
-        phase_runs.append(_json_child([py, "-c", PHASE_SCRIPT, str(inp), str(out)]))
+    for k in range(repeats):
+        if k < (repeats if phase_repeats is None else phase_repeats):
+            phase_runs.append(_json_child([py, "-c", PHASE_SCRIPT, str(inp), str(out)]))
         wall, rss, err, code = _child_rss([py, "run.py", "solve", str(inp), "-o", str(out),
                                            "--no-report"])
         if code != 0:
             raise RuntimeError(f"run.py solve failed ({code}): {err[-2000:]}")
         e2e_runs.append((wall, rss))
-        highs_runs.append(_json_child([py, "-c", HIGHS_SCRIPT, str(mps), gap, "600"]))
+        highs_runs.append(_json_child([py, "-c", HIGHS_SCRIPT, str(mps), gap, limit]))
     for key, _ in PHASES:
         rec["phases"][key] = _median([r["times"].get(key) for r in phase_runs])
     rec["pipeline_wall"] = _median([r["wall"] for r in phase_runs])
@@ -225,8 +226,8 @@ def bench_case(family: str, size: str, work: Path, repeats: int, bigm: bool,
     rec["highs_status"] = highs_runs[0]["status"]
     rec["runs"] = {"phases": phase_runs, "e2e": e2e_runs, "highs": highs_runs}
     if bigm and family == "mip":
-        plain = [_json_child([py, "-c", HIGHS_SCRIPT, str(mps), gap, "600", "1e6"])
-                 for _ in range(repeats)]
+        plain = [_json_child([py, "-c", HIGHS_SCRIPT, str(mps), gap, limit, "1e6"])
+                 for _ in range(repeats if phase_repeats is None else phase_repeats)]
         rec["bigm_solve"] = _median([r["solve"] for r in plain])
         rec["bigm_objective"] = plain[0]["objective"]
         rec["bigm_status"] = plain[0]["status"]
@@ -301,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write raw numbers here")
     ap.add_argument("--no-bigm", action="store_true", help="skip the big-M 1e6 comparison")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--phase-repeats", type=int, default=None,
+                    help="runs of the per-phase pipeline and of the big-M variant "
+                         "[--repeats]; 1 saves time on time-limited MIPs")
     a = ap.parse_args(argv)
     sizes = (a.sizes.split(",") if a.sizes else
              list(QUICK_SIZES if a.quick else DEFAULT_SIZES))
@@ -310,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     for fam in a.families.split(","):
         for size in sizes:
             t = time.perf_counter()
-            rec = bench_case(fam, size, a.work, repeats, not a.no_bigm, a.seed)
+            rec = bench_case(fam, size, a.work, repeats, not a.no_bigm, a.seed,
+                             a.phase_repeats)
             recs.append(rec)
             print(f"# {fam}-{size}: {rec['vars']} vars, {rec['rows']} rows, "
                   f"{time.perf_counter() - t:.0f} s of benchmarking", file=sys.stderr)
