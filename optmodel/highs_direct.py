@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .errors import InfeasibleError, SolverError
 from .model.build import BuiltModel, objective_coefficients
@@ -141,7 +142,7 @@ def assemble(bm: BuiltModel) -> MatrixModel:
         fams = t["fam"].to_numpy()[order]
         vid = t["vid"].to_numpy(dtype=np.int64)[order]
         col = np.empty(len(t), dtype=np.int64)
-        for f in np.unique(fams) if len(fams) else ():
+        for f in pd.unique(fams) if len(fams) else ():  # hashing: no sort of strings
             mask = fams == f
             col[mask] = vid[mask] + col_offset[f]
         rows.append(con[order] + m)

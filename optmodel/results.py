@@ -179,10 +179,13 @@ def _binding(bm: BuiltModel, sol: SolveOutcome, val) -> pd.DataFrame:
             dt = fam.index["year"].map(bm.data.discount).to_numpy(dtype=float)
         else:
             dt = np.ones(len(fam))
-        idx_str = fam.index[fam.keys].astype(str).agg("|".join, axis=1).to_numpy()
-        for i in np.flatnonzero(tight):
+        rows_tight = np.flatnonzero(tight)
+        # "|"-joined keys of the binding rows only (str() of each key, as astype(str))
+        keys = [fam.index[k].to_numpy(dtype=object)[rows_tight].tolist() for k in fam.keys]
+        idx_str = ["|".join(map(str, key)) for key in zip(*keys, strict=True)]
+        for n_i, i in enumerate(rows_tight.tolist()):
             dual = float(duals[i] / dt[i]) if duals is not None else np.nan
-            rows.append((name, idx_str[i], float(max(slack[i], 0.0)), dual))
+            rows.append((name, idx_str[n_i], float(max(slack[i], 0.0)), dual))
     df = pd.DataFrame(rows, columns=["constraint", "index", "slack", "dual"])
     df["slack"] = _clean(df["slack"].to_numpy(dtype=float))
     df["dual"] = _clean(df["dual"].to_numpy(dtype=float))
