@@ -136,7 +136,7 @@ def main() -> int:
         worst = max(worst, abs(cold - npv) / max(1.0, abs(cold)))
     reused = int((batch["model"] == "re-used").sum())
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} before the runs")
-    print(f"A  sweep, re-use + {args.workers} workers : {t_sweep:7.1f} s wall, {c_sweep:7.1f} s CPU"
+    print(f"A  one sweep, {args.workers} workers      : {t_sweep:7.1f} s wall, {c_sweep:7.1f} s CPU"
           f"  (model re-use {mode}: {reused}/{len(batch)} runs on a re-used model)")
     print(f"B  {len(inputs)} cold `run.py solve` calls  : {t_cold:7.1f} s wall, "
           f"{c_cold:7.1f} s CPU")
