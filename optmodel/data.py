@@ -199,12 +199,10 @@ def build_model_data(tables: Tables) -> ModelData:
 
     # extraction tax per activity: out[k, p] of the deposit's product at its node
     out = recipes[recipes["direction"] == "out"]
-    tax = (deposits[["node", "product", "extraction_tax_usd_per_t"]]
-           .merge(out, on="product").groupby(["node", "process"], as_index=False)
-           .apply(lambda g: pd.Series({"tax_per_act": float(
-               (g["extraction_tax_usd_per_t"] * g["qty_per_activity"]).sum())}),
-               include_groups=False)) if len(deposits) else pd.DataFrame(
-        columns=["node", "process", "tax_per_act"])
+    tax = deposits[["node", "product", "extraction_tax_usd_per_t"]].merge(out, on="product")
+    tax = (tax.assign(tax_per_act=tax["extraction_tax_usd_per_t"] * tax["qty_per_activity"])
+           .groupby(["node", "process"], as_index=False)["tax_per_act"].sum()
+           if len(deposits) else pd.DataFrame(columns=["node", "process", "tax_per_act"]))
     act = act.merge(tax, on=["node", "process"], how="left")
     act["tax_per_act"] = act["tax_per_act"].astype(float).fillna(0.0)
     act["d"] = act["year"].map(discount)
@@ -393,14 +391,15 @@ def _flows(routes, products, recipes, act, mk, years):
     demand |= set(zip(sells["node"], sells["product"], strict=True))
     fwd: dict[tuple[str, str], set[str]] = {}
     bwd: dict[tuple[str, str], set[str]] = {}
-    for o, d, p in zip(rp["origin"], rp["destination"], rp["product"], strict=True):
+    ods = list(zip(*(rp[c].tolist() for c in ("origin", "destination", "product")),
+                   strict=True))  # plain lists: iterating pandas string arrays is slow
+    for o, d, p in ods:
         fwd.setdefault((o, p), set()).add(d)
         bwd.setdefault((d, p), set()).add(o)
     sup = _reachable(supply, fwd)
     disposable = set(products.loc[products["disposal_cost_usd_per_t"].notna(), "product"])
     dem = _reachable(demand | {(n, p) for (n, p) in sup if p in disposable}, bwd)
-    keep = [(o, p) in sup and (d, p) in dem for o, d, p in
-            zip(rp["origin"], rp["destination"], rp["product"], strict=True)]
+    keep = [(o, p) in sup and (d, p) in dem for o, d, p in ods]
     rp = rp[keep]
     yrs = pd.DataFrame({"year": np.asarray(years, dtype="int64")})
     ry = routes.merge(yrs, how="cross")
