@@ -371,7 +371,9 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
         if not spec.key or not len(df) or name == "Settings":
             continue
         keys = df[list(spec.key)].astype(object).where(df[list(spec.key)].notna(), "")
-        joined = keys.astype(str).agg("|".join, axis=1)
+        # str() of each key cell joined with "|" (as astype(str) + a row-wise join, faster)
+        joined = ["|".join(map(str, k))
+                  for k in zip(*(keys[c].tolist() for c in spec.key), strict=True)]
         first: dict[str, int] = {}
         for k, row in zip(joined, df[ROW], strict=True):
             if k in first:
