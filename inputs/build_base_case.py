@@ -753,14 +753,17 @@ def markets() -> list[dict]:
         "(assumption); cap 3,000 t. Price x1.1 import parity on ≈26 USD/kg (FeNb-based "
         "estimate, USGS_MCS2021_Nb).")
     # Imports (buy rows) at Moscow: import parity slightly above the domestic selling price
-    add("RU_imports", "Moscow", "NdPr_oxide", "buy", "import", 62000,
+    add("RU_imports", "Moscow", "NdPr_oxide", "buy", "import", 62000, 1000,
         note="Russia imports ≈75 % of its REM (Interfax2025_importdependence), mostly from "
         "China: 55 USD/kg fob (Fastmarkets2024) x1.1 freight ≈61 USD/kg, "
         "+≈2 % importer's margin so that imports are never re-sold at the domestic price "
-        "(assumption).")
-    add("RU_imports", "Moscow", "DyTb_oxide", "buy", "import", 510000,
+        "(assumption). Cap 1,000 t/yr: all Russian RE product imports were 1,100-1,330 t/yr "
+        "in 2019-20 (VIMS2021) and China licenses exports; without a cap a high export price "
+        "would make buying and re-exporting unbounded (assumption).")
+    add("RU_imports", "Moscow", "DyTb_oxide", "buy", "import", 510000, 50,
         note="Imports from China under MOFCOM licences since Apr 2025 (AdamasMOFCOM2025): 450 "
-        "USD/kg x1.1 +≈2 % (assumption). Scenario dytb_import_ban closes it.")
+        "USD/kg x1.1 +≈2 % (assumption). Cap 50 t/yr, a few magnet lines' worth under "
+        "licensing (assumption). Scenario dytb_import_ban closes it.")
 
     def foreign(market, node, total, price_factor=1.0, why="", extra=None):
         for prod, mix in FOREIGN_MIX.items():
