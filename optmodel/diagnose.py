@@ -96,6 +96,15 @@ def _layout(bm: BuiltModel) -> _Layout:
     for name, fam in bm.vars.items():
         col_off[name] = n
         objs = fam.objs
+        if len(objs) and objs[0] is None:  # structure-only model: bounds from the tables
+            from .highs_direct import _column_bounds
+
+            lo, hi, integer = _column_bounds(fam)
+            lbs.append(lo)
+            ubs.append(hi)
+            ints.append(integer)
+            n += len(fam)
+            continue
         lbs.append(np.array([0.0 if v.lb is None else float(v.lb) for v in objs], dtype=float))
         ubs.append(np.array([np.inf if v.ub is None else float(v.ub) for v in objs],
                             dtype=float))
@@ -358,7 +367,8 @@ def diagnosis(bm: BuiltModel, time_limit: float = 60.0) -> Diagnosis:
                 details.append(_describe(bm, name, fam.index.iloc[i], "lower", bound_lo, lo_s))
             if hi_s > TOL * scale:
                 details.append(_describe(bm, name, fam.index.iloc[i], "upper", bound_hi, hi_s))
-    details.sort(key=lambda d: (-d["weight"], d["sheet"] or "", d["row"] or 0))
+    details.sort(key=lambda d: (-round(d["weight"], 9), d["sheet"] or "", d["row"] or 0,
+                                d["year"] or 0))
     blockers: list[dict[str, Any]] = []
     if details:
         # limits in the way: duals of the LP relaxation of the same elastic problem
@@ -371,10 +381,14 @@ def diagnosis(bm: BuiltModel, time_limit: float = 60.0) -> Diagnosis:
             fx = _solve_elastic(lay, elastic_fams, integer=False, time_limit=time_limit,
                                 duals=True, fixed=el.col_value)
             if fx.row_dual is not None:
-                more = _blockers(bm, lay, fx, elastic_fams)
+                more = _blockers(bm, lay, fx, elastic_fams, columns=False)
                 more += _build_blockers(bm, lay, fx, el.col_value)
-                have = {(b["sheet"], b["row"], b["constraint"]) for b in blockers}
-                blockers += [b for b in more if (b["sheet"], b["row"], b["constraint"]) not in have]
+                have = {(b["sheet"], b["row"], b["message"]) for b in blockers}
+                for b in more:
+                    k = (b["sheet"], b["row"], b["message"])
+                    if k not in have:
+                        have.add(k)
+                        blockers.append(b)
     messages = []
     for d in details:
         messages.append(d["message"])
@@ -610,8 +624,8 @@ def _market_node(d: ModelData, key: pd.Series) -> str:
     return str(sel["node"].iloc[0]) if len(sel) else ""
 
 
-def _blockers(bm: BuiltModel, lay: _Layout, lp: _Elastic, elastic: set[str]
-              ) -> list[dict[str, Any]]:
+def _blockers(bm: BuiltModel, lay: _Layout, lp: _Elastic, elastic: set[str],
+              columns: bool = True) -> list[dict[str, Any]]:
     """Hard limits whose dual in the elastic LP is non-zero: raising them would shrink the
     shortfall.  Product balances are physics, not inputs, and are left out."""
     out = []
@@ -629,14 +643,16 @@ def _blockers(bm: BuiltModel, lay: _Layout, lp: _Elastic, elastic: set[str]
             unit = _unit(name)
             if name == "min_domestic_processing":  # its bound is 0; the input is the share
                 bound, unit = _share_value(bm, key), "share"
+            elif name == "build_limit":  # 0 at nodes gated by open[n]; the input is max_units
+                bound = _max_units(bm, key["option"])
             out.append({"constraint": name, "sheet": sheet, "row": row, "key": label,
                         "year": year, "bound": float(bound / scale), "achievable": None,
                         "violation": 0.0, "unit": unit, "strength": abs(duals[i]),
                         "message": f"{_where(sheet, row, label)} {_LIMIT_WORD[name]} "
                                    f"{_fmt(bound / scale, '' if unit == 'share' else unit)}"})
     # build upper bounds (max_units of an option with a single start year) and unmet caps
-    cd = lp.col_dual
-    if cd is not None and "build" in bm.vars:
+    cd = lp.col_dual  # (not with builds fixed: then the fixing binds, not max_units)
+    if columns and cd is not None and "build" in bm.vars:
         fam = bm.vars["build"]
         off = lay.col_off["build"]
         for i in np.flatnonzero(cd[off:off + len(fam)] < -1e-9):
@@ -653,11 +669,17 @@ def _blockers(bm: BuiltModel, lay: _Layout, lp: _Elastic, elastic: set[str]
     # one entry per input row
     seen, uniq = set(), []
     for b in out:
-        k = (b["sheet"], b["row"], b["constraint"])
+        k = (b["sheet"], b["row"], b["message"].split(") ", 1)[-1])
         if k not in seen:
             seen.add(k)
             uniq.append(b)
     return uniq
+
+
+def _max_units(bm: BuiltModel, option: str) -> float:
+    o = bm.data.options
+    sel = o[o["option"] == option]
+    return float(sel["max_units"].iloc[0]) if len(sel) else float("nan")
 
 
 def _share_value(bm: BuiltModel, key: pd.Series) -> float:
@@ -700,25 +722,34 @@ def _build_blockers(bm: BuiltModel, lay: _Layout, fx: _Elastic, x: np.ndarray
                         "message": f"{_where('BuildOptions', row, opt)} max_units "
                                    f"{_fmt(lay.ub[j], 'units')}"})
         mask = lay.cols == j
+        opt = bm.vars["build"].index["option"].iloc[j - b0]
         for r, a in zip(lay.rows[mask], lay.vals[mask], strict=True):
             f = lay.fam_of_row[r]
             if f not in limit_rows:
                 continue
-            if activity[r] + a * step > lay.upper[r] * (1 + 1e-9) + 1e-9:
-                key = bm.cons[f].index.iloc[r - limit_rows[f]]
+            key = bm.cons[f].index.iloc[r - limit_rows[f]]
+            if f == "build_limit":  # the node may be opened too: only max_units can stop it
+                bound = _max_units(bm, opt)
+                starts = np.flatnonzero(bm.vars["build"].index["option"].to_numpy() == opt)
+                blocked = x[b0 + starts].sum() + step > bound + 1e-9
+            else:
+                bound = lay.upper[r]
+                blocked = activity[r] + a * step > bound * (1 + 1e-9) + 1e-9
+            if blocked:
                 sheet, row, label, year = _locate(bm, f, key)
                 scale = USD_PER_MUSD if f == "investment_budget" else 1.0
                 out.append({"constraint": f, "sheet": sheet, "row": row, "key": label,
-                            "year": year, "bound": float(lay.upper[r] / scale),
+                            "year": year, "bound": float(bound / scale),
                             "achievable": None, "violation": 0.0, "unit": _unit(f),
                             "strength": 1.0,
                             "message": f"{_where(sheet, row, label)} {_LIMIT_WORD[f]} "
-                                       f"{_fmt(lay.upper[r] / scale, _unit(f))}"})
+                                       f"{_fmt(bound / scale, _unit(f))}"})
     return out
 
 
 _LIMIT_WORD = {
-    "process_capacity": "capacity", "build_limit": "max_units", "deposit_reserve": "reserve",
+    "process_capacity": "existing capacity", "build_limit": "max_units",
+    "deposit_reserve": "reserve",
     "deposit_annual": "max per year", "route_capacity": "capacity", "market_max": "max_t",
     "export_quota": "quota", "min_domestic_processing": "minimum domestic share",
     "investment_budget": "budget", "process_min_load": "minimum load",

@@ -187,7 +187,14 @@ def test_no_warnings_on_the_tiny_case(tmp_path: Path) -> None:
                 s["Markets"][1].update(min_t=40)),
      "Markets row 3 (JapanOx, oxide, 2026) requires ≥ 40 t but at most 22.5 t",
      "Routes row 2 (Mine → Plant, rail, 2026) capacity 50 t"),
-], ids=["min_load", "export_quota", "domestic_share", "route_capacity"])
+    # plenty of concentrate, but two separation units make at most 2 × 100 × 0.9 = 180 t
+    (lambda s: (s["Markets"][1].update(min_t=190, max_t=200),
+                s["NodeProcesses"][0].update(existing_capacity=5000),
+                s["NodeProcesses"][1].update(existing_capacity=1000),
+                s["Deposits"][0].update(reserve_t=1e6)),
+     "Markets row 3 (JapanOx, oxide, 2026) requires ≥ 190 t but at most 180 t",
+     "BuildOptions row 2 (sep1) max_units 2 units"),
+], ids=["min_load", "export_quota", "domestic_share", "route_capacity", "max_units"])
 def test_each_limit_family_is_named(tmp_path: Path, change, requirement, limit) -> None:
     inp = _workbook(tmp_path, change)
     with pytest.raises(InfeasibleError) as info:
