@@ -219,8 +219,7 @@ def _print_alternatives(res, tables, output: Path) -> None:
         t.add_row(metric, *[_fmt(s.loc[metric, lbl], 3) for lbl in labels])
     out.print(t)
     for a in res.alternatives:
-        builds = "; ".join(f"{o} ×{u:g} ({y})" for o, y, u in a.plan.builds.itertuples(
-            index=False)) or "no builds"
+        builds = a.plan.describe()
         out.print(f"[bold]{a.label}[/]: {builds}", highlight=False)
     if res.stopped:
         err.print(f"[yellow]note[/] {res.stopped}", highlight=False)

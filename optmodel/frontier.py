@@ -283,8 +283,7 @@ def frontier_tables(res: FrontierResult) -> dict[str, pd.DataFrame]:
     for p in res.points:
         s = _summary(p)
         npv = p.npv_usd / USD_PER_MUSD
-        builds = "; ".join(f"{o} ×{u:g} ({y})" for o, y, u in p.plan.builds.itertuples(
-            index=False)) or "none"
+        builds = p.plan.describe()
         rows.append({"point": p.point, "epsilon": p.epsilon, f"{res.measure}": p.achieved,
                      "npv_musd": npv, "npv_cost_musd": star - npv,
                      "npv_cost_share": (star - npv) / abs(star) if star else None,

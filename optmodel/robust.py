@@ -73,12 +73,16 @@ def _noop(_msg: str) -> None:
 class Plan:
     """First-stage decisions: units started per (option, year) and the nodes opened.
 
-    Only non-zero entries are kept; ``key`` identifies a plan (rounded to 1e-6).
+    Only non-zero entries are kept; ``key`` identifies a plan exactly (units
+    rounded to 1e-6), ``build_key`` as a planner would: which builds, and how
+    many units of the integer ones (a divisible option counts as built or not,
+    whatever its size).
     """
 
     builds: pd.DataFrame  # option, year, units
     opened: pd.DataFrame  # node, open
     label: str = ""
+    divisible: frozenset = frozenset()  # options whose units are continuous
 
     @property
     def key(self) -> tuple:
@@ -90,10 +94,18 @@ class Plan:
     @property
     def build_key(self) -> tuple:
         """The builds alone (what 'a different plan' means for alternatives)."""
-        return self.key[0]
+        return tuple(sorted((o, int(y), "divisible" if o in self.divisible else
+                             round(float(u), 6)) for o, y, u in
+                            self.builds[["option", "year", "units"]].itertuples(index=False)))
+
+    def describe(self) -> str:
+        """``option ×units (start year)``, joined by '; ' ('none' when nothing is built)."""
+        return "; ".join(f"{o} ×{u:.4g} ({y})" for o, y, u in
+                         self.builds[["option", "year", "units"]].itertuples(index=False)
+                         ) or "none"
 
     def with_label(self, label: str) -> Plan:
-        return Plan(self.builds, self.opened, label)
+        return Plan(self.builds, self.opened, label, self.divisible)
 
 
 def plan_from_values(bm: BuiltModel, values: dict[str, np.ndarray], label: str = "") -> Plan:
@@ -110,7 +122,8 @@ def plan_from_values(bm: BuiltModel, values: dict[str, np.ndarray], label: str =
     o = bm.vars["open"]
     y = np.round(np.asarray(values["open"], dtype=float)) if len(o) else np.zeros(0)
     opened = pd.DataFrame({"node": o.index["node"].to_numpy()[y > 0.5], "open": 1})
-    return Plan(builds.reset_index(drop=True), opened.reset_index(drop=True), label)
+    divisible = frozenset(b.index["option"].to_numpy()[~integer].tolist())
+    return Plan(builds.reset_index(drop=True), opened.reset_index(drop=True), label, divisible)
 
 
 def _plan_vector(bm: BuiltModel, plan: Plan) -> dict[str, np.ndarray]:
