@@ -88,6 +88,10 @@ def run_interruptible(run: Callable[[], Any], cancel: Callable[[], None]) -> Any
     (``cancel``), waits for the worker to return and re-raises the
     KeyboardInterrupt, so that no half-finished result is used or written.
     """
+    # highspy only acts on cancelSolve() with its user-interrupt callbacks on
+    owner = getattr(cancel, "__self__", None)
+    if owner is not None and getattr(owner, "HandleUserInterrupt", True) is False:
+        owner.HandleUserInterrupt = True
     if threading.current_thread() is not threading.main_thread():
         return run()
     box: dict[str, Any] = {}
