@@ -13,15 +13,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.contrib.appsi.base import TerminationCondition as TC
-from pyomo.contrib.appsi.solvers import Highs
 
 from .errors import InfeasibleError, SolverError
 from .model.build import BuiltModel
+
+if TYPE_CHECKING:
+    from pyomo.contrib.appsi.solvers import Highs
+# Pyomo's environment and APPSI are imported where the APPSI path runs: the direct
+# path (optmodel.highs_direct) needs neither, and they take a fair part of start-up.
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ def highs_version() -> str:
 
 
 def _solver(opts: SolveOptions, s: Highs | None = None) -> Highs:
+    from pyomo.contrib.appsi.solvers import Highs
+
     s = Highs() if s is None else s
     if not s.available():
         raise SolverError("HiGHS (highspy) is not available: pip install highspy.")
@@ -162,6 +166,8 @@ def solve(bm: BuiltModel, opts: SolveOptions, solver: Highs | None = None) -> So
         full = build_model(bm.data)
         out = solve(full, replace(opts, backend="appsi"), solver)
         return out
+    from pyomo.contrib.appsi.base import TerminationCondition as TC
+
     s = _solver(opts, solver)
     log.info("HiGHS solve started: %d variables, %d constraints (time limit %s s)",
              sum(len(f) for f in bm.vars.values()), sum(len(f) for f in bm.cons.values()),
@@ -198,6 +204,9 @@ def solve(bm: BuiltModel, opts: SolveOptions, solver: Highs | None = None) -> So
 
 def _lp_duals(bm: BuiltModel, s: Highs, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Duals of the LP with integer builds and openings fixed at their optimum."""
+    import pyomo.environ as pyo
+    from pyomo.contrib.appsi.base import TerminationCondition as TC
+
     fixed = []
     if _is_integer(bm):
         for name in ("build", "open"):
@@ -225,9 +234,13 @@ def _lp_duals(bm: BuiltModel, s: Highs, values: dict[str, np.ndarray]) -> dict[s
 
 def write_model_file(bm: BuiltModel, path: str) -> None:
     """Write the built model as .mps or .lp with readable, deterministic names."""
+    import pyomo.environ  # noqa: F401  (registers the file writers)
+
     fmt = "mps" if str(path).lower().endswith(".mps") else "lp"
     bm.model.write(str(path), format=fmt, io_options={"symbolic_solver_labels": True})
 
 
 def value_of(expr) -> float:
+    import pyomo.environ as pyo
+
     return float(pyo.value(expr))
