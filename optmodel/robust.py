@@ -114,7 +114,7 @@ def plan_from_values(bm: BuiltModel, values: dict[str, np.ndarray], label: str =
     x = np.asarray(values["build"], dtype=float)
     integer = np.array([not v.is_continuous() for v in b.objs], dtype=bool)
     x = np.where(integer, np.round(x), x)
-    x = np.where(np.abs(x) < 1e-6, 0.0, x)  # solver noise on divisible builds
+    x = np.where(np.abs(x) < 1e-5, 0.0, x)  # solver noise on divisible builds
     nz = x > 0
     builds = pd.DataFrame({"option": b.index["option"].to_numpy()[nz],
                            "year": b.index["year"].to_numpy(dtype=np.int64)[nz],
