@@ -41,7 +41,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from .data import USD_PER_MUSD, ModelData, build_model_data
-from .errors import InfeasibleError, InputError
+from .errors import InfeasibleError, InputError, SolverError
 from .model.build import BuiltModel, build_model
 from .pipeline import load_tables, run_table, solve_options
 from .robust import (
@@ -176,9 +176,12 @@ def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.
                 s = solve(bm, mga_opts)
             except InfeasibleError:
                 s = None
-            if s is None:
                 stopped = (f"no further distinct plan has an NPV within {slack:.4g} of the "
                            f"optimum ({len(alts) - 1} alternative(s) found)")
+            except SolverError as exc:  # e.g. time limit without a plan: keep what we have
+                s = None
+                stopped = f"alternative {k}: {exc} ({len(alts) - 1} alternative(s) found)"
+            if s is None:
                 break
             plan = plan_from_values(bm, s.values, f"alt{k}")
             if plan.build_key not in seen:
