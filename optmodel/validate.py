@@ -164,6 +164,7 @@ def _empty_frame(spec: S.Sheet) -> pd.DataFrame:
 
 def _read_sheet(name: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame:
     spec = S.SHEETS[name]
+    _cell_level_issues(name, sheet, issues)
     if not sheet.header or all(_is_blank(h) for h in sheet.header):
         if spec.required:
             issues.append(Issue(name, None, None, None,
@@ -211,6 +212,23 @@ def _read_sheet(name: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame
     out = out.where(out.notna(), None)
     out["_bad"] = [i in bad_rows for i in range(len(records))]
     return out
+
+
+def _cell_level_issues(name: str, sheet: RawSheet, issues: list[Issue]) -> None:
+    """Error values (#DIV/0!, #N/A …) and merged cells would otherwise read as blanks."""
+    headers = {}
+    for j, h in enumerate(sheet.header):
+        letter = _col_letter(j).removeprefix("column ")
+        headers[letter] = str(h).strip() if not _is_blank(h) else f"column {letter}"
+    for row, letter in sheet.error_cells:
+        issues.append(Issue(name, row, headers.get(letter, f"column {letter}"), "#error",
+                            "the cell holds an Excel error value (such as #DIV/0! or #N/A); "
+                            "enter a value instead"))
+    for rng in sheet.merged:
+        first = rng.split(":")[0]
+        row = int("".join(ch for ch in first if ch.isdigit()))
+        issues.append(Issue(name, row, None, rng,
+                            "merged cells: unmerge them so that every cell holds its own value"))
 
 
 def _check_cells(name, spec, records, rownums, issues, missing_cols=frozenset()) -> set[int]:
@@ -402,7 +420,7 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
                     if v is not None and v not in known:
                         err(name, row, col.name, v, f"unknown {_REF_NOUN[col.ref]}: "
                             f"not a row of sheet {col.ref}")
-        if "source" in df.columns:
+        if "source" in df.columns and name != "Sources":
             for v, row in zip(df["source"], df[ROW], strict=True):
                 if v is None:
                     continue
