@@ -93,14 +93,16 @@ def _default_output(input_path: Path, suffix: str = "_results") -> Path:
 @app.callback()
 def main_callback(ctx: typer.Context,
                   verbose: Annotated[bool, typer.Option("--verbose", "-v",
-                                                        help="Log details to stderr.")] = False
-                  ) -> None:
+                                                        help="Log details to stderr.")] = False,
+                  no_report: Annotated[bool, typer.Option(
+                      "--no-report", help="With no command: do not write the HTML report.")
+                  ] = False) -> None:
     """With no command: solve inputs/base_case.xlsx into outputs/base_case_results.xlsx."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if ctx.invoked_subcommand is None:
         ctx.invoke(solve_cmd, input_path=DEFAULT_INPUT,
-                   output=DEFAULT_OUTPUT_DIR / "base_case_results.xlsx")
+                   output=DEFAULT_OUTPUT_DIR / "base_case_results.xlsx", no_report=no_report)
 
 
 @app.command("solve")
@@ -219,7 +221,8 @@ def compare_cmd(
     workbooks: Annotated[list[Path], typer.Argument(help="Two or more results workbooks.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Diff workbook.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Diff HTML report.")] = None,
-    tol: Annotated[float, typer.Option(help="Ignore changes with |b − a| ≤ tol · max(1, |a|, |b|).")] = 1e-6,
+    tol: Annotated[float, typer.Option(
+        help="Ignore changes with |b − a| ≤ tol · max(1, |a|, |b|).")] = 1e-6,
 ) -> None:
     """Compare results workbooks: KPIs, builds, flows, trade, prices, narrative."""
 

@@ -60,3 +60,19 @@ def test_results_workbook_opens_in_libreoffice(tiny_workbook, tmp_path):
     assert proc.returncode == 0, proc.stderr
     csv = (tmp_path / "csv" / "res.csv").read_text()
     assert csv.startswith("metric,value,unit") and "npv_musd" in csv
+
+
+def test_default_command_solves_the_base_case_without_report(tmp_path):
+    """`python run.py --no-report` solves inputs/base_case.xlsx into outputs/ (quick start)."""
+    import shutil
+
+    work = tmp_path / "proj"
+    (work / "inputs").mkdir(parents=True)
+    (work / "outputs").mkdir()
+    shutil.copy(ROOT / "inputs" / "base_case.xlsx", work / "inputs" / "base_case.xlsx")
+    r = subprocess.run([sys.executable, str(ROOT / "run.py"), "--no-report"], cwd=work,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (work / "outputs" / "base_case_results.xlsx").exists()
+    assert not (work / "outputs" / "base_case_results.html").exists()
+    assert "npv_musd" in r.stdout
