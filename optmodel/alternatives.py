@@ -32,7 +32,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -138,8 +138,7 @@ def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.
     t = time.perf_counter()
     progress("Solving the NPV optimum")
     bm = build_model(data)
-    sol = solve(bm, SolveOptions(opts.mip_gap, opts.time_limit, opts.threads, opts.tee,
-                                 duals=False))
+    sol = solve(bm, replace(opts, duals=False))
     times["optimum"] = time.perf_counter() - t
     npv_star = sol.objective_usd
     floor = npv_floor_usd(npv_star, slack)
@@ -155,7 +154,7 @@ def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.
     seen = {plan0.build_key}
     used = fs.values(sol) > 1e-9
     stopped = ""
-    mga_opts = SolveOptions(opts.mip_gap, opts.time_limit, opts.threads, opts.tee, duals=False)
+    mga_opts = replace(opts, duals=False)
     t = time.perf_counter()
     if not len(fs.objs):
         stopped = "the model has no build or open decisions"

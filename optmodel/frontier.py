@@ -28,7 +28,7 @@ import datetime as _dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +152,7 @@ def _values(bm: BuiltModel, sol: SolveOutcome) -> dict[int, float]:
 
 
 def _opts(opts: SolveOptions) -> SolveOptions:
-    return SolveOptions(opts.mip_gap, opts.time_limit, opts.threads, opts.tee, duals=False)
+    return replace(opts, duals=False)
 
 
 def _extreme(bm: BuiltModel, ratio: Ratio, sense: int, start: float, d_floor: float,

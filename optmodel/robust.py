@@ -34,7 +34,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -185,8 +185,7 @@ class Evaluator:
             return hit
         bm = self.bm
         fix_plan(bm, plan)
-        opts = SolveOptions(mip_gap=self.opts.mip_gap, time_limit=None,
-                            threads=self.opts.threads, tee=False, duals=tables)
+        opts = replace(self.opts, time_limit=None, tee=False, duals=tables)
         try:
             sol = solve(bm, opts)
         except InfeasibleError:
@@ -211,7 +210,7 @@ def solve_optimum(data: ModelData, opts: SolveOptions, label: str = ""
                   ) -> tuple[BuiltModel, SolveOutcome, Plan]:
     """The deterministic optimum of one scenario (no duals)."""
     bm = build_model(data)
-    o = SolveOptions(opts.mip_gap, opts.time_limit, opts.threads, opts.tee, duals=False)
+    o = replace(opts, duals=False)
     sol = solve(bm, o)
     return bm, sol, plan_from_values(bm, sol.values, label)
 
@@ -335,7 +334,7 @@ def solve_extensive_form(ef: ExtensiveForm, opts: SolveOptions) -> tuple[SolveOu
     """Solve the extensive form; return the outcome and the shared plan."""
     ref = next(iter(ef.blocks.values()))
     wrapper = BuiltModel(ef.model, ref.data, dict(ef.first))
-    o = SolveOptions(opts.mip_gap, opts.time_limit, opts.threads, opts.tee, duals=False)
+    o = replace(opts, duals=False)
     try:
         sol = solve(wrapper, o)
     except InfeasibleError as exc:
