@@ -36,7 +36,7 @@ import pandas as pd
 from .data import USD_PER_MUSD, ModelData
 from .errors import Issue
 from .model.build import BuiltModel
-from .solve import run_interruptible
+from .solve import new_highs, run_interruptible
 from .validate import ROW
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def _solve_elastic(lay: _Layout, elastic: set[str], integer: bool, time_limit: f
     import highspy
 
     inf = highspy.kHighsInf
-    h = highspy.Highs()
+    h = new_highs()
     h.HandleUserInterrupt = True  # so that cancelSolve (Ctrl-C) stops it
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", 0)
@@ -543,7 +543,7 @@ def _unbounded(bm: BuiltModel, lay: _Layout, time_limit: float) -> list[dict[str
         if name in coefs:
             c[off:off + len(coefs[name])] = coefs[name]
     inf = highspy.kHighsInf
-    h = highspy.Highs()
+    h = new_highs()
     h.HandleUserInterrupt = True
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))

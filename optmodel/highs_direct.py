@@ -27,7 +27,7 @@ import pandas as pd
 
 from .errors import InfeasibleError, SolverError
 from .model.build import BuiltModel, objective_coefficients
-from .solve import SolveOptions, SolveOutcome
+from .solve import SolveOptions, SolveOutcome, new_highs
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def to_highs(mm: MatrixModel, opts: SolveOptions):
     """A ``highspy.Highs`` holding the model, with the options of :func:`optmodel.solve._solver`."""
     import highspy
 
-    h = highspy.Highs()
+    h = new_highs()
     h.setOptionValue("output_flag", bool(opts.tee))
     h.setOptionValue("log_to_console", bool(opts.tee))
     h.setOptionValue("threads", int(opts.threads))

@@ -61,10 +61,31 @@ def highs_version() -> str:
     try:
         import highspy
 
-        h = highspy.Highs()
-        return f"HiGHS {h.version()}" if hasattr(h, "version") else "HiGHS"
+        v = (highspy.HIGHS_VERSION_MAJOR, highspy.HIGHS_VERSION_MINOR,
+             highspy.HIGHS_VERSION_PATCH)
+        return "HiGHS " + ".".join(str(x) for x in v)
     except Exception:  # pragma: no cover - version string only
         return "HiGHS"
+
+
+def new_highs():
+    """A highspy.Highs whose start-up banner goes to stderr (logs never mix with results)."""
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout (e.g. captured): nothing to protect
+        return highspy.Highs()
+    try:
+        os.dup2(2, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _solver(opts: SolveOptions, s: Highs | None = None) -> Highs:
