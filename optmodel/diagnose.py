@@ -26,6 +26,7 @@ route to its market, a process whose inputs can never arrive.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,26 +224,46 @@ def _original_rows(data: ModelData, sheet: str) -> pd.DataFrame:
     return df
 
 
+_ROW_INDEX: dict[int, dict[tuple[str, ...], dict[tuple, list[tuple[Any, int]]]]] = {}
+
+
+def _row_index(df: pd.DataFrame, keys: tuple[str, ...], year_col: str | None
+               ) -> dict[tuple, list[tuple[Any, int]]]:
+    """key values → [(year, Excel row)] in sheet order, built once per table and key set
+    (so that naming rows stays linear in the number of warnings and rows)."""
+    per_df = _ROW_INDEX.get(id(df))
+    if per_df is None:
+        per_df = _ROW_INDEX[id(df)] = {}
+        weakref.finalize(df, _ROW_INDEX.pop, id(df), None)
+    index = per_df.get(keys + (year_col or "",))
+    if index is None:
+        index = {}
+        cols = [df[k].tolist() for k in keys]
+        years = (df[year_col].tolist() if year_col is not None and year_col in df.columns
+                 else [None] * len(df))
+        for *kv, y, r in zip(*cols, years, df[ROW].tolist(), strict=True):
+            index.setdefault(tuple(kv), []).append((y, r))
+        per_df[keys + (year_col or "",)] = index
+    return index
+
+
 def _row_for(df: pd.DataFrame, match: dict[str, Any], year: Any = None,
              year_col: str | None = "year") -> int | None:
     """Excel row of the input row that sets ``match`` in ``year`` (its own year row, else
     the blank-year row)."""
     if not len(df):
         return None
-    mask = np.ones(len(df), dtype=bool)
-    for k, v in match.items():
-        mask &= (df[k] == v).to_numpy(dtype=bool)
-    sub = df[mask]
-    if not len(sub):
+    hits = _row_index(df, tuple(match), year_col).get(tuple(match.values()))
+    if not hits:
         return None
-    if year_col is not None and year_col in sub.columns and year is not None:
-        own = sub[sub[year_col] == year]
-        if len(own):
-            return int(own[ROW].iloc[0])
-        blank = sub[sub[year_col].isna()]
-        if len(blank):
-            return int(blank[ROW].iloc[0])
-    return int(sub[ROW].iloc[0])
+    if year_col is not None and year_col in df.columns and year is not None:
+        for y, r in hits:
+            if y is not None and y == year:
+                return int(r)
+        for y, r in hits:
+            if y is None or y != y:
+                return int(r)
+    return int(hits[0][1])
 
 
 def _policy_row(data: ModelData, instrument: str, target: str, year: Any) -> int | None:
