@@ -23,6 +23,7 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, cre
 from . import schema as S
 from .errors import InputError, Issue
 from .workbook_read import RawSheet, read_raw
+from .workbook_read import column_letters as _col_letter
 
 ROW = "_row"  # column holding the Excel row number of each record
 _REF_NOUN = {"Nodes": "node", "Products": "product", "Processes": "process"}
@@ -218,7 +219,7 @@ def _cell_level_issues(name: str, sheet: RawSheet, issues: list[Issue]) -> None:
     """Error values (#DIV/0!, #N/A …) and merged cells would otherwise read as blanks."""
     headers = {}
     for j, h in enumerate(sheet.header):
-        letter = _col_letter(j).removeprefix("column ")
+        letter = _col_letter(j)
         headers[letter] = str(h).strip() if not _is_blank(h) else f"column {letter}"
     for row, letter in sheet.error_cells:
         issues.append(Issue(name, row, headers.get(letter, f"column {letter}"), "#error",
@@ -272,15 +273,6 @@ def _is_blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and v.strip() == "") or (
         isinstance(v, float) and math.isnan(v)
     )
-
-
-def _col_letter(j: int) -> str:
-    s = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 # ------------------------------------------------------------------ settings

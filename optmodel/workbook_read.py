@@ -163,7 +163,7 @@ def read_raw(path: str | Path) -> dict[str, RawSheet]:
                 )
             cells = sheet.to_python(skip_empty_area=False)
             header = list(cells[0]) if cells else []
-            merged = [f"{_letters(c0)}{r0 + 1}:{_letters(c1)}{r1 + 1}"
+            merged = [f"{column_letters(c0)}{r0 + 1}:{column_letters(c1)}{r1 + 1}"
                       for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
             sheets[name.strip()] = RawSheet(name.strip(), header, [list(r) for r in cells[1:]],
                                             sorted(error_cells.get(name, [])), merged)
@@ -190,7 +190,7 @@ def _error_refs(data: bytes, cut: int) -> list[tuple[int, str]]:
     return out
 
 
-def _letters(j: int) -> str:
+def column_letters(j: int) -> str:
     """0-based column index → Excel column letters."""
     s = ""
     j += 1

@@ -13,7 +13,8 @@ import datetime as _dt
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,14 +84,20 @@ def check_writable(path: Path, inputs: Iterable[Path] = ()) -> None:
         )
 
 
-def atomic_write_bytes(path: Path, data: bytes | str) -> None:
-    """Write a file atomically (temporary file then rename)."""
+@contextmanager
+def atomic_target(path: Path, suffix: str | None = None) -> Iterator[str]:
+    """Yield a temporary file name beside ``path``; on success it replaces ``path``,
+    on any failure it is removed (nothing partial is ever left)."""
     path = Path(path)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    parent = path.parent if str(path.parent) else Path(".")
     try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
-            fh.write(data)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix or path.suffix,
+                                   dir=parent)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+    os.close(fd)
+    try:
+        yield tmp
         _publish(tmp, path)
     except OSError as exc:
         _cleanup(tmp)
@@ -98,6 +105,14 @@ def atomic_write_bytes(path: Path, data: bytes | str) -> None:
     except BaseException:
         _cleanup(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes | str) -> None:
+    """Write a file atomically (temporary file then rename)."""
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with atomic_target(Path(path)) as tmp, open(
+            tmp, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+        fh.write(data)
 
 
 def _publish(tmp: str, path: Path) -> None:
@@ -332,14 +347,7 @@ def write_workbook(path: Path, sheets: list[SheetSpec], title: str = "optmodel",
     (:class:`_BulkWorksheet`): the same file, byte for byte, as xlsxwriter's
     cell-by-cell ``write_*`` calls (``bulk=False``), about 15 times faster.
     """
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx", dir=parent)
-    except OSError as exc:
-        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
-    os.close(fd)
-    try:
+    with atomic_target(Path(path), ".xlsx") as tmp:
         wb = xlsxwriter.Workbook(
             tmp,
             {
@@ -357,13 +365,6 @@ def write_workbook(path: Path, sheets: list[SheetSpec], title: str = "optmodel",
         for spec in sheets:
             _write_sheet(wb, spec, header, required, formats, wrap, bulk)
         wb.close()
-        _publish(tmp, path)
-    except OSError as exc:
-        _cleanup(tmp)
-        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
-    except BaseException:
-        _cleanup(tmp)
-        raise
 
 
 def _write_sheet(wb, spec: SheetSpec, header, required, formats, wrap, bulk: bool = True) -> None:
