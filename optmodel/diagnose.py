@@ -36,6 +36,7 @@ import pandas as pd
 
 from .data import USD_PER_MUSD, ModelData
 from .errors import Issue
+from .highs_direct import _column_bounds
 from .model.build import BuiltModel
 from .solve import new_highs, run_interruptible
 from .validate import ROW
@@ -94,23 +95,13 @@ def _layout(bm: BuiltModel) -> _Layout:
     col_off: dict[str, int] = {}
     lbs, ubs, ints = [], [], []
     n = 0
-    for name, fam in bm.vars.items():
+    for name, fam in bm.vars.items():  # bounds from the tables, as highs_direct reads them
         col_off[name] = n
-        objs = fam.objs
-        if len(objs) and objs[0] is None:  # structure-only model: bounds from the tables
-            from .highs_direct import _column_bounds
-
-            lo, hi, integer = _column_bounds(fam)
-            lbs.append(lo)
-            ubs.append(hi)
-            ints.append(integer)
-            n += len(fam)
-            continue
-        lbs.append(np.array([0.0 if v.lb is None else float(v.lb) for v in objs], dtype=float))
-        ubs.append(np.array([np.inf if v.ub is None else float(v.ub) for v in objs],
-                            dtype=float))
-        ints.append(np.array([not v.is_continuous() for v in objs], dtype=bool))
-        n += len(objs)
+        lo, hi, integer = _column_bounds(fam)
+        lbs.append(lo)
+        ubs.append(hi)
+        ints.append(integer)
+        n += len(fam)
     row_off: dict[str, int] = {}
     lo, hi, r, c, x, fams = [], [], [], [], [], []
     m = 0

@@ -116,8 +116,6 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
         sol = solve(bm, opts)
     except InfeasibleError as exc:  # explain it in input terms (optmodel.diagnose)
         t = time.perf_counter()
-        if bm.model is None:  # the diagnosis reads the Pyomo variables
-            bm = build_model(data)
         diag = diagnosis(bm, time_limit=max(30.0, opts.time_limit or 0.0))
         times["diagnose"] = time.perf_counter() - t
         err = InfeasibleError(f"{diag.headline or exc}\nWhy:\n{diagnosis_text(diag)}")
