@@ -255,56 +255,63 @@ def _product_matches(target: str, products: pd.DataFrame) -> list[str]:
     return [p for p in products["product"] if p.lower() == target]
 
 
+def _per_target(sub: pd.DataFrame, col: str, match) -> pd.DataFrame:
+    """Policy rows × the names each row's target selects: (col, year, value[, instrument]).
+
+    ``match(target)`` lists the names a (case-folded) target selects; it runs once
+    per distinct target, not once per expanded year row.
+    """
+    targets = pd.unique(sub["target"])
+    pairs = pd.DataFrame([(t, n) for t in targets for n in match(t)],
+                         columns=["target", col])
+    out = sub[["instrument", "target", "year", "value"]].merge(pairs, on="target")
+    out["year"] = out["year"].astype("int64")
+    return out
+
+
 def _duties(policy: pd.DataFrame, products: pd.DataFrame, years: list[int]) -> pd.DataFrame:
-    rows = []
-    for inst, col in (("export_duty_rate", "export_duty"), ("import_duty_rate", "import_duty")):
-        sub = policy[policy["instrument"] == inst]
-        for target, year, value in zip(sub["target"], sub["year"], sub["value"], strict=True):
-            for p in _product_matches(target, products):
-                rows.append((p, int(year), col, value))
-    if not rows:
+    kinds = {"export_duty_rate": "export_duty", "import_duty_rate": "import_duty"}
+    sub = policy[policy["instrument"].isin(list(kinds))]
+    if not len(sub):
         return pd.DataFrame(columns=["product", "year", "export_duty", "import_duty"]).astype(
             {"year": "int64", "export_duty": float, "import_duty": float})
-    df = pd.DataFrame(rows, columns=["product", "year", "kind", "value"])
-    wide = df.pivot_table(index=["product", "year"], columns="kind", values="value",
-                          aggfunc="max").reset_index()
-    for c in ("export_duty", "import_duty"):
-        if c not in wide.columns:
-            wide[c] = 0.0
+    df = _per_target(sub, "product", lambda t: _product_matches(t, products))
+    df["kind"] = df["instrument"].map(kinds)
+    wide = df.groupby(["product", "year", "kind"])["value"].max().unstack("kind")
+    wide = wide.reindex(columns=["export_duty", "import_duty"]).reset_index()
     wide.columns.name = None
-    return wide[["product", "year", "export_duty", "import_duty"]]
+    return wide
 
 
 def _relief(policy: pd.DataFrame, nodes: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     sub = policy[policy["instrument"] == "capex_relief_rate"]
-    rows = []
-    for target, year, value in zip(sub["target"], sub["year"], sub["value"], strict=True):
-        if target == "":
-            match = nodes["node"]
-        else:
-            match = nodes.loc[(nodes["node"].str.lower() == target) | (nodes["kind"] == target),
-                              "node"]
-        rows += [(n, int(year), value) for n in match]
-    if not rows:
+    names, lower, kinds = (nodes[c].tolist() for c in ("node", "node", "kind"))
+    lower = [str(n).lower() for n in lower]
+
+    def match(target: str) -> list[str]:
+        return [n for n, lo, k in zip(names, lower, kinds, strict=True)
+                if target == "" or lo == target or k == target]
+
+    df = _per_target(sub, "node", match) if len(sub) else sub.iloc[:0]
+    if not len(df):
         return pd.DataFrame({"node": pd.Series(dtype=object), "year": pd.Series(dtype="int64"),
                              "relief": pd.Series(dtype=float)})
-    df = pd.DataFrame(rows, columns=["node", "year", "relief"])
-    return df.groupby(["node", "year"], as_index=False)["relief"].max()
+    return (df.rename(columns={"value": "relief"})
+            .groupby(["node", "year"], as_index=False)["relief"].max())
 
 
 def _subsidy(policy: pd.DataFrame, processes: pd.DataFrame) -> pd.DataFrame:
     sub = policy[policy["instrument"] == "processing_subsidy_usd_per_activity"]
-    rows = []
-    for target, year, value in zip(sub["target"], sub["year"], sub["value"], strict=True):
-        match = (processes["process"] if target == ""
-                 else processes.loc[processes["process"].str.lower() == target, "process"])
-        rows += [(k, int(year), value) for k in match]
-    if not rows:
+    names = processes["process"].tolist()
+    df = (_per_target(sub, "process", lambda t: [k for k in names
+                                                 if t == "" or k.lower() == t])
+          if len(sub) else sub.iloc[:0])
+    if not len(df):
         return pd.DataFrame({"process": pd.Series(dtype=object),
                              "year": pd.Series(dtype="int64"),
                              "subsidy": pd.Series(dtype=float)})
-    df = pd.DataFrame(rows, columns=["process", "year", "subsidy"])
-    return df.groupby(["process", "year"], as_index=False)["subsidy"].sum()
+    return (df.rename(columns={"value": "subsidy"})
+            .groupby(["process", "year"], as_index=False)["subsidy"].sum())
 
 
 def _build_starts(opts: pd.DataFrame, years: list[int], last: int) -> pd.DataFrame:

@@ -319,17 +319,16 @@ def min_domestic_processing(bm: BuiltModel) -> ConFamily | None:
     if not len(rows):
         return None
     tr = bm.vars["trade"].index
-    sell = tr[tr["direction"] == "sell"]
-    parts = []
-    for target, year, share in zip(rows["target"], rows["year"], rows["value"], strict=True):
-        s = sell[sell["year"] == year]
-        low = ((s["scope"] == "export") & (s["stage"] < int(target))).to_numpy(dtype=float)
-        coef = s["reo_content"].to_numpy(dtype=float) * (low - (1.0 - share))
-        parts.append(terms_for(bm.vars["trade"], s[["vid"]].assign(target=target,
-                                                                    year=int(year)), coef))
-    return add_con_family(bm.model, "min_domestic_processing",
-                          pd.concat(parts, ignore_index=True), ["target", "year"], bm.vars,
-                          upper=0.0)
+    sell = tr.loc[tr["direction"] == "sell", ["vid", "year", "scope", "stage", "reo_content"]]
+    # one term per (policy row, sell row of its year), in sell-row order within each row
+    pol = rows[["target", "year", "value"]].assign(year=rows["year"].astype("int64"))
+    t = pol.merge(sell, on="year")
+    low = ((t["scope"] == "export").to_numpy()
+           & (t["stage"].to_numpy() < t["target"].astype(int).to_numpy())).astype(float)
+    coef = t["reo_content"].to_numpy(dtype=float) * (low - (1.0 - t["value"].to_numpy(float)))
+    terms = terms_for(bm.vars["trade"], t[["vid", "target", "year"]], coef)
+    return add_con_family(bm.model, "min_domestic_processing", terms, ["target", "year"],
+                          bm.vars, upper=0.0)
 
 
 def investment_budget(bm: BuiltModel) -> ConFamily | None:

@@ -55,6 +55,32 @@ def _tuples(df: pd.DataFrame, keys: list[str]) -> list:
     return list(zip(*(df[k].tolist() for k in keys), strict=True))
 
 
+def group_keys(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group rows by ``keys``: each row's group number and the groups' key table.
+
+    The same as ``frame.groupby(keys, sort=True).ngroup()`` and the sorted group
+    keys, without pandas' groupby machinery: each key column is factorised in
+    sorted order and the codes combine into one integer per row.  Rows with a
+    missing key get group −1 (groupby drops them too).
+    """
+    combined = np.zeros(len(frame), dtype=np.int64)
+    missing = np.zeros(len(frame), dtype=bool)
+    for k in keys:
+        codes, uniques = pd.factorize(frame[k], sort=True)
+        missing |= codes < 0
+        radix = max(1, len(uniques))
+        if combined.max(initial=0) >= (1 << 62) // radix:  # keep the product in int64
+            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
+        combined = combined * radix + codes
+    uniq, first, inverse = np.unique(np.where(missing, -1, combined), return_index=True,
+                                     return_inverse=True)
+    if missing.any():  # group −1 sorts first: drop it and shift the others down
+        inverse = inverse - 1
+        first = first[1:]
+    index = frame[keys].iloc[first].reset_index(drop=True)
+    return inverse.astype(np.int64, copy=False), index
+
+
 def add_var_family(model: pyo.ConcreteModel, name: str, index: pd.DataFrame, keys: list[str],
                    upper: np.ndarray | None = None,
                    domains: np.ndarray | None = None) -> VarFamily:
@@ -103,9 +129,7 @@ def add_con_family(model: pyo.ConcreteModel, name: str, terms: pd.DataFrame, key
     terms = terms[terms["coef"] != 0]
     if not len(terms):
         return None
-    grouped = terms.groupby(keys, sort=True, observed=True)
-    codes = grouped.ngroup().to_numpy()
-    index = grouped.size().reset_index()[keys]
+    codes, index = group_keys(terms, keys)
     n = len(index)
     lo = np.full(n, np.nan if lower is None else lower, dtype=float)
     hi = np.full(n, np.nan if upper is None else upper, dtype=float)
