@@ -50,7 +50,7 @@ from .errors import (
 )
 from .reuse import ModelCache, reuse_pays
 from .scenarios import Override, apply_overrides, overrides_for, scenario_names
-from .validate import Tables, validate_raw
+from .validate import SheetCache, Tables, validate_raw
 from .workbook_read import RawSheet, read_raw
 from .workbook_write import SheetSpec, check_writable, write_workbook
 
@@ -121,11 +121,12 @@ class BatchOutcome:
 
 # ------------------------------------------------------------ worker side
 
-_STATE: dict[tuple[str, str, bool], tuple[Path, dict[str, RawSheet], ModelCache]] = {}
+_STATE: dict[tuple[str, str, bool], tuple[Path, dict[str, RawSheet], ModelCache, SheetCache]] = {}
 
 
-def _worker_state(job: BatchJob) -> tuple[Path, dict[str, RawSheet], ModelCache]:
-    """The input (read once per worker process) and its model cache."""
+def _worker_state(job: BatchJob
+                  ) -> tuple[Path, dict[str, RawSheet], ModelCache, SheetCache]:
+    """The input (read once per worker process), its model cache and validated sheets."""
     key = (job.input_path, job.input_sha256, job.reuse)
     if key not in _STATE:
         from .pipeline import file_sha256
@@ -142,14 +143,15 @@ def _worker_state(job: BatchJob) -> tuple[Path, dict[str, RawSheet], ModelCache]
         # running every scenario again for each run would cost more than the run's checks
         raw = {k: v for k, v in read_raw(path).items() if k.strip().lower() != "scenarios"}
         _STATE.clear()  # one input at a time per process
-        _STATE[key] = (path, raw, ModelCache(reuse=job.reuse))
+        _STATE[key] = (path, raw, ModelCache(reuse=job.reuse), SheetCache(raw))
     return _STATE[key]
 
 
-def _validated(raw: dict[str, RawSheet], run: RunSpec) -> Tables:
+def _validated(raw: dict[str, RawSheet], run: RunSpec, cache: SheetCache | None = None
+               ) -> Tables:
     if run.overrides:
         raw = apply_overrides(raw, run.overrides, run.name)
-    tables, issues = validate_raw(raw)
+    tables, issues = validate_raw(raw, cache=cache)
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         prefix = f"after applying scenario {run.name}: " if run.overrides else ""
@@ -182,7 +184,7 @@ def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
 
 
 def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: ModelCache,
-               run: RunSpec) -> RunResult:
+               run: RunSpec, sheets: SheetCache | None = None) -> RunResult:
     from .pipeline import run_table, solve_options
 
     start = _dt.datetime.now(_dt.UTC)
@@ -191,7 +193,7 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
     res = RunResult(run.name, dict(run.params), EXIT_OK, "", output=run.output)
     try:
         t = time.perf_counter()
-        tables = _validated(raw, run)
+        tables = _validated(raw, run, sheets)
         times["validate"] = time.perf_counter() - t
         opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads)
         data, _bm, sol, result, res.model = cache.solve_tables(tables, opts, times)
@@ -241,8 +243,8 @@ def _message(exc: OptmodelError) -> str:
 
 def solve_chunk(job: BatchJob, runs: list[RunSpec]) -> list[RunResult]:
     """Solve ``runs`` one after another, re-using the model (one Dask task)."""
-    path, raw, cache = _worker_state(job)
-    return [_solve_one(job, path, raw, cache, run) for run in runs]
+    path, raw, cache, sheets = _worker_state(job)
+    return [_solve_one(job, path, raw, cache, run, sheets) for run in runs]
 
 
 # ------------------------------------------------------------ client side
@@ -321,6 +323,11 @@ def _dask_client(workers: int, scheduler: str | None):
         if method == "fork":
             for name in _WORKER_MODULES:
                 importlib.import_module(name)
+            from .solve import new_highs
+
+            new_highs()  # HiGHS's banner, once here rather than once per forked worker
+        if not log.isEnabledFor(logging.INFO):  # Dask's own INFO lines unless --verbose
+            logging.getLogger("distributed").setLevel(logging.WARNING)
         try:  # a random free port for the status page: other clusters may hold 8787
             with dask.config.set({"distributed.worker.multiprocessing-method": method}):
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1,

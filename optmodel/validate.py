@@ -126,8 +126,46 @@ def load_workbook(path: str | Path, extra_rules: bool = True) -> Tables:
     return tables
 
 
-def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True) -> tuple[Tables, list[Issue]]:
-    """Validate raw sheets; return typed tables and all issues (errors and warnings)."""
+class SheetCache:
+    """Typed frames of sheets already validated, found again by their row lists.
+
+    A batch validates every run's sheets, and a run changes a few cells of a few
+    sheets: :func:`~optmodel.scenarios.apply_overrides` copies the rows of the
+    sheets it changes and shares the others' row lists with the base workbook.
+    ``SheetCache(raw)`` validates each sheet of the base once; ``validate_raw(…,
+    cache=…)`` then re-uses the typed frame (a copy) and the cell issues of every
+    sheet whose row list and header are the base's own objects.  Cross-sheet rules
+    always run again.
+    """
+
+    def __init__(self, raw: dict[str, RawSheet]):
+        self._entries: dict[tuple[str, int, int], tuple[RawSheet, pd.DataFrame, list[Issue]]] = {}
+        for name, sheet in raw.items():
+            canon = {n.lower(): n for n in S.SHEETS}.get(name.lower())
+            if canon is not None:
+                found: list[Issue] = []
+                frame = _read_sheet(canon, sheet, found)
+                # the sheet is kept so that its lists' ids cannot be re-used while cached
+                self._entries[self._key(canon, sheet)] = (sheet, frame, found)
+
+    @staticmethod
+    def _key(canon: str, sheet: RawSheet) -> tuple[str, int, int]:
+        return canon, id(sheet.rows), id(sheet.header)
+
+    def read(self, canon: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame:
+        hit = self._entries.get(self._key(canon, sheet))
+        if hit is None or hit[0].rows is not sheet.rows or hit[0].header is not sheet.header:
+            return _read_sheet(canon, sheet, issues)
+        issues.extend(hit[2])
+        return hit[1].copy()
+
+
+def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True,
+                 cache: SheetCache | None = None) -> tuple[Tables, list[Issue]]:
+    """Validate raw sheets; return typed tables and all issues (errors and warnings).
+
+    ``cache`` re-uses the validated frames of sheets unchanged since it was made.
+    """
     issues: list[Issue] = []
     frames: dict[str, pd.DataFrame] = {}
     known = {n.lower(): n for n in S.SHEETS}
@@ -143,7 +181,8 @@ def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True) -> tuple[Ta
             )
             continue
         seen.add(canon)
-        frames[canon] = _read_sheet(canon, sheet, issues)
+        frames[canon] = (cache.read if cache is not None else _read_sheet)(
+            canon, sheet, issues)
     for spec in S.SHEETS.values():
         if spec.name not in seen:
             if spec.required:

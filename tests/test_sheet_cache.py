@@ -1,0 +1,54 @@
+"""Batch validation re-uses unchanged sheets (SheetCache): the same tables and issues as
+validating every sheet afresh, for valid and invalid overrides alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from optmodel.scenarios import Override, apply_overrides
+from optmodel.validate import SheetCache, validate_raw
+from optmodel.workbook_read import read_raw
+
+BASE = Path(__file__).resolve().parent.parent / "inputs" / "base_case.xlsx"
+
+CHANGES = [
+    [],  # nothing changed: every sheet from the cache
+    [Override("Markets", "*|NdPr_oxide|sell|export|*", "price_usd_per_t", value=55000)],
+    [Override("Markets", "*|NdPr_oxide|sell|export|*", "price_usd_per_t", value=-1)],  # error
+    [Override("Markets", "*|NdPr_oxide|sell|export|*", "price_usd_per_t", value="cheap")],
+    [Override("Settings", "last_year", "value", value=2030),  # a cross-sheet consequence
+     Override("BuildOptions", "*", "capex_musd", factor=1.5)],
+]
+
+
+def _issues(issues):
+    return [(i.sheet, i.row, i.column, i.value, i.message, i.severity) for i in issues]
+
+
+@pytest.mark.parametrize("changes", CHANGES, ids=["none", "price", "negative", "text",
+                                                  "two sheets"])
+def test_cached_validation_equals_fresh(changes):
+    raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
+    cache = SheetCache(raw)
+    run = apply_overrides(raw, changes)
+    fresh_tables, fresh_issues = validate_raw(run)
+    cached_tables, cached_issues = validate_raw(run, cache=cache)
+    assert _issues(cached_issues) == _issues(fresh_issues)
+    assert fresh_tables.settings == cached_tables.settings
+    for name, frame in fresh_tables.frames.items():
+        pd.testing.assert_frame_equal(cached_tables.frames[name], frame)
+    if changes and changes[0].value == -1:
+        assert any(i.sheet == "Markets" and i.severity == "error" for i in cached_issues)
+
+
+def test_cache_hands_out_copies():
+    """A run that changes its tables cannot change what the next run gets."""
+    raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
+    cache = SheetCache(raw)
+    first, _ = validate_raw(raw, cache=cache)
+    first.frames["Markets"].loc[:, "price_usd_per_t"] = 0.0
+    second, _ = validate_raw(raw, cache=cache)
+    assert (pd.to_numeric(second.frames["Markets"]["price_usd_per_t"]) > 0).any()
