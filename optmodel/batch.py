@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import gc
 import logging
 import math
 import os
@@ -258,8 +259,13 @@ def default_workers(n_runs: int) -> int:
 
 
 def _chunks(runs: list[RunSpec], n_workers: int) -> list[list[RunSpec]]:
-    """Consecutive chunks, about four per worker (balance) and never empty."""
-    size = max(1, math.ceil(len(runs) / (4 * max(1, n_workers))))
+    """Consecutive chunks, about sixteen per worker and never empty.
+
+    A worker keeps its input, validated sheets and models between tasks, so small
+    chunks cost only Dask's few milliseconds per task and keep the workers evenly
+    busy to the end (a chunk of several runs left to one worker idles the others).
+    """
+    size = max(1, math.ceil(len(runs) / (16 * max(1, n_workers))))
     return [runs[i:i + size] for i in range(0, len(runs), size)]
 
 
@@ -297,11 +303,12 @@ def worker_start_method() -> str:
 
 
 @contextlib.contextmanager
-def _dask_client(workers: int, scheduler: str | None):
+def _dask_client(workers: int, scheduler: str | None, warm: Callable[[], Any] | None = None):
     """A Dask client and its worker count: the cluster at ``scheduler`` or a LocalCluster.
 
     Yields (None, 1) when the work should stay in this process: one worker asked
-    for, or worker processes that cannot start.
+    for, or worker processes that cannot start.  ``warm`` runs here before the
+    workers are forked (when they are): what it caches, they inherit.
     """
     if scheduler is None and workers <= 1:
         yield None, 1
@@ -326,6 +333,11 @@ def _dask_client(workers: int, scheduler: str | None):
             from .solve import new_highs
 
             new_highs()  # HiGHS's banner, once here rather than once per forked worker
+            if warm is not None:
+                warm()  # state the forked workers inherit instead of making it again
+            # objects made so far are never collected by the workers' garbage collector:
+            # its first full pass would otherwise walk (and copy) the whole inherited heap
+            gc.freeze()
         if not log.isEnabledFor(logging.INFO):  # Dask's own INFO lines unless --verbose
             logging.getLogger("distributed").setLevel(logging.WARNING)
         try:  # a random free port for the status page: other clusters may hold 8787
@@ -346,6 +358,7 @@ def _dask_client(workers: int, scheduler: str | None):
         client.close()
         if cluster is not None:
             cluster.close()
+        gc.unfreeze()
 
 
 def _execute(job: BatchJob, runs: list[RunSpec], client, n_workers: int,
@@ -462,7 +475,8 @@ def _with_progress(job: BatchJob, runs: list[RunSpec], workers: int, scheduler: 
     # the cluster starts before the progress bar: no refresh thread runs while forking
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), TimeRemainingColumn())
-    with _dask_client(workers, scheduler) as (client, n_workers), Progress(
+    with _dask_client(workers, scheduler, lambda: _worker_state(job)) as (
+            client, n_workers), Progress(
             *columns, console=console, transient=False) as progress:
         where = scheduler or (f"{n_workers} local processes" if client else "this process")
         task = progress.add_task(f"Solving {len(runs)} runs on {where}", total=len(runs),

@@ -67,19 +67,24 @@ def apply_defaults(df: pd.DataFrame, sheet: str) -> pd.DataFrame:
 
 def expand_years(df: pd.DataFrame, keys: list[str], years: list[int],
                  year_col: str = "year") -> pd.DataFrame:
-    """One row per year: a year row replaces the blank-year row with the same keys (§3.3)."""
+    """One row per year: a year row replaces the blank-year row with the same keys (§3.3).
+
+    The year column comes last; rows are sorted by ``keys`` then year.
+    """
     if not len(df):
         return df.assign(**{year_col: pd.Series(dtype="int64")})
-    blank = df[df[year_col].isna()].drop(columns=[year_col])
-    spec = df[df[year_col].notna()].copy()
-    spec[year_col] = spec[year_col].astype("int64")
-    yrs = pd.DataFrame({year_col: np.asarray(years, dtype="int64")})
-    filled = blank.merge(yrs, how="cross")
-    if len(spec) and len(filled):
-        k = keys + [year_col]
-        mark = spec[k].assign(_has=True)
-        filled = filled.merge(mark, on=k, how="left")
-        filled = filled[filled["_has"].isna()].drop(columns="_has")
+    isna = df[year_col].isna().to_numpy()
+    cols = [c for c in df.columns if c != year_col]
+    blank, spec = df.loc[isna, cols], df.loc[~isna, cols]
+    yrs = np.asarray(years, dtype="int64")
+    filled = blank.iloc[np.repeat(np.arange(len(blank)), len(yrs))].reset_index(drop=True)
+    filled[year_col] = np.tile(yrs, len(blank))
+    spec = spec.assign(**{year_col: df.loc[~isna, year_col].astype("int64").to_numpy()})
+    if len(spec) and len(filled):  # a year row replaces the blank row's value for its year
+        given = set(zip(*(spec[c].tolist() for c in [*keys, year_col]), strict=True))
+        keep = [k not in given for k in
+                zip(*(filled[c].tolist() for c in [*keys, year_col]), strict=True)]
+        filled = filled[keep]
     out = pd.concat([filled, spec], ignore_index=True)
     return out.sort_values(keys + [year_col], kind="stable").reset_index(drop=True)
 
@@ -91,35 +96,116 @@ def _blank_to_str(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df
 
 
+# the sheets the plant section of build_model_data reads (not Markets, not Routes)
+PLANT_SHEETS = ("Settings", "Nodes", "Products", "Processes", "Recipes", "NodeProcesses",
+                "BuildOptions", "Policy", "Deposits")
+
+
 def build_model_data(tables: Tables) -> ModelData:
-    """Derive every sparse index set and coefficient from validated tables."""
+    """Derive every sparse index set and coefficient from validated tables.
+
+    The plant section (nodes, processes, builds, activity …) reads only
+    :data:`PLANT_SHEETS`.  A batch run whose tables carry a memo and leave all of
+    those sheets as in the base workbook (:class:`~optmodel.validate.SheetCache`)
+    takes that section from the memo — a price or route sweep then rebuilds only
+    markets, flows and disposal.
+    """
     st = tables.settings
-    f = {k: v.drop(columns=["_bad"], errors="ignore") for k, v in tables.frames.items()}
     years = list(range(int(st["first_year"]), int(st["last_year"]) + 1))
     t0, last = years[0], years[-1]
     rate = float(st["discount_rate"])
     discount = pd.Series([(1.0 + rate) ** -(t - t0) for t in years], index=years, dtype=float)
 
-    nodes = apply_defaults(f["Nodes"], "Nodes")
+    memo = tables.memo if set(PLANT_SHEETS) <= tables.unchanged else None
+    if memo is not None and "plant" in memo:
+        plant = {k: v.copy() for k, v in memo["plant"].items()}
+    else:
+        plant = _plant_section(tables, years, discount)
+        if memo is not None:
+            memo["plant"] = {k: v.copy() for k, v in plant.items()}
+    nodes, products, recipes, policy, act = (plant[k] for k in (
+        "nodes", "products", "recipes", "policy", "act"))
+
+    # ---- markets expanded by year, with duties
+    mk = apply_defaults(_frame(tables, "Markets"), "Markets")
+    mk = expand_years(mk[["market", "node", "product", "direction", "scope", "year",
+                          "price_usd_per_t", "min_t", "max_t"]],
+                      ["market", "product", "direction", "scope"], years)
+    for c in ("price_usd_per_t", "min_t"):
+        mk[c] = mk[c].astype(float)
+    mk["max_t"] = pd.to_numeric(mk["max_t"], errors="coerce").astype(float)
+    mk = mk.merge(products[["product", "stage", "reo_content"]], on="product", how="left")
+    duty = _duties(policy, products, years)
+    mk = mk.merge(duty, on=["product", "year"], how="left")
+    mk["export_duty"] = mk["export_duty"].fillna(0.0)
+    mk["import_duty"] = mk["import_duty"].fillna(0.0)
+    mk["duty_rate"] = np.where(
+        (mk["direction"] == "sell") & (mk["scope"] == "export"), mk["export_duty"],
+        np.where((mk["direction"] == "buy") & (mk["scope"] == "import"), mk["import_duty"], 0.0))
+    mk = mk.drop(columns=["export_duty", "import_duty"])
+    mk["d"] = mk["year"].map(discount)
+    sign = np.where(mk["direction"] == "sell", 1.0, -1.0)
+    mk["obj"] = mk["d"] * mk["price_usd_per_t"] * (sign - mk["duty_rate"])
+    penalty = st.get("unmet_penalty_usd_per_t")
+    mk["penalty"] = penalty if penalty is not None else np.nan
+    mk = mk.reset_index(drop=True)
+
+    # ---- routes, flows (pruned by product reachability), disposal
+    routes = apply_defaults(_frame(tables, "Routes"), "Routes")
+    routes["first_year"] = routes["first_year"].where(routes["first_year"].notna(), t0)
+    routes["last_year"] = routes["last_year"].where(routes["last_year"].notna(), last)
+    for c in ("distance_km", "cost_usd_per_t", "cost_usd_per_tkm"):
+        routes[c] = routes[c].astype(float)
+    routes["capacity_t_per_year"] = pd.to_numeric(routes["capacity_t_per_year"],
+                                                  errors="coerce").astype(float)
+    routes["unit_cost"] = routes["cost_usd_per_t"] + routes["cost_usd_per_tkm"] * routes[
+        "distance_km"]
+    flows, route_years = _flows(routes, products, recipes, act, mk, years)
+    flows["d"] = flows["year"].map(discount)
+    flows["obj"] = -flows["d"] * flows["unit_cost"]
+    dispose = _dispose(products, recipes, act, flows, mk, years)
+    dispose["obj"] = -dispose["year"].map(discount) * dispose["disposal_cost_usd_per_t"]
+
+    return ModelData(
+        settings=st, years=years, discount=discount, nodes=nodes, products=products,
+        processes=plant["processes"], recipes=recipes, node_processes=plant["node_processes"],
+        options=plant["options"], builds=plant["builds"], alive=plant["alive"], act=act,
+        flows=flows.reset_index(drop=True), routes=route_years, trade=mk,
+        dispose=dispose.reset_index(drop=True), deposits=plant["deposits"], policy=policy,
+        opening=plant["opening"], tables=tables,
+    )
+
+
+def _frame(tables: Tables, sheet: str) -> pd.DataFrame:
+    return tables.frames[sheet].drop(columns=["_bad"], errors="ignore")
+
+
+def _plant_section(tables: Tables, years: list[int], discount: pd.Series
+                   ) -> dict[str, pd.DataFrame]:
+    """Everything derived from :data:`PLANT_SHEETS` alone."""
+    st = tables.settings
+    t0, last = years[0], years[-1]
+    nodes = apply_defaults(_frame(tables, "Nodes"), "Nodes")
     nodes["opening_cost_musd"] = nodes["opening_cost_musd"].astype(float)
-    products = f["Products"].copy()
+    products = _frame(tables, "Products")
     products["stage"] = products["stage"].astype(int)
     products["reo_content"] = products["reo_content"].astype(float)
-    processes = f["Processes"].copy()
-    recipes = f["Recipes"][["process", "product", "direction", "qty_per_activity"]].copy()
+    processes = _frame(tables, "Processes")
+    recipes = _frame(tables, "Recipes")[["process", "product", "direction",
+                                         "qty_per_activity"]].copy()
     recipes["qty_per_activity"] = recipes["qty_per_activity"].astype(float)
 
-    policy = _expand_policy(f["Policy"], years)
+    policy = _expand_policy(_frame(tables, "Policy"), years)
 
     # ---- node processes (expanded by year; blank cells took defaults)
-    np_ = apply_defaults(f["NodeProcesses"], "NodeProcesses")
+    np_ = apply_defaults(_frame(tables, "NodeProcesses"), "NodeProcesses")
     np_ = expand_years(np_[["node", "process", "year", "existing_capacity",
                             "opex_usd_per_activity", "min_load"]], ["node", "process"], years)
     for c in ("existing_capacity", "opex_usd_per_activity", "min_load"):
         np_[c] = np_[c].astype(float)
 
     # ---- build options and their start years
-    opts = apply_defaults(f["BuildOptions"], "BuildOptions")
+    opts = apply_defaults(_frame(tables, "BuildOptions"), "BuildOptions")
     opts["earliest_year"] = opts["earliest_year"].where(opts["earliest_year"].notna(), t0)
     for c in ("earliest_year", "lead_time_years", "lifetime_years"):
         opts[c] = opts[c].astype(int)
@@ -153,49 +239,9 @@ def build_model_data(tables: Tables) -> ModelData:
     act["subsidy"] = act["subsidy"].fillna(0.0)
 
     # ---- deposits and extraction tax on the deposit product's gross output
-    deposits = apply_defaults(f["Deposits"], "Deposits")
+    deposits = apply_defaults(_frame(tables, "Deposits"), "Deposits")
     deposits["reserve_t"] = deposits["reserve_t"].astype(float)
     deposits["extraction_tax_usd_per_t"] = deposits["extraction_tax_usd_per_t"].astype(float)
-
-    # ---- markets expanded by year, with duties
-    mk = apply_defaults(f["Markets"], "Markets")
-    mk = expand_years(mk[["market", "node", "product", "direction", "scope", "year",
-                          "price_usd_per_t", "min_t", "max_t"]],
-                      ["market", "product", "direction", "scope"], years)
-    for c in ("price_usd_per_t", "min_t"):
-        mk[c] = mk[c].astype(float)
-    mk["max_t"] = pd.to_numeric(mk["max_t"], errors="coerce").astype(float)
-    mk = mk.merge(products[["product", "stage", "reo_content"]], on="product", how="left")
-    duty = _duties(policy, products, years)
-    mk = mk.merge(duty, on=["product", "year"], how="left")
-    mk["export_duty"] = mk["export_duty"].fillna(0.0)
-    mk["import_duty"] = mk["import_duty"].fillna(0.0)
-    mk["duty_rate"] = np.where(
-        (mk["direction"] == "sell") & (mk["scope"] == "export"), mk["export_duty"],
-        np.where((mk["direction"] == "buy") & (mk["scope"] == "import"), mk["import_duty"], 0.0))
-    mk = mk.drop(columns=["export_duty", "import_duty"])
-    mk["d"] = mk["year"].map(discount)
-    sign = np.where(mk["direction"] == "sell", 1.0, -1.0)
-    mk["obj"] = mk["d"] * mk["price_usd_per_t"] * (sign - mk["duty_rate"])
-    penalty = st.get("unmet_penalty_usd_per_t")
-    mk["penalty"] = penalty if penalty is not None else np.nan
-    mk = mk.reset_index(drop=True)
-
-    # ---- routes, flows (pruned by product reachability), disposal
-    routes = apply_defaults(f["Routes"], "Routes")
-    routes["first_year"] = routes["first_year"].where(routes["first_year"].notna(), t0)
-    routes["last_year"] = routes["last_year"].where(routes["last_year"].notna(), last)
-    for c in ("distance_km", "cost_usd_per_t", "cost_usd_per_tkm"):
-        routes[c] = routes[c].astype(float)
-    routes["capacity_t_per_year"] = pd.to_numeric(routes["capacity_t_per_year"],
-                                                  errors="coerce").astype(float)
-    routes["unit_cost"] = routes["cost_usd_per_t"] + routes["cost_usd_per_tkm"] * routes[
-        "distance_km"]
-    flows, route_years = _flows(routes, products, recipes, act, mk, years)
-    flows["d"] = flows["year"].map(discount)
-    flows["obj"] = -flows["d"] * flows["unit_cost"]
-    dispose = _dispose(products, recipes, act, flows, mk, years)
-    dispose["obj"] = -dispose["year"].map(discount) * dispose["disposal_cost_usd_per_t"]
 
     # extraction tax per activity: out[k, p] of the deposit's product at its node
     out = recipes[recipes["direction"] == "out"]
@@ -210,15 +256,10 @@ def build_model_data(tables: Tables) -> ModelData:
 
     opening = nodes[(nodes["opening_cost_musd"] > 0) & nodes["node"].isin(opts["node"])][
         ["node", "opening_cost_musd"]].reset_index(drop=True)
-
-    return ModelData(
-        settings=st, years=years, discount=discount, nodes=nodes, products=products,
-        processes=processes, recipes=recipes, node_processes=np_, options=opts,
-        builds=builds.reset_index(drop=True), alive=alive, act=act.reset_index(drop=True),
-        flows=flows.reset_index(drop=True), routes=route_years, trade=mk,
-        dispose=dispose.reset_index(drop=True), deposits=deposits, policy=policy,
-        opening=opening, tables=tables,
-    )
+    return {"nodes": nodes, "products": products, "processes": processes, "recipes": recipes,
+            "policy": policy, "node_processes": np_, "options": opts,
+            "builds": builds.reset_index(drop=True), "alive": alive,
+            "act": act.reset_index(drop=True), "deposits": deposits, "opening": opening}
 
 
 # ------------------------------------------------------------------ helpers

@@ -820,7 +820,7 @@ def sanity_warnings(data: ModelData) -> list[Issue]:
                             f"{', '.join(missing)} can never arrive at {n} (no process, "
                             "purchase or route brings it there)", "warning"))
     mk = _original_rows(data, "Markets")
-    reach = _Reach(data)
+    reach: _Reach | None = None  # built on the first minimum to check
     soft = data.settings.get("unmet_penalty_usd_per_t") is not None
     sell = tr[tr["direction"] == "sell"]
     no_route: set[tuple[str, str, str]] = set()
@@ -837,6 +837,7 @@ def sanity_warnings(data: ModelData) -> list[Issue]:
                                     "makes it there and no route carries it there", "warning"))
             continue
         if mn > 0:
+            reach = reach if reach is not None else _Reach(data)
             cap = reach.capacity(p, n, int(t))
             if cap < mn * (1 - 1e-9):
                 row = _row_for(mk, {"market": m, "product": p, "direction": "sell",

@@ -38,6 +38,10 @@ class Tables:
     frames: dict[str, pd.DataFrame]
     settings: dict[str, Any]
     warnings: list[Issue] = field(default_factory=list)
+    # batch runs (SheetCache): sheets exactly as in the base workbook, and a memo of what
+    # was derived from them (optmodel.data.build_model_data)
+    unchanged: frozenset[str] = frozenset()
+    memo: dict[str, Any] | None = None
 
     def __getitem__(self, sheet: str) -> pd.DataFrame:
         return self.frames[sheet]
@@ -140,9 +144,12 @@ class SheetCache:
 
     def __init__(self, raw: dict[str, RawSheet]):
         self._entries: dict[tuple[str, int, int], tuple[RawSheet, pd.DataFrame, list[Issue]]] = {}
+        self.memo: dict[str, Any] = {}  # derived from the base sheets (build_model_data)
+        self.present: set[str] = set()
         for name, sheet in raw.items():
             canon = {n.lower(): n for n in S.SHEETS}.get(name.lower())
             if canon is not None:
+                self.present.add(canon)
                 found: list[Issue] = []
                 frame = _read_sheet(canon, sheet, found)
                 # the sheet is kept so that its lists' ids cannot be re-used while cached
@@ -152,12 +159,14 @@ class SheetCache:
     def _key(canon: str, sheet: RawSheet) -> tuple[str, int, int]:
         return canon, id(sheet.rows), id(sheet.header)
 
-    def read(self, canon: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame:
+    def read(self, canon: str, sheet: RawSheet, issues: list[Issue]
+             ) -> tuple[pd.DataFrame, bool]:
+        """The sheet's typed frame, and whether it is the base workbook's own."""
         hit = self._entries.get(self._key(canon, sheet))
         if hit is None or hit[0].rows is not sheet.rows or hit[0].header is not sheet.header:
-            return _read_sheet(canon, sheet, issues)
+            return _read_sheet(canon, sheet, issues), False
         issues.extend(hit[2])
-        return hit[1].copy()
+        return hit[1].copy(), True
 
 
 def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True,
@@ -168,6 +177,7 @@ def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True,
     """
     issues: list[Issue] = []
     frames: dict[str, pd.DataFrame] = {}
+    unchanged: set[str] = set()
     known = {n.lower(): n for n in S.SHEETS}
     seen: set[str] = set()
     for name, sheet in raw.items():
@@ -181,15 +191,23 @@ def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True,
             )
             continue
         seen.add(canon)
-        frames[canon] = (cache.read if cache is not None else _read_sheet)(
-            canon, sheet, issues)
+        if cache is None:
+            frames[canon] = _read_sheet(canon, sheet, issues)
+        else:
+            frames[canon], same = cache.read(canon, sheet, issues)
+            if same:
+                unchanged.add(canon)
     for spec in S.SHEETS.values():
         if spec.name not in seen:
             if spec.required:
                 issues.append(Issue(spec.name, None, None, None, "required sheet is missing"))
             frames[spec.name] = _empty_frame(spec)
+            if cache is not None and spec.name not in cache.present:
+                unchanged.add(spec.name)  # missing from the base workbook too
     settings = _parse_settings(frames["Settings"], issues)
     tables = Tables(frames, settings)
+    if cache is not None:
+        tables.unchanged, tables.memo = frozenset(unchanged), cache.memo
     if extra_rules:
         # run even when Settings has errors: every problem is reported at once
         _cross_checks(tables, issues)

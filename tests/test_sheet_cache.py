@@ -52,3 +52,35 @@ def test_cache_hands_out_copies():
     first.frames["Markets"].loc[:, "price_usd_per_t"] = 0.0
     second, _ = validate_raw(raw, cache=cache)
     assert (pd.to_numeric(second.frames["Markets"]["price_usd_per_t"]) > 0).any()
+
+
+MODEL_FRAMES = ("nodes", "products", "processes", "recipes", "node_processes", "options",
+                "builds", "alive", "act", "flows", "routes", "trade", "dispose", "deposits",
+                "policy", "opening")
+RUNS = [  # (changes, whether the plant section may come from the memo)
+    ([Override("Markets", "*|NdPr_oxide|sell|export|*", "price_usd_per_t", value=55000)], True),
+    ([Override("Routes", "*|*|*", "cost_usd_per_t", factor=2.0)], True),
+    ([Override("BuildOptions", "*", "capex_musd", factor=0.5)], False),
+    ([Override("Policy", "export_duty_rate|stage<=1|", "value", value=0.3)], False),
+    ([Override("Settings", "discount_rate", "value", value=0.05)], False),
+    ([], True),
+]
+
+
+def test_model_data_from_the_memo_equals_a_fresh_build():
+    """Runs in batch order, one memo: every run's model data equals a build without it,
+    and only runs that leave the plant sheets alone take the plant section from it."""
+    from optmodel.data import PLANT_SHEETS, build_model_data
+
+    raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
+    cache = SheetCache(raw)
+    validate_raw(raw, cache=cache)[0]  # nothing recorded until a run builds model data
+    for changes, memo_ok in RUNS * 2:  # the second round finds the memo filled
+        run = apply_overrides(raw, changes)
+        cached, _ = validate_raw(run, cache=cache)
+        fresh, _ = validate_raw(run)
+        assert (set(PLANT_SHEETS) <= cached.unchanged) == memo_ok
+        a, b = build_model_data(cached), build_model_data(fresh)
+        for name in MODEL_FRAMES:
+            pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert "plant" in cache.memo
