@@ -46,6 +46,9 @@ class ModelData:
     policy: pd.DataFrame  # expanded
     opening: pd.DataFrame  # nodes with an opening cost that gate builds
     tables: Tables | None = field(default=None, repr=False)
+    # batch runs: the memo of the plant section these data came from (None otherwise);
+    # build_model keeps there the structure of the families over plant variables
+    memo: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def first_year(self) -> int:
@@ -172,7 +175,7 @@ def build_model_data(tables: Tables) -> ModelData:
         options=plant["options"], builds=plant["builds"], alive=plant["alive"], act=act,
         flows=flows.reset_index(drop=True), routes=route_years, trade=mk,
         dispose=dispose.reset_index(drop=True), deposits=plant["deposits"], policy=policy,
-        opening=plant["opening"], tables=tables,
+        opening=plant["opening"], tables=tables, memo=memo,
     )
 
 

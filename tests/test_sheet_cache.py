@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -71,6 +72,7 @@ def test_model_data_from_the_memo_equals_a_fresh_build():
     """Runs in batch order, one memo: every run's model data equals a build without it,
     and only runs that leave the plant sheets alone take the plant section from it."""
     from optmodel.data import PLANT_SHEETS, build_model_data
+    from optmodel.model.build import build_model
 
     raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
     cache = SheetCache(raw)
@@ -83,4 +85,19 @@ def test_model_data_from_the_memo_equals_a_fresh_build():
         a, b = build_model_data(cached), build_model_data(fresh)
         for name in MODEL_FRAMES:
             pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
-    assert "plant" in cache.memo
+        _assert_same_structure(build_model(a, structure_only=True),
+                               build_model(b, structure_only=True))
+    assert "plant" in cache.memo and "process_capacity" in cache.memo["families"]
+
+
+def _assert_same_structure(x, y):
+    """The same variables and constraint rows, coefficients and bounds, in the same order."""
+    assert list(x.vars) == list(y.vars) and list(x.cons) == list(y.cons)
+    for name, fam in x.vars.items():
+        pd.testing.assert_frame_equal(fam.index, y.vars[name].index)
+    for name, con in x.cons.items():
+        other = y.cons[name]
+        pd.testing.assert_frame_equal(con.index, other.index)
+        pd.testing.assert_frame_equal(con.terms, other.terms)
+        np.testing.assert_array_equal(con.lower, other.lower)
+        np.testing.assert_array_equal(con.upper, other.upper)

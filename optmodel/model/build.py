@@ -53,22 +53,17 @@ def build_model(data: ModelData, block: pyo.Block | None = None,
     else:
         m = block if block is not None else pyo.ConcreteModel(name="optmodel")
     bm = BuiltModel(m, data, _add_variables(m, data))
-    for family in (
-        product_balance,
-        process_capacity,
-        process_min_load,
-        build_limit,
-        node_open_link,
-        deposit_reserve,
-        deposit_annual,
-        route_capacity,
-        market_max,
-        market_min,
-        export_quota,
-        min_domestic_processing,
-        investment_budget,
-    ):
-        bm.add(family(bm))
+    # structure tables of the families over plant variables only: a batch run whose plant
+    # section came from its memo (optmodel.data) gets the same tables, so they are shared
+    memo = data.memo.setdefault("families", {}) if structure_only and data.memo is not None \
+        else None
+    for family in FAMILIES:
+        if memo is not None and family in PLANT_FAMILIES:
+            if family.__name__ not in memo:
+                memo[family.__name__] = family(bm)
+            bm.add(memo[family.__name__])
+        else:
+            bm.add(family(bm))
     if m is None:
         return bm
     bm.npv_expr = npv_expression(bm)
@@ -380,3 +375,12 @@ def npv_expression(bm: BuiltModel) -> LinearExpression:
     c = np.concatenate(coefs) if coefs else np.array([])
     x = np.concatenate(objs) if objs else np.array([], dtype=object)
     return LinearExpression(constant=0.0, linear_coefs=c.tolist(), linear_vars=x.tolist())
+
+
+# constraint families in model order (the order of rows handed to the solver)
+FAMILIES = (product_balance, process_capacity, process_min_load, build_limit, node_open_link,
+            deposit_reserve, deposit_annual, route_capacity, market_max, market_min,
+            export_quota, min_domestic_processing, investment_budget)
+# the families over act, build and open only, made from the plant section of the data
+PLANT_FAMILIES = (process_capacity, process_min_load, build_limit, node_open_link,
+                  deposit_reserve, deposit_annual, investment_budget)
