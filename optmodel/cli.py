@@ -282,23 +282,23 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
-def _single_solve() -> bool:
-    """True for ``run.py`` with no command or ``run.py solve`` on one scenario."""
+def _exits_fast() -> bool:
+    """True for ``run.py`` with no command, ``run.py solve`` and ``run.py sweep``.
+
+    These commands have written and closed every file when they end, and a batch has
+    closed its Dask cluster (its worker processes have ended) before it returns.
+    """
     args = sys.argv[1:]
     command = next((a for a in args if not a.startswith("-")), None)
-    if command not in (None, "solve"):
-        return False
-    return not any(a == "--scenario=all" or (a == "--scenario" and i + 1 < len(args)
-                                             and args[i + 1] == "all")
-                   for i, a in enumerate(args))
+    return command in (None, "solve", "sweep")
 
 
 def _exit_now(code) -> None:
     """End the process at once: flush output and logs, skip the interpreter's teardown.
 
     After a large solve, freeing every module, frame and cached table at exit took
-    0.3–0.8 s (docs/performance.md) and buys nothing: the results workbook is written
-    and closed, and a single solve starts no worker processes or services.
+    0.3–0.8 s (docs/performance.md) and buys nothing: the results workbooks are written
+    and closed, and no worker process or service is left running.
     """
     import os
 
@@ -324,7 +324,7 @@ def main() -> None:
         err.print("[bold red]Interrupted: nothing was written.[/]")
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit as exc:
-        if _single_solve():
+        if _exits_fast():
             _exit_now(exc.code)
         raise
 
