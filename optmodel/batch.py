@@ -24,7 +24,6 @@ import contextlib
 import datetime as _dt
 import gc
 import logging
-import math
 import os
 import sys
 import tempfile
@@ -40,10 +39,13 @@ from . import __version__
 from .errors import (
     EXIT_INFEASIBLE,
     EXIT_INPUT,
+    EXIT_INTERRUPTED,
     EXIT_NO_SOLUTION,
     EXIT_OK,
     EXIT_OUTPUT,
+    InfeasibleError,
     InputError,
+    Interrupted,
     Issue,
     OptmodelError,
     OutputError,
@@ -91,6 +93,7 @@ class RunResult:
     output: str | None = None
     written: bool = False
     tables: dict[str, pd.DataFrame] | None = None
+    diagnosis: Any = None  # an infeasible run's Diagnosis, when it must travel back
 
 
 @dataclass(frozen=True)
@@ -174,11 +177,18 @@ def _override_text(o: Override) -> str:
 
 
 def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
-                   inputs: Iterable[Path]) -> None:
+                   inputs: Iterable[Path], diagnosis=None) -> None:
+    """A run's results workbook (and report) — or, given ``diagnosis``, the diagnosis
+    workbook of an infeasible run (its Run and Warnings sheets from ``tables``)."""
     from .pipeline import _write_report
     from .results import write_results
 
     check_writable(path, inputs)
+    if diagnosis is not None:
+        from .diagnose import write_diagnosis_workbook
+
+        write_diagnosis_workbook(path, diagnosis, tables["Run"], tables.get("Warnings"))
+        return
     write_results(path, tables)
     if report:
         _write_report(path)
@@ -186,7 +196,7 @@ def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
 
 def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: ModelCache,
                run: RunSpec, sheets: SheetCache | None = None) -> RunResult:
-    from .pipeline import run_table, solve_options
+    from .pipeline import _warnings_frame, run_table, solve_options
 
     start = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
@@ -199,9 +209,7 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
         opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads)
         data, _bm, sol, result, res.model = cache.solve_tables(tables, opts, times)
         # the same extra sheets as pipeline.solve_workbook
-        result["Warnings"] = pd.DataFrame(
-            [(w.sheet, w.row, w.message + ("" if w.value is None else f" ({w.value})"))
-             for w in tables.warnings], columns=["sheet", "row", "message"])
+        result["Warnings"] = _warnings_frame(tables.warnings)
         result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
         result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
         summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
@@ -221,6 +229,11 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
                 res.written = True
             else:
                 res.tables = result
+    except InfeasibleError as exc:
+        res.exit_code, res.status, res.message = exc.exit_code, "infeasible", _message(exc)
+        diag = getattr(exc, "diagnosis", None)
+        if diag is not None and run.output is not None:
+            _diagnosis_files(job, path, run, res, diag, opts, times, start, tables)
     except OptmodelError as exc:
         res.exit_code = exc.exit_code
         res.status = res.status if exc.exit_code == EXIT_OUTPUT and res.status else _STATUS.get(
@@ -232,6 +245,28 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
         res.message = f"unexpected error ({type(exc).__name__}): {exc}"
     res.time_s = round(time.perf_counter() - t0, 3)
     return res
+
+
+def _diagnosis_files(job: BatchJob, path: Path, run: RunSpec, res: RunResult, diag,
+                     opts, times: dict[str, float], start, tables: Tables) -> None:
+    """Write (or send back) the diagnosis workbook of an infeasible run, as ``solve`` does."""
+    from .pipeline import _warnings_frame, highs_version, run_table
+    from .solve import SolveOutcome
+
+    stub = SolveOutcome("infeasible", "infeasible", float("nan"), float("nan"), float("nan"),
+                        {}, solver_version=highs_version())
+    sheets = {"Run": run_table(path, run.name, opts, stub, times, start, tables,
+                               job.command_line),
+              "Warnings": _warnings_frame(tables.warnings)}
+    if not job.write:
+        res.tables, res.diagnosis = sheets, diag
+        return
+    try:
+        _write_outputs(Path(run.output), sheets, False, [path], diagnosis=diag)
+        res.written = True
+        res.message += f" Diagnosis written to {Path(run.output).name}."
+    except OptmodelError as exc:
+        res.message += f" (diagnosis not written: {exc})"
 
 
 def _message(exc: OptmodelError) -> str:
@@ -256,17 +291,6 @@ def default_workers(n_runs: int) -> int:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
     return 1 if n_runs < 4 else max(1, min(cpus, n_runs))
-
-
-def _chunks(runs: list[RunSpec], n_workers: int) -> list[list[RunSpec]]:
-    """Consecutive chunks, about sixteen per worker and never empty.
-
-    A worker keeps its input, validated sheets and models between tasks, so small
-    chunks cost only Dask's few milliseconds per task and keep the workers evenly
-    busy to the end (a chunk of several runs left to one worker idles the others).
-    """
-    size = max(1, math.ceil(len(runs) / (16 * max(1, n_workers))))
-    return [runs[i:i + size] for i in range(0, len(runs), size)]
 
 
 def _failed(run: RunSpec, exc: BaseException) -> RunResult:
@@ -300,6 +324,24 @@ def worker_start_method() -> str:
     if configured != "spawn":
         return configured
     return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Processes started inside ignore SIGINT: Ctrl-C in a terminal reaches the whole
+    process group, and only this process should act on it (it records what finished,
+    writes the batch workbook and closes the cluster) — workers would print tracebacks."""
+    import signal
+
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -338,10 +380,11 @@ def _dask_client(workers: int, scheduler: str | None, warm: Callable[[], Any] | 
             # objects made so far are never collected by the workers' garbage collector:
             # its first full pass would otherwise walk (and copy) the whole inherited heap
             gc.freeze()
-        if not log.isEnabledFor(logging.INFO):  # Dask's own INFO lines unless --verbose
-            logging.getLogger("distributed").setLevel(logging.WARNING)
+        if not log.isEnabledFor(logging.INFO):  # Dask's own log lines only with --verbose
+            logging.getLogger("distributed").setLevel(logging.ERROR)
         try:  # a random free port for the status page: other clusters may hold 8787
-            with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+            with dask.config.set({"distributed.worker.multiprocessing-method": method}), \
+                    _workers_ignore_ctrl_c():
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                        processes=True, dashboard_address=":0",
                                        silence_logs=logging.CRITICAL)
@@ -362,10 +405,10 @@ def _dask_client(workers: int, scheduler: str | None, warm: Callable[[], Any] | 
 
 
 def _execute(job: BatchJob, runs: list[RunSpec], client, n_workers: int,
-             done: Callable[[list[RunResult]], None]) -> list[RunResult]:
+             done: Callable[[list[RunResult]], None], results: dict[str, RunResult]
+             ) -> list[RunResult]:
     """Solve every run in this process (``client`` None) or on Dask; call ``done`` as
-    results arrive."""
-    results: dict[str, RunResult] = {}
+    results arrive and keep them in ``results`` (what is finished when Ctrl-C comes)."""
     if client is None:
         for run in runs:
             try:
@@ -379,24 +422,31 @@ def _execute(job: BatchJob, runs: list[RunSpec], client, n_workers: int,
     from dask.distributed import as_completed
 
     job_f = client.scatter(job, broadcast=True)
-    futures = {client.submit(solve_chunk, job_f, chunk, pure=False): chunk
-               for chunk in _chunks(runs, n_workers)}
-    for fut in as_completed(list(futures)):
-        try:
-            res = fut.result()
-        except Exception as exc:  # a lost worker fails its chunk, not the batch
-            res = [_failed(run, exc) for run in futures[fut]]
-        for r in res:
-            if r.tables is not None and r.output is not None:
-                try:
-                    _write_outputs(Path(r.output), r.tables, job.report,
-                                   [Path(job.input_path)])
-                    r.written = True
-                except OptmodelError as exc:
-                    r.exit_code, r.message = exc.exit_code, _message(exc)
-                r.tables = None
-            results[r.name] = r
-        done(res)
+    # one task per run: a worker keeps its input, validated sheets and models between
+    # tasks, so this costs Dask's few milliseconds per task; the workers stay evenly busy
+    # to the end, and every finished run is recorded as soon as it is done (Ctrl-C)
+    futures = {client.submit(solve_chunk, job_f, [run], pure=False): [run] for run in runs}
+    try:
+        for fut in as_completed(list(futures)):
+            try:
+                res = fut.result()
+            except Exception as exc:  # a lost worker fails its chunk, not the batch
+                res = [_failed(run, exc) for run in futures[fut]]
+            for r in res:
+                if r.tables is not None and r.output is not None:
+                    try:
+                        _write_outputs(Path(r.output), r.tables, job.report,
+                                       [Path(job.input_path)], r.diagnosis)
+                        r.written = True
+                    except OptmodelError as exc:
+                        if r.diagnosis is None:
+                            r.exit_code, r.message = exc.exit_code, _message(exc)
+                    r.tables = r.diagnosis = None
+                results[r.name] = r
+            done(res)
+    except KeyboardInterrupt:  # queued runs are dropped; running ones may still finish
+        client.cancel(list(futures))
+        raise
     return [results[r.name] for r in runs]
 
 
@@ -431,7 +481,15 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
                    threads, report, reuse, write=scheduler is None,
                    command_line=command_line if command_line is not None else " ".join(
                        [Path(sys.argv[0]).name] + sys.argv[1:]))
-    results = _with_progress(job, runs, workers, scheduler, console)
+    finished: dict[str, RunResult] = {}
+    interrupted = False
+    try:
+        _with_progress(job, runs, workers, scheduler, console, finished)
+    except KeyboardInterrupt:  # keep what is done: its files and a batch workbook
+        interrupted = True
+    results = [finished.get(r.name) or RunResult(
+        r.name, dict(r.params), EXIT_INTERRUPTED, "interrupted",
+        "not solved: the batch was interrupted", output=r.output) for r in runs]
     wall = time.perf_counter() - t0
     code = max([r.exit_code for r in results], default=EXIT_OK)
     meta = {"input_file": input_path.name, "input_sha256": sha, "runs": len(results),
@@ -450,17 +508,24 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
             "start_time_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "wall_time_s": round(wall, 3), **(info or {}),
             "command_line": job.command_line}
+    if interrupted:
+        meta["interrupted"] = f"yes, after {len(finished)} of {len(runs)} runs (Ctrl-C)"
     write_batch(batch_path, results, params or [], meta,
                 changes={r.name: "; ".join(_override_text(o) for o in r.overrides)
                          for r in runs} if not params else None)
     outcome = BatchOutcome(results, batch_path, code, wall)
+    if interrupted:
+        raise Interrupted(f"Interrupted after {len(finished)} of {len(runs)} runs: their "
+                          f"files and {batch_path} (the other runs marked interrupted) "
+                          "were written; a run that was solving when Ctrl-C came may "
+                          "have written its workbook too.")
     if console is not None:
         print_batch(outcome, console)
     return outcome
 
 
 def _with_progress(job: BatchJob, runs: list[RunSpec], workers: int, scheduler: str | None,
-                   console) -> list[RunResult]:
+                   console, results: dict[str, RunResult]) -> list[RunResult]:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -489,7 +554,7 @@ def _with_progress(job: BatchJob, runs: list[RunSpec], workers: int, scheduler: 
             progress.update(task, advance=len(res),
                             failed=f"[red]{failed} failed[/]" if failed else "")
 
-        return _execute(job, runs, client, n_workers, done)
+        return _execute(job, runs, client, n_workers, done, results)
 
 
 # ------------------------------------------------------------ batch workbook

@@ -60,8 +60,9 @@ def _guard(fn):
         return fn()
     except OptmodelError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        err.print("[bold red]Interrupted: nothing was written.[/]")
+    except KeyboardInterrupt as exc:
+        text = getattr(exc, "message", "Interrupted: nothing was written.")
+        err.print(f"[bold red]{escape(text)}[/]")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except typer.Exit:
         raise

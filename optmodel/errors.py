@@ -13,6 +13,14 @@ EXIT_OUTPUT = 4
 EXIT_INTERRUPTED = 130
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C after some files were written; ``message`` says which."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Issue:
     """One problem (or warning) found in an input workbook.

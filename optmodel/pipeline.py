@@ -115,18 +115,24 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
     try:
         sol = solve(bm, opts)
     except InfeasibleError as exc:  # explain it in input terms (optmodel.diagnose)
-        t = time.perf_counter()
-        diag = diagnosis(bm, time_limit=max(30.0, opts.time_limit or 0.0))
-        times["diagnose"] = time.perf_counter() - t
-        err = InfeasibleError(f"{diag.headline or exc}\nWhy:\n{diagnosis_text(diag)}")
-        err.diagnosis = diag
-        raise err from None
+        raise diagnosed(bm, exc, opts, times) from None
     times.update({k: v for k, v in sol.times.items()})
     t = time.perf_counter()
     result = extract_tables(bm, sol)
     result["Summary"] = summary_table(bm, sol, result)
     times["extract"] = time.perf_counter() - t
     return data, bm, sol, result
+
+
+def diagnosed(bm: BuiltModel, exc: InfeasibleError, opts: SolveOptions,
+              times: dict[str, float]) -> InfeasibleError:
+    """``exc`` explained in input terms: the error to raise, its ``diagnosis`` attached."""
+    t = time.perf_counter()
+    diag = diagnosis(bm, time_limit=max(30.0, opts.time_limit or 0.0))
+    times["diagnose"] = time.perf_counter() - t
+    err = InfeasibleError(f"{diag.headline or exc}\nWhy:\n{diagnosis_text(diag)}")
+    err.diagnosis = diag
+    return err
 
 
 def solve_workbook(input_path: Path | str, output_path: Path | str | None = None, *,

@@ -35,7 +35,7 @@ import pyomo.core as pyo  # not pyomo.environ: its solver/writer plugins load on
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from .data import ModelData, build_model_data
-from .errors import OptmodelError
+from .errors import InfeasibleError, OptmodelError
 from .model.build import BuiltModel, build_model, npv_expression, objective_coefficients
 from .model.linear import ConFamily, VarFamily
 from .results import extract_tables, summary_table
@@ -309,6 +309,10 @@ class ModelCache:
         slot, mode = self.prepare(data, times)
         try:
             sol = self._solve(slot, dataclasses.replace(opts, warmstart=mode == REUSED))
+        except InfeasibleError as exc:  # explained in input terms, as a single solve does
+            from .pipeline import diagnosed
+
+            raise diagnosed(slot.bm, exc, opts, times) from None
         except BaseException as exc:
             if not isinstance(exc, OptmodelError) and slot in self.slots:
                 self.slots.remove(slot)  # solver state unknown

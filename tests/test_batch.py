@@ -125,18 +125,24 @@ def test_sweep_reuse_equals_cold_and_cli_files(tiny_workbook, tmp_path):
     assert "override" in set(one["key"]) and "sweep_005" in set(one["value"])
 
 
-def test_failed_and_infeasible_runs_do_not_stop_the_sweep(tiny_min_t, tmp_path):
+@pytest.mark.parametrize("reuse", [False, True], ids=["cold", "re-use"])
+def test_failed_and_infeasible_runs_do_not_stop_the_sweep(tiny_min_t, tmp_path, reuse):
     # min_t -1e6: invalid (exit 2); 0: solves; 1e6 (hard, no penalty): infeasible (exit 1)
     out = run_sweep(tiny_min_t, ["Markets|ChinaC|conc|sell|export|:min_t=-1e6:1e6:3"],
-                    out_dir=tmp_path / "out", workers=1)
+                    out_dir=tmp_path / "out", workers=1, reuse=reuse)
     assert [r.exit_code for r in out.results] == [2, 0, 1]
     assert out.exit_code == 2
     runs = _book(tmp_path / "out" / "batch.xlsx")["Runs"]
     assert runs["status"].tolist() == ["input error", "optimal", "infeasible"]
     assert "min_t" in runs["message"][0] and "infeasible" in runs["message"][2]
-    assert runs["output"].fillna("").tolist() == ["", "sweep_002.xlsx", ""]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["batch.xlsx",
-                                                                     "sweep_002.xlsx"]
+    # the infeasible run gets the diagnosis workbook a single solve would write
+    assert runs["output"].fillna("").tolist() == ["", "sweep_002.xlsx", "sweep_003.xlsx"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "batch.xlsx", "sweep_002.xlsx", "sweep_003.xlsx"]
+    diag = _book(tmp_path / "out" / "sweep_003.xlsx")
+    assert set(diag) >= {"Diagnosis", "Run"} and "Summary" not in diag
+    assert "ChinaC" in diag["Diagnosis"].to_string()
+    assert "Diagnosis written to sweep_003.xlsx" in runs["message"][2]
 
 
 def test_selector_matching_no_row_is_an_input_error(tiny_workbook, tmp_path):
@@ -181,7 +187,39 @@ def test_dask_local_cluster_two_workers(tiny_min_t, tmp_path):
     assert sum(r.model == "re-used" for r in out.results) >= 1
     meta = _book(tmp_path / "d" / "batch.xlsx")["Batch"].set_index("key")["value"]
     assert meta["scheduler"] == "embedded LocalCluster" and int(meta["runs"]) == 6
-    assert len(list((tmp_path / "d").glob("sweep_*.xlsx"))) == 3
+    books = {p.name: _book(p) for p in (tmp_path / "d").glob("sweep_*.xlsx")}
+    assert len(books) == 6  # infeasible runs: diagnosis workbooks
+    assert sorted(n for n, b in books.items() if "Diagnosis" in b) == [
+        f"sweep_{i:03d}.xlsx" for i in (2, 4, 6)]
+
+
+def test_existing_scheduler_gets_the_runs_and_results_come_back(tiny_min_t, tmp_path,
+                                                                 monkeypatch):
+    """--scheduler: a running cluster's workers (spawned, not forked) solve; this process
+    writes every workbook, the infeasible run's diagnosis included."""
+    from dask.distributed import LocalCluster
+
+    monkeypatch.setenv("OPTMODEL_WORKER_START", "spawn")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster:
+        out = run_sweep(tiny_min_t, ["Markets|ChinaC|conc|sell|export|:min_t=0:1e6:2"],
+                        out_dir=tmp_path / "s", scheduler=cluster.scheduler_address)
+    assert [r.exit_code for r in out.results] == [0, 1]
+    assert [r.written for r in out.results] == [True, True]
+    assert "Summary" in _book(tmp_path / "s" / "sweep_001.xlsx")
+    assert "Diagnosis" in _book(tmp_path / "s" / "sweep_002.xlsx")
+    meta = _book(tmp_path / "s" / "batch.xlsx")["Batch"].set_index("key")["value"]
+    assert meta["scheduler"] == cluster.scheduler_address
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_worker_start_method_can_be_chosen(method, monkeypatch):
+    from optmodel.batch import worker_start_method
+
+    monkeypatch.setenv("OPTMODEL_WORKER_START", method)
+    assert worker_start_method() == method
+    monkeypatch.delenv("OPTMODEL_WORKER_START")
+    assert worker_start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
 
 
 def test_cli_scenario_all_and_sweep(tiny_workbook, tmp_path):
@@ -224,3 +262,68 @@ def test_cold_batch_run_is_the_single_solve(tiny_workbook, tmp_path):
     assert set(one) == set(batch)
     for sheet in set(one) - {"Run"}:
         pd.testing.assert_frame_equal(one[sheet], batch[sheet], obj=sheet)
+
+
+def test_ctrl_c_keeps_finished_runs_and_writes_the_batch_workbook(tiny_workbook, tmp_path,
+                                                                  monkeypatch):
+    """Ctrl-C during the third run: the two finished runs keep their workbooks, batch.xlsx
+    lists them and marks the rest interrupted, and the interrupt still ends the command."""
+    import optmodel.batch as batch
+    from optmodel.errors import EXIT_INTERRUPTED, Interrupted
+
+    real, calls = batch.solve_chunk, []
+
+    def interrupt_third(job, runs):
+        calls.append(runs[0].name)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(job, runs)
+
+    monkeypatch.setattr(batch, "solve_chunk", interrupt_third)
+    with pytest.raises(Interrupted, match="after 2 of 4 runs"):
+        run_sweep(tiny_workbook, ["Settings|discount_rate:value=0:0.1:4"],
+                  out_dir=tmp_path, workers=1)
+    runs = _book(tmp_path / "batch.xlsx")["Runs"]
+    assert runs["status"].tolist() == ["optimal", "optimal", "interrupted", "interrupted"]
+    assert runs["exit_code"].tolist() == [0, 0, EXIT_INTERRUPTED, EXIT_INTERRUPTED]
+    assert sorted(p.name for p in tmp_path.glob("sweep_*.xlsx")) == ["sweep_001.xlsx",
+                                                                      "sweep_002.xlsx"]
+    meta = _book(tmp_path / "batch.xlsx")["Batch"].set_index("key")["value"]
+    assert meta["interrupted"].startswith("yes, after 2 of 4")
+
+
+def test_ctrl_c_in_a_terminal_stops_a_parallel_sweep_cleanly(tiny_workbook, tmp_path):
+    """SIGINT to the whole process group (what Ctrl-C in a terminal does), workers
+    included: exit 130 within seconds, no traceback, batch.xlsx written, no process left."""
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "sweep", str(tiny_workbook), "--set",
+         "Settings|discount_rate:value=0:0.2:400", "-o", str(out), "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("sweep_*.xlsx"))) < 3 and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            time.sleep(0.05)
+        t = time.perf_counter()
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+        stopped_after = time.perf_counter() - t
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert stopped_after < 15
+    assert "Traceback" not in stdout + stderr and "Interrupted after" in stderr
+    runs = _book(out / "batch.xlsx")["Runs"]
+    assert (runs["status"] == "interrupted").sum() > 0
+    done = runs[runs["status"] == "optimal"]
+    assert len(done) >= 1  # workers write a run's file just before its result comes back
+    assert all((out / name).is_file() for name in done["output"])
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):  # the group, workers included, is gone
+        os.killpg(proc.pid, 0)
