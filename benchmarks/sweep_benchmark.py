@@ -134,10 +134,10 @@ def main() -> int:
     for p, npv in zip(inputs, batch["npv_musd"], strict=True):
         cold = _npv(p.with_name(p.stem + "_res.xlsx"))
         worst = max(worst, abs(cold - npv) / max(1.0, abs(cold)))
-    reused = int((batch["model"] == "re-used").sum())
+    reused = int(batch["model"].isin(["re-used", "structure re-used"]).sum())
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} before the runs")
     print(f"A  one sweep, {args.workers} workers      : {t_sweep:7.1f} s wall, {c_sweep:7.1f} s CPU"
-          f"  (model re-use {mode}: {reused}/{len(batch)} runs on a re-used model)")
+          f"\n   model re-use: {mode}; {reused}/{len(batch)} runs re-used a model or structure")
     print(f"B  {len(inputs)} cold `run.py solve` calls  : {t_cold:7.1f} s wall, "
           f"{c_cold:7.1f} s CPU")
     print(f"speed-up: {t_cold / t_sweep:.1f}x wall, {c_cold / c_sweep:.1f}x CPU   "

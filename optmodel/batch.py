@@ -51,7 +51,7 @@ from .errors import (
     OutputError,
     SolverError,
 )
-from .reuse import ModelCache, reuse_pays
+from .reuse import COLD, REUSED, STRUCTURE, ModelCache, reuse_pays
 from .scenarios import Override, apply_overrides, overrides_for, scenario_names
 from .validate import SheetCache, Tables, validate_raw
 from .workbook_read import RawSheet, read_raw
@@ -89,7 +89,7 @@ class RunResult:
     kpis: dict[str, Any] = field(default_factory=dict)
     builds: str = ""
     time_s: float = 0.0
-    model: str = ""  # "built" or "re-used"
+    model: str = ""  # "built", "re-used" or "structure re-used" (optmodel.reuse)
     output: str | None = None
     written: bool = False
     tables: dict[str, pd.DataFrame] | None = None
@@ -496,9 +496,13 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
             "solved": sum(r.exit_code == EXIT_OK for r in results),
             "failed": sum(r.exit_code != EXIT_OK for r in results),
             "worst_exit_code": code,
-            "model_reuse": "on" if reuse else "off (each run solved as a single solve)",
-            "models_built": sum(r.model == "built" for r in results),
-            "models_re_used": sum(r.model == "re-used" for r in results),
+            "model_reuse": (
+                "persistent model: numbers updated in place, HiGHS re-solves" if reuse else
+                "structure: unchanged sheets, plant data and plant constraint families "
+                "shared; each run's model handed to HiGHS afresh"),
+            "models_built": sum(r.model == COLD for r in results),
+            "models_re_used": sum(r.model == REUSED for r in results),
+            "structures_re_used": sum(r.model == STRUCTURE for r in results),
             "workers": workers if scheduler is None else "cluster",
             "scheduler": scheduler or ("embedded LocalCluster" if workers > 1
                                        else "this process"),

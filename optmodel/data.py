@@ -49,6 +49,7 @@ class ModelData:
     # batch runs: the memo of the plant section these data came from (None otherwise);
     # build_model keeps there the structure of the families over plant variables
     memo: dict[str, Any] | None = field(default=None, repr=False)
+    plant_from_memo: bool = False  # the plant section was an earlier run's (batch re-use)
 
     @property
     def first_year(self) -> int:
@@ -120,7 +121,8 @@ def build_model_data(tables: Tables) -> ModelData:
     discount = pd.Series([(1.0 + rate) ** -(t - t0) for t in years], index=years, dtype=float)
 
     memo = tables.memo if set(PLANT_SHEETS) <= tables.unchanged else None
-    if memo is not None and "plant" in memo:
+    from_memo = memo is not None and "plant" in memo
+    if from_memo:
         plant = {k: v.copy() for k, v in memo["plant"].items()}
     else:
         plant = _plant_section(tables, years, discount)
@@ -175,7 +177,7 @@ def build_model_data(tables: Tables) -> ModelData:
         options=plant["options"], builds=plant["builds"], alive=plant["alive"], act=act,
         flows=flows.reset_index(drop=True), routes=route_years, trade=mk,
         dispose=dispose.reset_index(drop=True), deposits=plant["deposits"], policy=policy,
-        opening=plant["opening"], tables=tables, memo=memo,
+        opening=plant["opening"], tables=tables, memo=memo, plant_from_memo=from_memo,
     )
 
 

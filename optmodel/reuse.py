@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 COLD = "built"
 REUSED = "re-used"
+STRUCTURE = "structure re-used"  # plant data and families from the batch memo, new numbers
 
 
 # --------------------------------------------------------------- comparison
@@ -302,7 +303,7 @@ class ModelCache:
 
             data, bm, sol, result = solve_tables(tables, opts, times)
             self.builds += 1
-            return data, bm, sol, result, COLD
+            return data, bm, sol, result, STRUCTURE if data.plant_from_memo else COLD
         t = time.perf_counter()
         data = build_model_data(tables)
         times["prepare"] = time.perf_counter() - t

@@ -327,3 +327,26 @@ def test_ctrl_c_in_a_terminal_stops_a_parallel_sweep_cleanly(tiny_workbook, tmp_
     time.sleep(0.5)
     with pytest.raises(ProcessLookupError):  # the group, workers included, is gone
         os.killpg(proc.pid, 0)
+
+
+def test_price_sweep_shares_structure_and_equals_fresh_solves(tiny_workbook, tmp_path):
+    """A sweep that changes only Markets re-uses the plant section and its families after
+    the first run; every run's NPV and plan equal a solve of freshly validated tables."""
+    from optmodel.pipeline import solve_tables
+
+    sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=4000:36000:5"]
+    out = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "p", workers=1, mip_gap=0.0,
+                    reuse=False)
+    assert [r.model for r in out.results] == ["built"] + ["structure re-used"] * 4
+    raw = read_raw(tiny_workbook)
+    for run, price in zip(out.results, [4000, 12000, 20000, 28000, 36000], strict=True):
+        changed = apply_overrides(raw, [Override("Markets", "JapanOx|oxide|sell|export|",
+                                                 "price_usd_per_t", value=price)])
+        tables, _ = validate_raw(changed)
+        _, _, _, fresh = solve_tables(tables, solve_options(tables.settings, mip_gap=0.0))
+        npv = dict(zip(fresh["Summary"]["metric"], fresh["Summary"]["value"], strict=True))
+        assert run.kpis[NPV] == pytest.approx(npv[NPV], rel=1e-9, abs=1e-9), run.name
+        got = _book(tmp_path / "p" / f"{run.name}.xlsx")
+        assert got["Builds"]["units"].sum() == pytest.approx(fresh["Builds"]["units"].sum())
+    meta = _book(tmp_path / "p" / "batch.xlsx")["Batch"].set_index("key")["value"]
+    assert int(meta["structures_re_used"]) == 4 and int(meta["models_built"]) == 1
