@@ -25,8 +25,9 @@ def register(app: typer.Typer, guard) -> None:
 
     @app.command("sweep", help=(
         "Solve a grid (or random samples) of parameter values: one results workbook per run "
-        "and batch.xlsx (one row per run, a Response sheet per parameter) in OUTDIR. Runs "
-        "that share the model structure re-use the built model; runs go in parallel on a "
+        "and batch.xlsx (one row per run, a Response sheet per parameter) in OUTDIR. Each "
+        "worker keeps the validated input and the parts of the model a run leaves alone; "
+        "runs go in parallel on a "
         "Dask LocalCluster (--workers) or an existing cluster (--scheduler). Exits with the "
         "worst exit code of its runs.\n\nGrammar of --set: " + SET_HELP))
     def sweep_cmd(
