@@ -46,10 +46,11 @@ class ModelData:
     policy: pd.DataFrame  # expanded
     opening: pd.DataFrame  # nodes with an opening cost that gate builds
     tables: Tables | None = field(default=None, repr=False)
-    # batch runs: the memo of the plant section these data came from (None otherwise);
-    # build_model keeps there the structure of the families over plant variables
+    # batch runs whose CORE_SHEETS are the base workbook's: the memo of what their worker
+    # derived from them (None otherwise); build_model keeps there the structure of the
+    # families made from the plant core
     memo: dict[str, Any] | None = field(default=None, repr=False)
-    plant_from_memo: bool = False  # the plant section was an earlier run's (batch re-use)
+    plant_from_memo: bool = False  # the plant core was an earlier run's (batch re-use)
 
     @property
     def first_year(self) -> int:
@@ -100,19 +101,24 @@ def _blank_to_str(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df
 
 
-# the sheets the plant section of build_model_data reads (not Markets, not Routes)
+# the sheets the plant section of build_model_data reads (not Markets, not Routes) …
 PLANT_SHEETS = ("Settings", "Nodes", "Products", "Processes", "Recipes", "NodeProcesses",
                 "BuildOptions", "Policy", "Deposits")
+# … and those its core reads: every index of the plant section, and its coefficients
+# except the Policy ones (capex relief, processing subsidies)
+CORE_SHEETS = tuple(s for s in PLANT_SHEETS if s != "Policy")
 
 
 def build_model_data(tables: Tables) -> ModelData:
     """Derive every sparse index set and coefficient from validated tables.
 
     The plant section (nodes, processes, builds, activity …) reads only
-    :data:`PLANT_SHEETS`.  A batch run whose tables carry a memo and leave all of
-    those sheets as in the base workbook (:class:`~optmodel.validate.SheetCache`)
-    takes that section from the memo — a price or route sweep then rebuilds only
-    markets, flows and disposal.
+    :data:`PLANT_SHEETS`, and its core (all of it but the Policy coefficients)
+    only :data:`CORE_SHEETS`.  Batch runs carry a memo of what their worker
+    derived from the base workbook (:class:`~optmodel.validate.SheetCache`): a run
+    that leaves the plant sheets as they were takes the plant section from it, one
+    that changes only Policy among them takes the core — so a price, route or
+    policy sweep rebuilds little more than markets, flows and disposal.
     """
     st = tables.settings
     years = list(range(int(st["first_year"]), int(st["last_year"]) + 1))
@@ -120,14 +126,22 @@ def build_model_data(tables: Tables) -> ModelData:
     rate = float(st["discount_rate"])
     discount = pd.Series([(1.0 + rate) ** -(t - t0) for t in years], index=years, dtype=float)
 
-    memo = tables.memo if set(PLANT_SHEETS) <= tables.unchanged else None
-    from_memo = memo is not None and "plant" in memo
-    if from_memo:
-        plant = {k: v.copy() for k, v in memo["plant"].items()}
+    memo = tables.memo if set(CORE_SHEETS) <= tables.unchanged else None
+    whole = memo is not None and set(PLANT_SHEETS) <= tables.unchanged
+    from_memo = memo is not None and ("core" in memo or (whole and "plant" in memo))
+    if whole and "plant" in memo:
+        plant = _copies(memo["plant"])
     else:
-        plant = _plant_section(tables, years, discount)
-        if memo is not None:
-            memo["plant"] = {k: v.copy() for k, v in plant.items()}
+        if memo is not None and "core" in memo:
+            core = _copies(memo["core"])
+        else:
+            core = _plant_core(tables, years, discount)
+            if memo is not None:
+                memo["core"] = _copies(core)
+        plant = _with_policy(core, _expand_policy(_frame(tables, "Policy"), years), st,
+                             discount, last)
+        if whole:
+            memo["plant"] = _copies(plant)
     nodes, products, recipes, policy, act = (plant[k] for k in (
         "nodes", "products", "recipes", "policy", "act"))
 
@@ -185,10 +199,13 @@ def _frame(tables: Tables, sheet: str) -> pd.DataFrame:
     return tables.frames[sheet].drop(columns=["_bad"], errors="ignore")
 
 
-def _plant_section(tables: Tables, years: list[int], discount: pd.Series
-                   ) -> dict[str, pd.DataFrame]:
-    """Everything derived from :data:`PLANT_SHEETS` alone."""
-    st = tables.settings
+def _copies(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    return {k: v.copy() for k, v in frames.items()}
+
+
+def _plant_core(tables: Tables, years: list[int], discount: pd.Series
+                ) -> dict[str, pd.DataFrame]:
+    """Everything derived from :data:`CORE_SHEETS` alone (no Policy)."""
     t0, last = years[0], years[-1]
     nodes = apply_defaults(_frame(tables, "Nodes"), "Nodes")
     nodes["opening_cost_musd"] = nodes["opening_cost_musd"].astype(float)
@@ -199,8 +216,6 @@ def _plant_section(tables: Tables, years: list[int], discount: pd.Series
     recipes = _frame(tables, "Recipes")[["process", "product", "direction",
                                          "qty_per_activity"]].copy()
     recipes["qty_per_activity"] = recipes["qty_per_activity"].astype(float)
-
-    policy = _expand_policy(_frame(tables, "Policy"), years)
 
     # ---- node processes (expanded by year; blank cells took defaults)
     np_ = apply_defaults(_frame(tables, "NodeProcesses"), "NodeProcesses")
@@ -219,29 +234,16 @@ def _plant_section(tables: Tables, years: list[int], discount: pd.Series
     opts["divisible"] = opts["divisible"].astype(bool)
     opts = opts.merge(nodes[["node", "kind", "opening_cost_musd"]], on="node", how="left")
     builds = _build_starts(opts, years, last)
-    relief = _relief(policy, nodes, years)
-    builds = builds.merge(relief, on=["node", "year"], how="left")
-    builds["relief"] = builds["relief"].fillna(0.0)
     builds["d"] = builds["year"].map(discount)
-    builds["capex_usd"] = builds["capex_musd"] * USD_PER_MUSD * (1.0 - builds["relief"])
-    remaining = np.minimum(builds["lifetime_years"], np.maximum(
-        0, builds["year"] + builds["lead_time_years"] + builds["lifetime_years"] - 1 - last))
-    builds["salvage_usd"] = (builds["capex_usd"] * remaining / builds["lifetime_years"]
-                             if st.get("salvage") else 0.0)
     alive = _alive(builds, last)
     alive["d"] = alive["year"].map(discount)
     fom = (alive.assign(pv=alive["d"] * alive["fixed_om_musd_per_year"] * USD_PER_MUSD)
            .groupby(["option", "start"], sort=False)["pv"].sum())
     builds["pv_fom_usd"] = [fom.get((o, y), 0.0) for o, y in
                             zip(builds["option"], builds["year"], strict=True)]
-    builds["obj"] = (-builds["d"] * builds["capex_usd"] - builds["pv_fom_usd"]
-                     + builds["salvage_usd"] * discount[last])
 
     # ---- activity index: (node, process, year) where capacity can be > 0
     act = _activity_index(np_, alive, opts, years)
-    subsidy = _subsidy(policy, processes)
-    act = act.merge(subsidy, on=["process", "year"], how="left")
-    act["subsidy"] = act["subsidy"].fillna(0.0)
 
     # ---- deposits and extraction tax on the deposit product's gross output
     deposits = apply_defaults(_frame(tables, "Deposits"), "Deposits")
@@ -257,17 +259,36 @@ def _plant_section(tables: Tables, years: list[int], discount: pd.Series
     act = act.merge(tax, on=["node", "process"], how="left")
     act["tax_per_act"] = act["tax_per_act"].astype(float).fillna(0.0)
     act["d"] = act["year"].map(discount)
-    act["obj"] = act["d"] * (act["subsidy"] - act["opex_usd_per_activity"] - act["tax_per_act"])
 
     opening = nodes[(nodes["opening_cost_musd"] > 0) & nodes["node"].isin(opts["node"])][
         ["node", "opening_cost_musd"]].reset_index(drop=True)
     return {"nodes": nodes, "products": products, "processes": processes, "recipes": recipes,
-            "policy": policy, "node_processes": np_, "options": opts,
-            "builds": builds.reset_index(drop=True), "alive": alive,
-            "act": act.reset_index(drop=True), "deposits": deposits, "opening": opening}
+            "node_processes": np_, "options": opts, "builds": builds.reset_index(drop=True),
+            "alive": alive, "act": act.reset_index(drop=True), "deposits": deposits,
+            "opening": opening}
 
 
-# ------------------------------------------------------------------ helpers
+def _with_policy(core: dict[str, pd.DataFrame], policy: pd.DataFrame, st: dict[str, Any],
+                 discount: pd.Series, last: int) -> dict[str, pd.DataFrame]:
+    """The plant section: the core plus the Policy coefficients of builds and activity
+    (capex relief, processing subsidies) and the expanded policy table."""
+    nodes, builds, act = core["nodes"], core["builds"], core["act"]
+    relief = _relief(policy, nodes)
+    builds = builds.merge(relief, on=["node", "year"], how="left")
+    builds["relief"] = builds["relief"].fillna(0.0)
+    builds["capex_usd"] = builds["capex_musd"] * USD_PER_MUSD * (1.0 - builds["relief"])
+    remaining = np.minimum(builds["lifetime_years"], np.maximum(
+        0, builds["year"] + builds["lead_time_years"] + builds["lifetime_years"] - 1 - last))
+    builds["salvage_usd"] = (builds["capex_usd"] * remaining / builds["lifetime_years"]
+                             if st.get("salvage") else 0.0)
+    builds["obj"] = (-builds["d"] * builds["capex_usd"] - builds["pv_fom_usd"]
+                     + builds["salvage_usd"] * discount[last])
+    subsidy = _subsidy(policy, core["processes"])
+    act = act.merge(subsidy, on=["process", "year"], how="left")
+    act["subsidy"] = act["subsidy"].fillna(0.0)
+    act["obj"] = act["d"] * (act["subsidy"] - act["opex_usd_per_activity"] - act["tax_per_act"])
+    return {**core, "policy": policy, "builds": builds.reset_index(drop=True),
+            "act": act.reset_index(drop=True)}
 
 
 def _expand_policy(pol: pd.DataFrame, years: list[int]) -> pd.DataFrame:
@@ -329,7 +350,7 @@ def _duties(policy: pd.DataFrame, products: pd.DataFrame, years: list[int]) -> p
     return wide
 
 
-def _relief(policy: pd.DataFrame, nodes: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+def _relief(policy: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
     sub = policy[policy["instrument"] == "capex_relief_rate"]
     names, lower, kinds = (nodes[c].tolist() for c in ("node", "node", "kind"))
     lower = [str(n).lower() for n in lower]

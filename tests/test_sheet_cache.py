@@ -58,20 +58,25 @@ def test_cache_hands_out_copies():
 MODEL_FRAMES = ("nodes", "products", "processes", "recipes", "node_processes", "options",
                 "builds", "alive", "act", "flows", "routes", "trade", "dispose", "deposits",
                 "policy", "opening")
-RUNS = [  # (changes, whether the plant section may come from the memo)
+RUNS = [  # (changes, whether the plant core may come from the memo)
     ([Override("Markets", "*|NdPr_oxide|sell|export|*", "price_usd_per_t", value=55000)], True),
     ([Override("Routes", "*|*|*", "cost_usd_per_t", factor=2.0)], True),
     ([Override("BuildOptions", "*", "capex_musd", factor=0.5)], False),
-    ([Override("Policy", "export_duty_rate|stage<=1|", "value", value=0.3)], False),
+    ([Override("Policy", "export_duty_rate|stage<=1|", "value", value=0.3)], True),
+    # the Policy coefficients of the plant section: relief, subsidy, budget
+    ([Override("Policy", "capex_relief_rate|technopark|", "value", value=0.4),
+      Override("Policy", "processing_subsidy_usd_per_activity|magnet_making|", "value",
+               value=3000),
+      Override("Policy", "investment_budget_musd||", "value", value=500)], True),
     ([Override("Settings", "discount_rate", "value", value=0.05)], False),
     ([], True),
 ]
 
 
 def test_model_data_from_the_memo_equals_a_fresh_build():
-    """Runs in batch order, one memo: every run's model data equals a build without it,
-    and only runs that leave the plant sheets alone take the plant section from it."""
-    from optmodel.data import PLANT_SHEETS, build_model_data
+    """Runs in batch order, one memo: every run's model data and constraint families equal
+    a build without it, and only runs that leave the core sheets alone use it."""
+    from optmodel.data import CORE_SHEETS, build_model_data
     from optmodel.model.build import build_model
 
     raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
@@ -81,13 +86,17 @@ def test_model_data_from_the_memo_equals_a_fresh_build():
         run = apply_overrides(raw, changes)
         cached, _ = validate_raw(run, cache=cache)
         fresh, _ = validate_raw(run)
-        assert (set(PLANT_SHEETS) <= cached.unchanged) == memo_ok
+        assert (set(CORE_SHEETS) <= cached.unchanged) == memo_ok
+        had_core = "core" in cache.memo
         a, b = build_model_data(cached), build_model_data(fresh)
+        assert a.plant_from_memo == (memo_ok and had_core) and not b.plant_from_memo
         for name in MODEL_FRAMES:
             pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
         _assert_same_structure(build_model(a, structure_only=True),
                                build_model(b, structure_only=True))
-    assert "plant" in cache.memo and "process_capacity" in cache.memo["families"]
+    assert {"core", "plant", "families"} <= set(cache.memo)
+    assert "process_capacity" in cache.memo["families"]
+    assert "investment_budget" not in cache.memo["families"]  # reads Policy: never shared
 
 
 def _assert_same_structure(x, y):

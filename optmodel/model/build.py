@@ -53,12 +53,12 @@ def build_model(data: ModelData, block: pyo.Block | None = None,
     else:
         m = block if block is not None else pyo.ConcreteModel(name="optmodel")
     bm = BuiltModel(m, data, _add_variables(m, data))
-    # structure tables of the families over plant variables only: a batch run whose plant
-    # section came from its memo (optmodel.data) gets the same tables, so they are shared
+    # structure tables of the families made from the plant core alone: a batch run whose
+    # core came from its memo (optmodel.data) gets the same tables, so they are shared
     memo = data.memo.setdefault("families", {}) if structure_only and data.memo is not None \
         else None
     for family in FAMILIES:
-        if memo is not None and family in PLANT_FAMILIES:
+        if memo is not None and family in CORE_FAMILIES:
             if family.__name__ not in memo:
                 memo[family.__name__] = family(bm)
             bm.add(memo[family.__name__])
@@ -381,6 +381,7 @@ def npv_expression(bm: BuiltModel) -> LinearExpression:
 FAMILIES = (product_balance, process_capacity, process_min_load, build_limit, node_open_link,
             deposit_reserve, deposit_annual, route_capacity, market_max, market_min,
             export_quota, min_domestic_processing, investment_budget)
-# the families over act, build and open only, made from the plant section of the data
-PLANT_FAMILIES = (process_capacity, process_min_load, build_limit, node_open_link,
-                  deposit_reserve, deposit_annual, investment_budget)
+# the families over act, build and open made from the core of the plant section alone
+# (optmodel.data.CORE_SHEETS; investment_budget reads Policy and relieved capex)
+CORE_FAMILIES = (process_capacity, process_min_load, build_limit, node_open_link,
+                 deposit_reserve, deposit_annual)
