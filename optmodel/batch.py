@@ -313,7 +313,7 @@ def worker_start_method() -> str:
     other than its default ``spawn``; else ``fork`` on Linux — a forked worker
     starts in about 0.05 s with the solver modules already imported, a spawned one
     imports them again (about 1 s each) — and ``spawn`` elsewhere (macOS and
-    Windows cannot fork safely).
+    Windows cannot fork safely) or once this process has run a solve.
     """
     import dask
 
@@ -323,6 +323,10 @@ def worker_start_method() -> str:
     configured = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
     if configured != "spawn":
         return configured
+    from .solve import solver_has_run
+
+    if solver_has_run():  # HiGHS's threads would not survive a fork (Python API use)
+        return "spawn"
     return "fork" if sys.platform.startswith("linux") else "spawn"
 
 

@@ -104,6 +104,18 @@ def _solver(opts: SolveOptions, s: Highs | None = None) -> Highs:
     return s
 
 
+_SOLVER_HAS_RUN = False  # a solve ran in this process (batch workers then are not forked)
+
+
+def solver_has_run() -> bool:
+    """Whether HiGHS has solved anything in this process.
+
+    HiGHS may then hold a pool of threads, which a forked process would inherit
+    in a broken state (threads do not survive fork); batches then spawn workers.
+    """
+    return _SOLVER_HAS_RUN
+
+
 def run_interruptible(run: Callable[[], Any], cancel: Callable[[], None]) -> Any:
     """Run a blocking solver call in a worker thread so that Ctrl-C reaches Python.
 
@@ -113,6 +125,8 @@ def run_interruptible(run: Callable[[], Any], cancel: Callable[[], None]) -> Any
     (``cancel``), waits for the worker to return and re-raises the
     KeyboardInterrupt, so that no half-finished result is used or written.
     """
+    global _SOLVER_HAS_RUN
+    _SOLVER_HAS_RUN = True
     # highspy only acts on cancelSolve() with its user-interrupt callbacks on
     owner = getattr(cancel, "__self__", None)
     if owner is not None and getattr(owner, "HandleUserInterrupt", True) is False:

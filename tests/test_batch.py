@@ -214,12 +214,17 @@ def test_existing_scheduler_gets_the_runs_and_results_come_back(tiny_min_t, tmp_
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_worker_start_method_can_be_chosen(method, monkeypatch):
+    import optmodel.solve
     from optmodel.batch import worker_start_method
 
     monkeypatch.setenv("OPTMODEL_WORKER_START", method)
     assert worker_start_method() == method
     monkeypatch.delenv("OPTMODEL_WORKER_START")
+    monkeypatch.setattr(optmodel.solve, "_SOLVER_HAS_RUN", False)
     assert worker_start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
+    # after a solve in this process HiGHS may hold threads that a fork would break
+    monkeypatch.setattr(optmodel.solve, "_SOLVER_HAS_RUN", True)
+    assert worker_start_method() == "spawn"
 
 
 def test_cli_scenario_all_and_sweep(tiny_workbook, tmp_path):
