@@ -367,7 +367,7 @@ def _dask_client(workers: int, scheduler: str | None, warm: Callable[[], Any] | 
     cluster = None
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise SolverError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
