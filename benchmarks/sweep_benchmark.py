@@ -6,9 +6,10 @@ Sweeps the export price of NdPr oxide over ``--runs`` values on
 inputs/base_case.xlsx (or, when that file does not exist, on the template's
 example workbook) and times
 
-A. one ``python run.py sweep IN --set … --workers N`` process: every run's
-   results workbook plus batch.xlsx (``--reuse on|off`` forces model re-use on
-   or off; by default the sweep decides, see docs/scenarios.md);
+A. one ``python run.py sweep IN --set … --workers N --no-report`` process: every
+   run's results workbook plus batch.xlsx, no batch.html (``--reuse on|off``
+   forces model re-use on or off; by default the sweep decides, see
+   docs/scenarios.md);
 B. the same runs as ``--runs`` separate ``python run.py solve INi --no-report``
    processes, one after another, each on a copy of the input with the price
    typed in (the copies are written before the clock starts).
@@ -112,7 +113,7 @@ def main() -> int:
     c, t = _cpu(), time.perf_counter()
     flag = {"on": ["--reuse"], "off": ["--no-reuse"]}.get(args.reuse, [])
     a = _run(["sweep", str(src), "--set", set_text, "-o", str(work / "sweep"),
-              "--workers", str(args.workers), *flag])
+              "--workers", str(args.workers), "--no-report", *flag])
     t_sweep, c_sweep = time.perf_counter() - t, _cpu() - c
     if a.returncode:
         print(a.stderr[-3000:])

@@ -459,8 +459,8 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
               scheduler: str | None = None, mip_gap: float | None = None,
               time_limit: float | None = None, threads: int | None = None,
               report: bool = False, reuse: bool | None = None, console=None,
-              command_line: str | None = None, info: dict[str, Any] | None = None
-              ) -> BatchOutcome:
+              command_line: str | None = None, info: dict[str, Any] | None = None,
+              page: bool = False, grid: bool = True) -> BatchOutcome:
     """Solve ``runs`` of ``input_path`` and write every workbook; never stops at a failed run.
 
     ``params`` are the swept :class:`~optmodel.sweep.SweepParam` (their labels are
@@ -468,6 +468,8 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
     process) unless ``scheduler`` names a Dask cluster; ``reuse`` True re-uses built
     models across runs (:mod:`optmodel.reuse`), False solves each run as a single
     ``solve`` does, None (default) re-uses when that pays (:func:`reuse_pays`).
+    ``page`` also writes the batch page (``batch_path`` with .html: KPI response per
+    parameter, or KPIs by scenario; ``grid`` False draws samples as clouds).
     Returns the runs' results and the worst
     exit code; raises only for a batch workbook that cannot be written.
     """
@@ -518,9 +520,20 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
             "command_line": job.command_line}
     if interrupted:
         meta["interrupted"] = f"yes, after {len(finished)} of {len(runs)} runs (Ctrl-C)"
-    write_batch(batch_path, results, params or [], meta,
-                changes={r.name: "; ".join(_override_text(o) for o in r.overrides)
-                         for r in runs} if not params else None)
+    changes = {r.name: "; ".join(_override_text(o) for o in r.overrides)
+               for r in runs} if not params else None
+    write_batch(batch_path, results, params or [], meta, changes=changes)
+    if page:
+        from .report.batch_page import write_batch_page
+
+        html_path = batch_path.with_suffix(".html")
+        try:
+            check_writable(html_path, [input_path])
+            write_batch_page(html_path, runs_table(results, [p.label for p in params or []],
+                                                   changes), [p.label for p in params or []],
+                             meta, grid)
+        except OptmodelError as exc:  # the workbooks are written: say so and go on
+            log.warning("batch page not written: %s", exc)
     outcome = BatchOutcome(results, batch_path, code, wall)
     if interrupted:
         raise Interrupted(f"Interrupted after {len(finished)} of {len(runs)} runs: their "
@@ -680,7 +693,7 @@ def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
     outcome = run_batch(input_path, runs, scenario_output(out_path, "batch"), workers=workers,
                         scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                         threads=threads, report=report, reuse=reuse, console=console,
-                        info={"batch": "all scenarios"})
+                        info={"batch": "all scenarios"}, page=report)
     return outcome.exit_code
 
 
@@ -695,8 +708,9 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
               workers: int | None = None, scheduler: str | None = None,
               mip_gap: float | None = None, time_limit: float | None = None,
               threads: int | None = None, reuse: bool | None = None, console=None,
-              command_line: str | None = None) -> BatchOutcome:
-    """``sweep``: one run per grid point (or sample) → OUTDIR/sweep_NNN.xlsx + batch.xlsx.
+              command_line: str | None = None, page: bool = True) -> BatchOutcome:
+    """``sweep``: one run per grid point (or sample) → OUTDIR/sweep_NNN.xlsx + batch.xlsx
+    (+ batch.html, the KPI response per parameter, unless ``page`` is False).
 
     Raises InputError before solving anything for a bad ``--set``, an invalid
     base workbook, or a selector that matches no row.
@@ -718,6 +732,6 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
     return run_batch(input_path, runs, out / "batch.xlsx", params=params, workers=workers,
                      scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                      threads=threads, reuse=reuse, console=console,
-                     command_line=command_line,
+                     command_line=command_line, page=page, grid=not samples,
                      info={"batch": f"sweep ({mode})",
                            "sets": " ".join(f'--set "{p.text}"' for p in params)})

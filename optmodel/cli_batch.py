@@ -50,6 +50,9 @@ def register(app: typer.Typer, guard) -> None:
                                                               "(s).")] = None,
         mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
         threads: Annotated[int | None, typer.Option(help="Solver threads per run.")] = None,
+        no_report: Annotated[bool, typer.Option(
+            "--no-report", help="Do not write batch.html (the KPIs against each swept "
+            "parameter).")] = False,
         reuse: Annotated[bool | None, typer.Option(
             "--reuse/--no-reuse", help="Re-use built models across runs, or solve each run "
             "as a single solve does (default: re-use when the solve path builds Pyomo "
@@ -66,7 +69,7 @@ def register(app: typer.Typer, guard) -> None:
             outcome = run_sweep(
                 input_path, list(set_), samples=samples, seed=seed, out_dir=output,
                 workers=workers, scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
-                threads=threads, reuse=reuse, console=err,
+                threads=threads, reuse=reuse, console=err, page=not no_report,
                 command_line=" ".join(shlex.quote(a) for a in
                                       [Path(sys.argv[0]).name, *sys.argv[1:]]))
             raise typer.Exit(outcome.exit_code)

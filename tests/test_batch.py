@@ -108,7 +108,7 @@ def test_sweep_reuse_equals_cold_and_cli_files(tiny_workbook, tmp_path):
     for a, b in zip(warm.results, cold.results, strict=True):
         assert a.kpis[NPV] == pytest.approx(b.kpis[NPV], rel=1e-9, abs=1e-9), a.name
     files = sorted(p.name for p in (tmp_path / "w").iterdir())
-    assert files == ["batch.xlsx"] + [f"sweep_00{i}.xlsx" for i in range(1, 7)]
+    assert files == ["batch.html", "batch.xlsx"] + [f"sweep_00{i}.xlsx" for i in range(1, 7)]
     book = _book(tmp_path / "w" / "batch.xlsx")
     runs = book["Runs"]
     assert list(runs.columns[:3]) == ["scenario", *(s.split("=")[0] for s in sets)]
@@ -138,7 +138,7 @@ def test_failed_and_infeasible_runs_do_not_stop_the_sweep(tiny_min_t, tmp_path, 
     # the infeasible run gets the diagnosis workbook a single solve would write
     assert runs["output"].fillna("").tolist() == ["", "sweep_002.xlsx", "sweep_003.xlsx"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "batch.xlsx", "sweep_002.xlsx", "sweep_003.xlsx"]
+        "batch.html", "batch.xlsx", "sweep_002.xlsx", "sweep_003.xlsx"]
     diag = _book(tmp_path / "out" / "sweep_003.xlsx")
     assert set(diag) >= {"Diagnosis", "Run"} and "Summary" not in diag
     assert "ChinaC" in diag["Diagnosis"].to_string()
@@ -355,3 +355,39 @@ def test_price_sweep_shares_structure_and_equals_fresh_solves(tiny_workbook, tmp
         assert got["Builds"]["units"].sum() == pytest.approx(fresh["Builds"]["units"].sum())
     meta = _book(tmp_path / "p" / "batch.xlsx")["Batch"].set_index("key")["value"]
     assert int(meta["structures_re_used"]) == 4 and int(meta["models_built"]) == 1
+
+
+def test_batch_page_draws_every_solved_run(tiny_min_t, tmp_path):
+    """batch.html: one panel per KPI and parameter with a point per solved run (the
+    values of the Runs sheet), failed runs listed, nothing fetched from the network."""
+    import json
+    import re
+
+    from optmodel.report.batch_page import KPI_LABELS, response_figure, scenario_figure
+
+    sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=4000:36000:3",
+            "Markets|ChinaC|conc|sell|export|:min_t=0:1e6:2"]
+    run_sweep(tiny_min_t, sets, out_dir=tmp_path / "b", workers=1)
+    runs = _book(tmp_path / "b" / "batch.xlsx")["Runs"]
+    labels = [c for c in runs.columns if c.startswith("Markets|")]
+    solved = runs[runs["exit_code"] == 0]
+    assert len(solved) == 3 and len(runs) == 6
+    fig = response_figure(runs, labels[0], labels, grid=True)
+    npv = [t for t in fig.data if t.yaxis in (None, "y")]  # the first panel: NPV
+    xs = sorted(x for t in npv for x in t.x)
+    assert xs == sorted(solved[labels[0]].tolist())
+    ys = sorted(y for t in npv for y in t.y)
+    assert ys == pytest.approx(sorted(solved["npv_musd"].tolist()))
+    assert len(fig.data) == 4 * len({*map(tuple, solved[labels[1:]].values.tolist())})
+    page = (tmp_path / "b" / "batch.html").read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert "Runs that did not solve (3)" in page
+    for label in KPI_LABELS.values():
+        assert label in page
+    body = re.sub(r"<script type=\"text/javascript\">.*?</script>", "", page, count=1,
+                  flags=re.S)  # plotly.js itself
+    assert not re.search(r"(src|href)=[\"']https?://", body)
+    # scenarios: a bar per solved scenario and KPI
+    bars = scenario_figure(runs)
+    assert [len(t.y) for t in bars.data] == [3] * 4
+    assert json.loads(bars.to_json())["data"][0]["orientation"] == "h"

@@ -18,6 +18,7 @@ from results_fixtures import results_tables, write_results_workbook
 from optmodel.compare import compare_results
 from optmodel.errors import InputError, OutputError
 from optmodel.report import colour_for, report_figures, write_report
+from optmodel.report.batch_page import write_batch_page
 from optmodel.report.figures import depth_by_year, npv_terms
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,13 +31,34 @@ def paths(tmp_path_factory) -> dict[str, Path]:
     b = write_results_workbook(d / "no_sep_results.xlsx", results_tables(False))
     write_report(a, d / "base_report.html")
     compare_results([a, b], None, d / "compare.html")
+    write_batch_page(d / "batch.html", _sweep_runs(), [PRICE], {"input_file": "in.xlsx",
+                                                                "solved": 4, "failed": 1})
     return {
         "a": a,
         "b": b,
         "report": d / "base_report.html",
         "compare": d / "compare.html",
+        "batch": d / "batch.html",
         "dir": d,
     }
+
+
+PRICE = "Markets|*|oxide|sell|export|*:price_usd_per_t"
+
+
+def _sweep_runs() -> pd.DataFrame:
+    """A Runs table of five sweep runs, the last one infeasible."""
+    return pd.DataFrame({
+        "scenario": [f"sweep_{i:03d}" for i in range(1, 6)],
+        PRICE: [10000.0, 20000.0, 30000.0, 40000.0, 50000.0],
+        "status": ["optimal"] * 4 + ["infeasible"], "exit_code": [0, 0, 0, 0, 1],
+        "message": [""] * 4 + ["The model is infeasible: <no plan>"],
+        "npv_musd": [-5.0, 12.5, 30.0, 47.5, None],
+        "processing_depth_index": [1.0, 2.0, 3.0, 3.0, None],
+        "raw_export_share": [1.0, 0.5, 0.0, 0.0, None],
+        "domestic_value_added_musd": [0.0, 20.0, 40.0, 60.0, None],
+        "builds": ["none", "Sep ×1 (2026)", "Sep ×1 (2026)", "Sep ×2 (2026)", ""],
+        "time_s": [0.3] * 5})
 
 
 def _titles(fig: go.Figure) -> str:
@@ -168,7 +190,7 @@ def _strip_plotlyjs(text: str) -> str:
     return text.replace(js, "")
 
 
-@pytest.mark.parametrize("which", ["report", "compare"])
+@pytest.mark.parametrize("which", ["report", "compare", "batch"])
 def test_html_is_self_contained(paths, which):
     text = paths[which].read_text(encoding="utf-8")
     rest = _strip_plotlyjs(text)
@@ -282,7 +304,7 @@ def _render(html: Path, png: Path, profile: Path, size: str = "1400,2000") -> st
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-@pytest.mark.parametrize("which", ["report", "compare"])
+@pytest.mark.parametrize("which", ["report", "compare", "batch"])
 def test_chromium_renders_report(paths, which, tmp_path):
     png = tmp_path / f"{which}.png"
     log = _render(paths[which], png, tmp_path / "profile")
