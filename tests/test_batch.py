@@ -391,3 +391,26 @@ def test_batch_page_draws_every_solved_run(tiny_min_t, tmp_path):
     bars = scenario_figure(runs)
     assert [len(t.y) for t in bars.data] == [3] * 4
     assert json.loads(bars.to_json())["data"][0]["orientation"] == "h"
+
+
+def test_forked_workers_give_the_in_process_results(tiny_min_t, tmp_path):
+    """A fresh `run.py sweep --workers 2` process forks its workers (Linux) or spawns them;
+    either way every run matches the same sweep solved in this process."""
+    sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=4000:36000:4",
+            "Markets|ChinaC|conc|sell|export|:min_t=0:1e6:2"]
+    cmd = [sys.executable, str(ROOT / "run.py"), "sweep", str(tiny_min_t), "-o",
+           str(tmp_path / "cli"), "--workers", "2", "--mip-gap", "0", "--no-report"]
+    for s in sets:
+        cmd += ["--set", s]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 1, r.stderr[-2000:]  # the min_t = 1e6 runs are infeasible
+    ref = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "ref", workers=1, mip_gap=0.0)
+    got = _book(tmp_path / "cli" / "batch.xlsx")["Runs"]
+    assert got["scenario"].tolist() == [x.name for x in ref.results]
+    assert got["exit_code"].tolist() == [x.exit_code for x in ref.results]
+    for npv, x in zip(got["npv_musd"], ref.results, strict=True):
+        if x.exit_code == 0:
+            assert npv == pytest.approx(x.kpis[NPV], rel=1e-9, abs=1e-9)
+    meta = _book(tmp_path / "cli" / "batch.xlsx")["Batch"].set_index("key")["value"]
+    assert meta["scheduler"] == "embedded LocalCluster"
+    assert "Traceback" not in r.stderr
