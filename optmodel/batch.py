@@ -395,6 +395,7 @@ def _dask_client(workers: int, scheduler: str | None, warm: Callable[[], Any] | 
         except Exception as exc:  # e.g. a script without `if __name__ == "__main__":`
             log.warning("could not start %d Dask worker processes (%s); solving in this "
                         "process", workers, exc)
+            gc.unfreeze()
             yield None, 1
             return
         client = Client(cluster)
