@@ -196,7 +196,7 @@ def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
 
 def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: ModelCache,
                run: RunSpec, sheets: SheetCache | None = None) -> RunResult:
-    from .pipeline import _warnings_frame, run_table, solve_options
+    from .pipeline import add_context_sheets, run_table, solve_options
 
     start = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
@@ -208,10 +208,7 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
         times["validate"] = time.perf_counter() - t
         opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads)
         data, _bm, sol, result, res.model = cache.solve_tables(tables, opts, times)
-        # the same extra sheets as pipeline.solve_workbook
-        result["Warnings"] = _warnings_frame(tables.warnings)
-        result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
-        result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
+        add_context_sheets(result, data, tables)  # as pipeline.solve_workbook does
         summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
         res.status = str(summary.get("status"))
         res.kpis = {k: summary.get(k) for k in KPIS}
@@ -250,14 +247,9 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
 def _diagnosis_files(job: BatchJob, path: Path, run: RunSpec, res: RunResult, diag,
                      opts, times: dict[str, float], start, tables: Tables) -> None:
     """Write (or send back) the diagnosis workbook of an infeasible run, as ``solve`` does."""
-    from .pipeline import _warnings_frame, highs_version, run_table
-    from .solve import SolveOutcome
+    from .pipeline import diagnosis_sheets
 
-    stub = SolveOutcome("infeasible", "infeasible", float("nan"), float("nan"), float("nan"),
-                        {}, solver_version=highs_version())
-    sheets = {"Run": run_table(path, run.name, opts, stub, times, start, tables,
-                               job.command_line),
-              "Warnings": _warnings_frame(tables.warnings)}
+    sheets = diagnosis_sheets(path, run.name, opts, times, start, tables, job.command_line)
     if not job.write:
         res.tables, res.diagnosis = sheets, diag
         return
@@ -409,7 +401,7 @@ def _dask_client(workers: int, scheduler: str | None, warm: Callable[[], Any] | 
         gc.unfreeze()
 
 
-def _execute(job: BatchJob, runs: list[RunSpec], client, n_workers: int,
+def _execute(job: BatchJob, runs: list[RunSpec], client,
              done: Callable[[list[RunResult]], None], results: dict[str, RunResult]
              ) -> list[RunResult]:
     """Solve every run in this process (``client`` None) or on Dask; call ``done`` as
@@ -523,16 +515,14 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
         meta["interrupted"] = f"yes, after {len(finished)} of {len(runs)} runs (Ctrl-C)"
     changes = {r.name: "; ".join(_override_text(o) for o in r.overrides)
                for r in runs} if not params else None
-    write_batch(batch_path, results, params or [], meta, changes=changes)
+    table = write_batch(batch_path, results, params or [], meta, changes=changes)
     if page:
         from .report.batch_page import write_batch_page
 
         html_path = batch_path.with_suffix(".html")
         try:
             check_writable(html_path, [input_path])
-            write_batch_page(html_path, runs_table(results, [p.label for p in params or []],
-                                                   changes), [p.label for p in params or []],
-                             meta, grid)
+            write_batch_page(html_path, table, [p.label for p in params or []], meta, grid)
         except OptmodelError as exc:  # the workbooks are written: say so and go on
             log.warning("batch page not written: %s", exc)
     outcome = BatchOutcome(results, batch_path, code, wall)
@@ -576,7 +566,7 @@ def _with_progress(job: BatchJob, runs: list[RunSpec], workers: int, scheduler: 
             progress.update(task, advance=len(res),
                             failed=f"[red]{failed} failed[/]" if failed else "")
 
-        return _execute(job, runs, client, n_workers, done, results)
+        return _execute(job, runs, client, done, results)
 
 
 # ------------------------------------------------------------ batch workbook
@@ -619,8 +609,10 @@ def response_table(runs: pd.DataFrame, label: str) -> pd.DataFrame:
 
 
 def write_batch(path: Path, results: list[RunResult], params: list, meta: dict[str, Any],
-                changes: dict[str, str] | None = None) -> None:
-    """The batch workbook: Runs, one Response sheet per swept parameter, Parameters, Batch."""
+                changes: dict[str, str] | None = None) -> pd.DataFrame:
+    """The batch workbook: Runs, one Response sheet per swept parameter, Parameters, Batch.
+
+    Returns the Runs table (the batch page is drawn from it)."""
     labels = [p.label for p in params]
     runs = runs_table(results, labels, changes)
     fmt = {k: "#,##0.000" for k in ("npv_musd", "domestic_value_added_musd")}
@@ -642,6 +634,7 @@ def write_batch(path: Path, results: list[RunResult], params: list, meta: dict[s
     sheets.append(SheetSpec("Batch", pd.DataFrame(list(meta.items()), columns=["key", "value"]),
                             widths={"key": 20, "value": 60}))
     write_workbook(path, sheets, title="optmodel batch")
+    return runs
 
 
 def print_batch(outcome: BatchOutcome, console, limit: int = 25) -> None:

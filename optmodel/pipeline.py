@@ -160,17 +160,13 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
         if out is None or diag is None:
             raise
         times["total"] = time.perf_counter() - t_all
-        stub = SolveOutcome("infeasible", "infeasible", float("nan"), float("nan"),
-                            float("nan"), {}, solver_version=highs_version())
-        write_diagnosis_workbook(out, diag, run_table(
-            input_path, scenario or BASE, opts, stub, times, start, tables, command_line),
-            _warnings_frame(tables.warnings))
+        sheets = diagnosis_sheets(input_path, scenario or BASE, opts, times, start, tables,
+                                  command_line)
+        write_diagnosis_workbook(out, diag, sheets["Run"], sheets["Warnings"])
         err = InfeasibleError(f"{exc}\nDiagnosis written to {out}.")
         err.diagnosis = diag
         raise err from None
-    result["Warnings"] = _warnings_frame(tables.warnings)
-    result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
-    result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
+    add_context_sheets(result, data, tables)
     summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
     outcome = RunOutcome(summary, result, times=times, scenario=scenario or BASE,
                          warnings=tables.warnings, output_path=out)
@@ -187,6 +183,26 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
         result["Run"] = run_table(input_path, scenario or BASE, opts, sol, times, start, tables,
                                   command_line)
     return outcome
+
+
+def add_context_sheets(result: dict[str, pd.DataFrame], data: ModelData,
+                       tables: Tables) -> None:
+    """The sheets a results workbook carries besides the solution: Warnings, Nodes,
+    Products (the last two for the report's map and depth charts)."""
+    result["Warnings"] = _warnings_frame(tables.warnings)
+    result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
+    result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
+
+
+def diagnosis_sheets(input_path: Path, scenario: str, opts: SolveOptions,
+                     times: dict[str, float], start: _dt.datetime, tables: Tables,
+                     command_line: str | None) -> dict[str, pd.DataFrame]:
+    """Run and Warnings sheets of an infeasible run's diagnosis workbook."""
+    stub = SolveOutcome("infeasible", "infeasible", float("nan"), float("nan"), float("nan"),
+                        {}, solver_version=highs_version())
+    return {"Run": run_table(input_path, scenario, opts, stub, times, start, tables,
+                             command_line),
+            "Warnings": _warnings_frame(tables.warnings)}
 
 
 def _warnings_frame(warnings: list[Issue]) -> pd.DataFrame:

@@ -146,8 +146,9 @@ class SheetCache:
         self._entries: dict[tuple[str, int, int], tuple[RawSheet, pd.DataFrame, list[Issue]]] = {}
         self.memo: dict[str, Any] = {}  # derived from the base sheets (build_model_data)
         self.present: set[str] = set()
+        known = {n.lower(): n for n in S.SHEETS}
         for name, sheet in raw.items():
-            canon = {n.lower(): n for n in S.SHEETS}.get(name.lower())
+            canon = known.get(name.lower())
             if canon is not None:
                 self.present.add(canon)
                 found: list[Issue] = []

@@ -38,12 +38,15 @@ def _solved(runs: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
+def _setting(label: str, value: Any) -> str:
+    """``label = value`` with numbers to six significant digits."""
+    return f"{label} = {value:,.6g}" if isinstance(value, int | float) else f"{label} = {value}"
+
+
 def _hover(frame: pd.DataFrame, labels: list[str]) -> list[str]:
     parts = []
     for _, r in frame.iterrows():
-        params = "<br>".join(f"{html.escape(str(p))} = {r[p]:,.6g}" if isinstance(
-            r[p], int | float) else f"{html.escape(str(p))} = {html.escape(str(r[p]))}"
-            for p in labels)
+        params = "<br>".join(html.escape(_setting(p, r[p])) for p in labels)
         parts.append(f"<b>{html.escape(str(r['scenario']))}</b><br>{params}<br>"
                      f"builds: {html.escape(str(r['builds']))}")
     return parts
@@ -66,8 +69,7 @@ def response_figure(runs: pd.DataFrame, label: str, labels: list[str], grid: boo
                         horizontal_spacing=0.09, vertical_spacing=0.16)
     for key, frame in groups:
         key = key if isinstance(key, tuple) else (key,)
-        name = ", ".join(f"{p} = {v:,.6g}" if isinstance(v, int | float) else f"{p} = {v}"
-                         for p, v in zip(others, key, strict=False)) or "runs"
+        name = ", ".join(_setting(p, v) for p, v in zip(others, key, strict=False)) or "runs"
         frame = frame.sort_values(label, kind="stable")
         colour = colour_for(name) if len(groups) > 1 else "#1f4e78"
         text = _hover(frame, labels)
