@@ -36,7 +36,7 @@ import pandas as pd
 
 from .data import USD_PER_MUSD, ModelData
 from .errors import Issue
-from .highs_direct import _column_bounds
+from .highs_direct import column_layout, concat, row_bounds
 from .model.build import BuiltModel
 from .solve import new_highs, run_interruptible
 from .validate import ROW
@@ -92,23 +92,15 @@ class _Layout:
 
 
 def _layout(bm: BuiltModel) -> _Layout:
-    col_off: dict[str, int] = {}
-    lbs, ubs, ints = [], [], []
-    n = 0
-    for name, fam in bm.vars.items():  # bounds from the tables, as highs_direct reads them
-        col_off[name] = n
-        lo, hi, integer = _column_bounds(fam)
-        lbs.append(lo)
-        ubs.append(hi)
-        ints.append(integer)
-        n += len(fam)
+    col_off, lbs, ubs, ints = column_layout(bm)  # bounds from the tables, as HiGHS gets them
     row_off: dict[str, int] = {}
     lo, hi, r, c, x, fams = [], [], [], [], [], []
     m = 0
     for name, fam in bm.cons.items():
         row_off[name] = m
-        lo.append(np.where(np.isnan(fam.lower), -np.inf, fam.lower))
-        hi.append(np.where(np.isnan(fam.upper), np.inf, fam.upper))
+        row_lo, row_hi = row_bounds(fam)
+        lo.append(row_lo)
+        hi.append(row_hi)
         t = fam.terms
         offs = t["fam"].map(col_off).to_numpy(dtype=np.int64)
         r.append(t["con"].to_numpy(dtype=np.int64) + m)
@@ -117,12 +109,9 @@ def _layout(bm: BuiltModel) -> _Layout:
         fams.append(np.full(len(fam), name, dtype=object))
         m += len(fam)
 
-    def cat(parts, dtype):
-        return np.concatenate(parts) if parts else np.array([], dtype=dtype)
-
-    return _Layout(col_off, row_off, n, m, cat(lbs, float), cat(ubs, float), cat(ints, bool),
-                   cat(lo, float), cat(hi, float), cat(r, np.int64), cat(c, np.int64),
-                   cat(x, float), cat(fams, object))
+    return _Layout(col_off, row_off, len(lbs), m, lbs, ubs, ints,
+                   concat(lo, float), concat(hi, float), concat(r, np.int64),
+                   concat(c, np.int64), concat(x, float), concat(fams, object))
 
 
 @dataclass

@@ -111,8 +111,10 @@ def _column_bounds(fam) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lower, upper, integer
 
 
-def assemble(bm: BuiltModel) -> MatrixModel:
-    """Columns, rows and matrix of ``bm`` from its tables (no Pyomo components read)."""
+def column_layout(bm: BuiltModel
+                  ) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+    """Each variable family's first column, and every column's lower and upper bound and
+    integrality, families in model order (from the tables; no Pyomo components read)."""
     col_offset: dict[str, int] = {}
     lows, ups, ints = [], [], []
     n = 0
@@ -123,6 +125,24 @@ def assemble(bm: BuiltModel) -> MatrixModel:
         ups.append(hi)
         ints.append(integer)
         n += len(fam)
+    return col_offset, concat(lows, float), concat(ups, float), concat(ints, bool)
+
+
+def row_bounds(fam) -> tuple[np.ndarray, np.ndarray]:
+    """A constraint family's row bounds, a missing bound (NaN) as ∓inf."""
+    return (np.where(np.isnan(fam.lower), -np.inf, fam.lower),
+            np.where(np.isnan(fam.upper), np.inf, fam.upper))
+
+
+def concat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    """The parts end to end as ``dtype`` (an empty array of it when there are none)."""
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+
+def assemble(bm: BuiltModel) -> MatrixModel:
+    """Columns, rows and matrix of ``bm`` from its tables (no Pyomo components read)."""
+    col_offset, lower, upper, integer = column_layout(bm)
+    n = len(lower)
     cost = np.zeros(n)
     objective = objective_coefficients(bm)
     for name, c in objective.items():
@@ -134,8 +154,9 @@ def assemble(bm: BuiltModel) -> MatrixModel:
     m = 0
     for name, fam in bm.cons.items():
         row_offset[name] = m
-        rlo.append(np.where(np.isnan(fam.lower), -np.inf, fam.lower))
-        rhi.append(np.where(np.isnan(fam.upper), np.inf, fam.upper))
+        lo, hi = row_bounds(fam)
+        rlo.append(lo)
+        rhi.append(hi)
         t = fam.terms
         con = t["con"].to_numpy(dtype=np.int64)
         order = np.argsort(con, kind="stable")  # the term order of each row's expression
@@ -150,10 +171,7 @@ def assemble(bm: BuiltModel) -> MatrixModel:
         vals.append(t["coef"].to_numpy(dtype=float)[order])
         m += len(fam)
 
-    def cat(parts, dtype):
-        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
-
-    row, col, val = cat(rows, np.int64), cat(cols, np.int64), cat(vals, float)
+    row, col, val = concat(rows, np.int64), concat(cols, np.int64), concat(vals, float)
     # Column order as Pyomo's APPSI interface makes it: variables in order of first
     # appearance, row by row, then those only in the objective, in objective order.
     # The same order gives HiGHS the same pivoting choices, hence the same optimum and
@@ -178,9 +196,8 @@ def assemble(bm: BuiltModel) -> MatrixModel:
     a_index = (key - col_of * max(m, 1)).astype(np.int32)
     a_start = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(np.bincount(col_of, minlength=n), out=a_start[1:])
-    lower, upper, integer = cat(lows, float), cat(ups, float), cat(ints, bool)
     return MatrixModel(col_offset, row_offset, pos, cost[perm], lower[perm], upper[perm],
-                       integer[perm], cat(rlo, float), cat(rhi, float), a_start, a_index, val)
+                       integer[perm], concat(rlo, float), concat(rhi, float), a_start, a_index, val)
 
 
 def _appsi_column_order(col: np.ndarray, cost: np.ndarray, col_offset: dict[str, int],
