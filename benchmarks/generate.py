@@ -22,7 +22,7 @@ family and seed give the same cell values. Usage::
     python benchmarks/generate.py --family lp --scale 22 -o /tmp/lp22.xlsx
     python benchmarks/generate.py --size l --family mip -o /tmp/mip_l.xlsx
 
-Small workbooks go through :func:`optmodel.workbook_write.write_workbook` (the
+Small workbooks go through :func:`optmodel.io.write.write_workbook` (the
 project's writer); above ``FAST_WRITE_ROWS`` rows a plain xlsxwriter
 ``constant_memory`` writer is used (same cells, no styling).
 """
@@ -464,7 +464,7 @@ def write(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     path = Path(path)
     rows = sum(len(df) for df in sheets.values())
     if rows <= FAST_WRITE_ROWS:
-        from optmodel.workbook_write import SheetSpec, write_workbook
+        from optmodel.io.write import SheetSpec, write_workbook
 
         write_workbook(path, [SheetSpec(k, v) for k, v in sheets.items()])
         return path

@@ -32,7 +32,7 @@ def perturbations(n: int, seed: int):
     """``n`` named Override lists (the first is the unchanged base case)."""
     import numpy as np
 
-    from optmodel.scenarios import Override
+    from optmodel.input.scenarios import Override
 
     rng = np.random.default_rng(seed)
     out = {"base": []}
@@ -55,17 +55,17 @@ def _run(n: int, path: str, time_limit: float, mip_gap: float, seed: int, engine
          q) -> None:
     import pyomo.environ as pyo
 
-    from optmodel.data import build_model_data
     from optmodel.errors import InputError
+    from optmodel.input.scenarios import apply_overrides
+    from optmodel.input.validate import validate_raw
+    from optmodel.io.read import read_raw
+    from optmodel.model.data import build_model_data
     from optmodel.pipeline import solve_options
-    from optmodel.robust import (
+    from optmodel.strategy.robust import (
         build_extensive_form,
         solve_extensive_form,
         solve_progressive_hedging,
     )
-    from optmodel.scenarios import apply_overrides
-    from optmodel.validate import validate_raw
-    from optmodel.workbook_read import read_raw
 
     t0 = time.perf_counter()
     raw = read_raw(Path(path))

@@ -112,9 +112,9 @@ print(json.dumps({"times": times, "npv_musd": s["npv_musd"], "status": s["status
 MPS_SCRIPT = r"""
 import json, sys
 from optmodel.pipeline import load_tables
-from optmodel.data import build_model_data
+from optmodel.model.data import build_model_data
 from optmodel.model.build import build_model
-from optmodel.solve import write_model_file
+from optmodel.solver.solve import write_model_file
 bm = build_model(build_model_data(load_tables(sys.argv[1])))
 write_model_file(bm, sys.argv[2])
 n_int = 0

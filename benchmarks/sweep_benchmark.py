@@ -35,10 +35,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from optmodel.scenarios import apply_overrides  # noqa: E402
-from optmodel.sweep import sweep_runs  # noqa: E402
-from optmodel.workbook_read import read_raw  # noqa: E402
-from optmodel.workbook_write import SheetSpec, write_workbook  # noqa: E402
+from optmodel.batch.sweep import sweep_runs  # noqa: E402
+from optmodel.input.scenarios import apply_overrides  # noqa: E402
+from optmodel.io.read import read_raw  # noqa: E402
+from optmodel.io.write import SheetSpec, write_workbook  # noqa: E402
 
 # above the unlimited RU_imports buy price (62000) the base case is unbounded (import → export)
 BASE_SET = "Markets|*|NdPr_oxide|sell|export|*:price_usd_per_t=30000:60000:{n}"

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # allow "python inputs/build_base_case.py" from a checkout
     sys.path.insert(0, str(ROOT))
 
+from optmodel.io.write import SheetSpec, write_workbook  # noqa: E402
 from optmodel.schema import SHEETS  # noqa: E402
-from optmodel.workbook_write import SheetSpec, write_workbook  # noqa: E402
 
 DEFAULT_OUT = ROOT / "inputs" / "base_case.xlsx"
 A = "assumption"

@@ -55,10 +55,10 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import InputError, OutputError
-from .report.figures import product_reo, product_stage
-from .results_read import read_results, run_values, summary_units, summary_values
-from .workbook_write import SheetSpec, atomic_write_bytes, check_writable, write_workbook
+from optmodel.errors import InputError, OutputError
+from optmodel.io.results_read import read_results, run_values, summary_units, summary_values
+from optmodel.io.write import SheetSpec, atomic_write_bytes, check_writable, write_workbook
+from optmodel.report.figures import product_reo, product_stage
 
 log = logging.getLogger(__name__)
 
@@ -851,7 +851,7 @@ def compare_results(
         write_workbook(Path(out_xlsx), _sheet_specs(sheets), title="optmodel compare")
         result.out_xlsx = Path(out_xlsx)
     if out_html is not None:
-        from .report.compare_page import compare_html
+        from optmodel.report.compare_page import compare_html
 
         atomic_write_bytes(Path(out_html), compare_html(result).encode("utf-8"))
         result.out_html = Path(out_html)

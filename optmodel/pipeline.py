@@ -18,17 +18,24 @@ from typing import Any
 
 import pandas as pd
 
-from . import OUTPUT_SCHEMA_VERSION, __version__
-from .data import ModelData, build_model_data
-from .diagnose import diagnosis, diagnosis_text, sanity_warnings, write_diagnosis_workbook
-from .errors import EXIT_OK, InfeasibleError, InputError, Issue
-from .model.build import BuiltModel, build_model
-from .results import extract_tables, summary_table, write_results
-from .scenarios import BASE, apply_overrides, overrides_for
-from .solve import SolveOptions, SolveOutcome, highs_version, solve, write_model_file
-from .validate import Tables, validate_raw
-from .workbook_read import read_raw
-from .workbook_write import check_writable
+from optmodel import OUTPUT_SCHEMA_VERSION, __version__
+from optmodel.errors import EXIT_OK, InfeasibleError, InputError, Issue
+from optmodel.input.scenarios import BASE, apply_overrides, overrides_for
+from optmodel.input.tables import Tables
+from optmodel.input.validate import validate_raw
+from optmodel.io.read import read_raw
+from optmodel.io.write import check_writable
+from optmodel.model.build import BuiltModel, build_model
+from optmodel.model.data import ModelData, build_model_data
+from optmodel.results.tables import extract_tables, summary_table, write_results
+from optmodel.solver.diagnose import (
+    diagnosis,
+    diagnosis_text,
+    sanity_warnings,
+    write_diagnosis_workbook,
+)
+from optmodel.solver.options import SolveOptions, SolveOutcome, highs_version
+from optmodel.solver.solve import solve, write_model_file
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +112,7 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
     times["prepare"] = time.perf_counter() - t
     t = time.perf_counter()
     # tables only (no Pyomo components) unless the model file is asked for: the solve
-    # hands the tables straight to HiGHS (optmodel.highs_direct, README "Design choices")
+    # hands the tables straight to HiGHS (optmodel.solver.highs, README "Design choices")
     bm = build_model(data, structure_only=write_model is None and opts.backend != "appsi")
     times["build"] = time.perf_counter() - t
     if write_model is not None:
@@ -114,7 +121,7 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
         times["write_model"] = time.perf_counter() - t
     try:
         sol = solve(bm, opts)
-    except InfeasibleError as exc:  # explain it in input terms (optmodel.diagnose)
+    except InfeasibleError as exc:  # explain it in input terms (optmodel.solver.diagnose)
         raise diagnosed(bm, exc, opts, times) from None
     times.update({k: v for k, v in sol.times.items()})
     t = time.perf_counter()
@@ -213,7 +220,7 @@ def _warnings_frame(warnings: list[Issue]) -> pd.DataFrame:
 
 def _write_report(results_path: Path) -> None:
     try:
-        from .report import write_report
+        from optmodel.report import write_report
     except ImportError:  # report package not available
         log.warning("report module not available; no HTML report written")
         return

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optmodel.workbook_write import SheetSpec, write_workbook
+from optmodel.io.write import SheetSpec, write_workbook
 
 YEARS = (2026, 2027, 2028)
 RATE = 0.08

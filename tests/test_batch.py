@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from tinycase import ROOT, tiny_sheets, write_input
 
-from optmodel.batch import run_sweep, solve_all_scenarios
+from optmodel.batch.engine import run_sweep, solve_all_scenarios
+from optmodel.batch.reuse import ModelCache
 from optmodel.errors import InputError
+from optmodel.input.scenarios import Override, apply_overrides
+from optmodel.input.validate import validate_raw
+from optmodel.io.read import read_raw
 from optmodel.pipeline import solve_options, solve_workbook
-from optmodel.reuse import ModelCache
-from optmodel.scenarios import Override, apply_overrides
-from optmodel.validate import validate_raw
-from optmodel.workbook_read import read_raw
 
 NPV = "npv_musd"
 
@@ -214,16 +214,16 @@ def test_existing_scheduler_gets_the_runs_and_results_come_back(tiny_min_t, tmp_
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_worker_start_method_can_be_chosen(method, monkeypatch):
-    import optmodel.solve
-    from optmodel.batch import worker_start_method
+    import optmodel.solver.options
+    from optmodel.batch.engine import worker_start_method
 
     monkeypatch.setenv("OPTMODEL_WORKER_START", method)
     assert worker_start_method() == method
     monkeypatch.delenv("OPTMODEL_WORKER_START")
-    monkeypatch.setattr(optmodel.solve, "_SOLVER_HAS_RUN", False)
+    monkeypatch.setattr(optmodel.solver.options, "_SOLVER_HAS_RUN", False)
     assert worker_start_method() == ("fork" if sys.platform.startswith("linux") else "spawn")
     # after a solve in this process HiGHS may hold threads that a fork would break
-    monkeypatch.setattr(optmodel.solve, "_SOLVER_HAS_RUN", True)
+    monkeypatch.setattr(optmodel.solver.options, "_SOLVER_HAS_RUN", True)
     assert worker_start_method() == "spawn"
 
 
@@ -273,7 +273,7 @@ def test_ctrl_c_keeps_finished_runs_and_writes_the_batch_workbook(tiny_workbook,
                                                                   monkeypatch):
     """Ctrl-C during the third run: the two finished runs keep their workbooks, batch.xlsx
     lists them and marks the rest interrupted, and the interrupt still ends the command."""
-    import optmodel.batch as batch
+    import optmodel.batch.engine as batch
     from optmodel.errors import EXIT_INTERRUPTED, Interrupted
 
     real, calls = batch.solve_chunk, []

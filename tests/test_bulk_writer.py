@@ -1,6 +1,6 @@
 """The bulk sheet writer gives the same xlsx file, byte for byte, as cell-by-cell writing.
 
-optmodel.workbook_write writes each sheet's data block column-wise
+optmodel.io.write writes each sheet's data block column-wise
 (``_BulkWorksheet``) instead of one xlsxwriter ``write_*`` call per cell. The
 file must not change: the same shared-string table (order and counts), row
 spans, cell references, style indices and number text.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optmodel.workbook_write import SheetSpec, write_workbook
+from optmodel.io.write import SheetSpec, write_workbook
 
 
 def _awkward_frame(n: int) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from results_fixtures import results_tables, write_results_workbook
 from optmodel import OUTPUT_SCHEMA_VERSION
 from optmodel.compare import compare_results, differs, fmt_delta
 from optmodel.errors import InputError, OutputError
-from optmodel.results_read import RESULT_COLUMNS, read_results, summary_values
+from optmodel.io.results_read import RESULT_COLUMNS, read_results, summary_values
 
 DIFF_SHEETS = ("Builds", "Flows", "Trade", "Activity", "Prices")
 
@@ -313,7 +313,7 @@ def solved(tmp_path_factory) -> dict[str, Path]:
 
 def _rewrite(src: Path, dst: Path, edit) -> Path:
     """Copy a results workbook sheet by sheet through write_workbook, editing the tables."""
-    from optmodel.workbook_write import SheetSpec, write_workbook
+    from optmodel.io.write import SheetSpec, write_workbook
 
     book = pd.read_excel(src, sheet_name=None, engine="calamine")
     edit(book)

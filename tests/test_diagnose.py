@@ -1,4 +1,4 @@
-"""Infeasible and unbounded models explained in input terms (optmodel.diagnose).
+"""Infeasible and unbounded models explained in input terms (optmodel.solver.diagnose).
 
 The tiny chain (tests/tinycase.py): the mine's flotation makes at most 200 t
 of concentrate a year; separation (2 t concentrate → 0.9 t oxide per unit of
@@ -17,11 +17,11 @@ import openpyxl
 import pytest
 from tinycase import ROOT, tiny_sheets, write_input
 
-from optmodel.data import build_model_data
-from optmodel.diagnose import diagnose, sanity_warnings
 from optmodel.errors import InfeasibleError
 from optmodel.model.build import build_model
+from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables, solve_workbook
+from optmodel.solver.diagnose import diagnose, sanity_warnings
 
 
 def _workbook(tmp_path: Path, change, name: str = "case.xlsx") -> Path:
@@ -70,7 +70,8 @@ def test_limits_in_the_way_are_named(tmp_path: Path) -> None:
     tables = load_tables(inp)
     bm = build_model(build_model_data(tables))
     with pytest.raises(InfeasibleError):
-        from optmodel.solve import SolveOptions, solve
+        from optmodel.solver.options import SolveOptions
+        from optmodel.solver.solve import solve
 
         solve(bm, SolveOptions())
     msgs = diagnose(bm)

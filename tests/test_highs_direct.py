@@ -2,11 +2,11 @@
 
 For each workbook the model is solved twice from the same ModelData:
 
-- APPSI: ``build_model(data)`` (Pyomo components) + ``optmodel.solve.solve``
+- APPSI: ``build_model(data)`` (Pyomo components) + ``optmodel.solver.solve.solve``
   through ``pyomo.contrib.appsi.solvers.Highs`` (the path of record before the
   direct hand-off, still used for --write-model, batches and robust runs);
 - direct: ``build_model(data, structure_only=True)`` (tables only) +
-  :func:`optmodel.highs_direct.solve_direct`.
+  :func:`optmodel.solver.highs.solve_direct`.
 
 Expected: the same status, the objective to 1e-9 relative, the same variable
 values and the same duals (the direct path hands HiGHS the columns in APPSI's
@@ -28,12 +28,13 @@ from test_properties import random_network
 from tinycase import tiny_sheets, write_input
 from workbooks import REPO, write_input_workbook
 
-from optmodel.data import build_model_data
-from optmodel.highs_direct import assemble, solve_direct
 from optmodel.model.build import build_model
+from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables
-from optmodel.results import extract_tables, summary_table
-from optmodel.solve import SolveOptions, solve
+from optmodel.results.tables import extract_tables, summary_table
+from optmodel.solver.highs import assemble, solve_direct
+from optmodel.solver.options import SolveOptions
+from optmodel.solver.solve import solve
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from generate import generate, write  # noqa: E402

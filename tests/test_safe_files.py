@@ -19,8 +19,8 @@ import pytest
 from tinycase import ROOT, tiny_sheets, write_input
 
 from optmodel.errors import OutputError
+from optmodel.io.write import SheetSpec, check_writable, write_workbook
 from optmodel.pipeline import solve_workbook
-from optmodel.workbook_write import SheetSpec, check_writable, write_workbook
 
 FORMULA_LIKE = ["=1+1", "+A1", "-A1*2", "@SUM(A1:A3)", '=HYPERLINK("http://x","y")',
                 "=cmd|' /C calc'!A0"]
@@ -40,7 +40,7 @@ def _app(*args: str):
     """The same command line in-process (typer's runner): exit code and stderr, fast."""
     from typer.testing import CliRunner
 
-    from optmodel.cli import app
+    from optmodel.cli.main import app
 
     r = CliRunner().invoke(app, list(args))
     r.stderr_text = " ".join(r.stderr.split())

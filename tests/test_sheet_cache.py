@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optmodel.scenarios import Override, apply_overrides
-from optmodel.validate import SheetCache, validate_raw
-from optmodel.workbook_read import read_raw
+from optmodel.input.scenarios import Override, apply_overrides
+from optmodel.input.validate import SheetCache, validate_raw
+from optmodel.io.read import read_raw
 
 BASE = Path(__file__).resolve().parent.parent / "inputs" / "base_case.xlsx"
 
@@ -76,8 +76,8 @@ RUNS = [  # (changes, whether the plant core may come from the memo)
 def test_model_data_from_the_memo_equals_a_fresh_build():
     """Runs in batch order, one memo: every run's model data and constraint families equal
     a build without it, and only runs that leave the core sheets alone use it."""
-    from optmodel.data import CORE_SHEETS, build_model_data
     from optmodel.model.build import build_model
+    from optmodel.model.data import CORE_SHEETS, build_model_data
 
     raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
     cache = SheetCache(raw)

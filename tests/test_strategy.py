@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from optmodel.errors import InputError
 from optmodel.pipeline import solve_workbook
-from optmodel.robust import robust_solve
+from optmodel.strategy.robust import robust_solve
 
 SCEN = "base,duty50,oxhigh,oxlow"
 WEIGHTS = "0.3,0.2,0.2,0.3"
@@ -110,7 +110,7 @@ def test_bad_weights_are_input_errors(workbook, weights, msg):
 
 
 def test_robust_cli_writes_the_workbook(workbook, tmp_path, robust4):
-    from optmodel.cli import app
+    from optmodel.cli.main import app
 
     out = tmp_path / "robust.xlsx"
     r = CliRunner().invoke(app, ["robust", str(workbook), "--scenarios", SCEN, "--weights",
@@ -136,9 +136,9 @@ def test_robust_cli_writes_the_workbook(workbook, tmp_path, robust4):
 
 @pytest.fixture(scope="module")
 def alternatives(workbook):
-    from optmodel.alternatives import generate_alternatives
-    from optmodel.data import build_model_data
+    from optmodel.model.data import build_model_data
     from optmodel.pipeline import load_tables, solve_options
+    from optmodel.strategy.alternatives import generate_alternatives
 
     tables = load_tables(workbook)
     return generate_alternatives(build_model_data(tables),
@@ -163,7 +163,7 @@ def test_alternatives_are_within_the_slack_and_distinct(alternatives):
 
 
 def test_npv_floor_handles_negative_optima():
-    from optmodel.alternatives import npv_floor_usd
+    from optmodel.strategy.alternatives import npv_floor_usd
 
     assert npv_floor_usd(100.0, 0.02) == pytest.approx(98.0)
     assert npv_floor_usd(-100.0, 0.02) == pytest.approx(-102.0)
@@ -171,7 +171,7 @@ def test_npv_floor_handles_negative_optima():
 
 
 def test_alternatives_cli_writes_one_sheet_per_alternative(workbook, tmp_path):
-    from optmodel.cli import app
+    from optmodel.cli.main import app
 
     out = tmp_path / "alt.xlsx"
     r = CliRunner().invoke(app, ["alternatives", str(workbook), "--slack", str(SLACK),
@@ -191,9 +191,9 @@ def test_alternatives_cli_writes_one_sheet_per_alternative(workbook, tmp_path):
 @pytest.mark.parametrize("measure", ["processing_depth_index", "domestic_value_added_musd",
                                      "raw_export_share"])
 def test_frontier_is_monotone(workbook, measure):
-    from optmodel.data import build_model_data
-    from optmodel.frontier import MEASURES, is_monotone, trace_frontier
+    from optmodel.model.data import build_model_data
     from optmodel.pipeline import load_tables, solve_options
+    from optmodel.strategy.frontier import MEASURES, is_monotone, trace_frontier
 
     tables = load_tables(workbook)
     res = trace_frontier(build_model_data(tables), measure, points=4,
@@ -212,7 +212,7 @@ def test_frontier_is_monotone(workbook, measure):
 
 
 def test_frontier_cli_writes_workbook_and_offline_chart(workbook, tmp_path):
-    from optmodel.cli import app
+    from optmodel.cli.main import app
 
     out = tmp_path / "front.xlsx"
     r = CliRunner().invoke(app, ["frontier", str(workbook), "--against",
@@ -230,9 +230,9 @@ def test_frontier_cli_writes_workbook_and_offline_chart(workbook, tmp_path):
 
 
 def test_alternatives_by_option_avoid_earlier_options(workbook):
-    from optmodel.alternatives import generate_alternatives
-    from optmodel.data import build_model_data
+    from optmodel.model.data import build_model_data
     from optmodel.pipeline import load_tables, solve_options
+    from optmodel.strategy.alternatives import generate_alternatives
 
     tables = load_tables(workbook)
     res = generate_alternatives(build_model_data(tables),

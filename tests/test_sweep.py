@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from optmodel.batch.sweep import SweepParam, parse_set, sweep_runs
 from optmodel.errors import InputError
-from optmodel.sweep import SweepParam, parse_set, sweep_runs
 
 
 def test_parse_markets_example():

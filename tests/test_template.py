@@ -1,4 +1,4 @@
-"""The template workbook (``python run.py template FILE.xlsx``): optmodel.template."""
+"""The template workbook (``python run.py template FILE.xlsx``): optmodel.input.template."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import xlsxwriter
 
 from optmodel import schema
 from optmodel.errors import OutputError
-from optmodel.template import write_template
+from optmodel.input.template import write_template
 
 SHEETS = schema.SHEETS
 
@@ -308,26 +308,15 @@ def test_missing_folder_is_an_output_error(tmp_path):
 # ------------------------------------------------------ validate and solve it
 
 
-def _optional(module: str, attr: str):
-    try:
-        mod = importlib.import_module(f"optmodel.{module}")
-    except ImportError as exc:
-        pytest.skip(f"optmodel.{module} is not available yet ({exc})")
-    func = getattr(mod, attr, None)
-    if func is None:
-        pytest.skip(f"optmodel.{module} does not expose {attr} yet")
-    return func
-
-
 def test_example_template_validates_without_errors(example_path):
-    load_workbook = _optional("validate", "load_workbook")
+    from optmodel.input.validate import load_workbook
     tables = load_workbook(example_path)  # raises InputError listing any error
     assert tables is not None
 
 
 def test_blank_template_is_reported_invalid_only_for_missing_settings(blank_path):
-    load_workbook = _optional("validate", "load_workbook")
     from optmodel.errors import InputError
+    from optmodel.input.validate import load_workbook
 
     with pytest.raises(InputError) as info:
         load_workbook(blank_path)
@@ -347,7 +336,7 @@ def _summary(outcome, out: Path) -> dict:
 
 
 def test_example_template_solves(example_path, tmp_path):
-    solve_workbook = _optional("pipeline", "solve_workbook")
+    from optmodel.pipeline import solve_workbook
     out = tmp_path / "results.xlsx"
     summary = _summary(solve_workbook(example_path, out), out)
     assert out.exists()
@@ -357,7 +346,7 @@ def test_example_template_solves(example_path, tmp_path):
 
 
 def test_example_scenario_solves(example_path, tmp_path):
-    solve_workbook = _optional("pipeline", "solve_workbook")
+    from optmodel.pipeline import solve_workbook
     if "scenario" not in inspect.signature(solve_workbook).parameters:
         pytest.skip("solve_workbook takes no scenario option yet")
     (name,) = {r["scenario"] for r in _rows(openpyxl.load_workbook(example_path)["Scenarios"])}
@@ -402,7 +391,7 @@ def test_libreoffice_opens_and_converts_the_template(example_path, tmp_path):
         kept = [r for r in after[name] if any(v is not None for v in r)]
         assert kept == before[name], name
     try:
-        load_workbook = importlib.import_module("optmodel.validate").load_workbook
+        load_workbook = importlib.import_module("optmodel.input.validate").load_workbook
     except (ImportError, AttributeError):
         return
     load_workbook(resaved)

@@ -10,8 +10,8 @@ import xlsxwriter
 from tinycase import tiny_sheets, write_input
 
 from optmodel.errors import InputError
-from optmodel.validate import load_workbook
-from optmodel.workbook_read import MAX_ROWS, read_raw
+from optmodel.input.validate import load_workbook
+from optmodel.io.read import MAX_ROWS, read_raw
 
 
 def _issues(path):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optmodel.workbook_write import SheetSpec, write_workbook
+from optmodel.io.write import SheetSpec, write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ workbook → loader → model → results workbook.
 Builders:
 
 - :func:`write_input_workbook`: dict of sheet name → rows (list of dicts) or
-  DataFrame, written with :func:`optmodel.workbook_write.write_workbook`;
+  DataFrame, written with :func:`optmodel.io.write.write_workbook`;
 - :func:`facility_location_sheets`: a single-year capacitated facility-location
   problem in the known-optimum form of MODEL.md §2, optionally with prices,
   per-tonne opex, existing capacity and node opening costs;
@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from optmodel.workbook_write import SheetSpec, write_workbook
+from optmodel.io.write import SheetSpec, write_workbook
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = Path("/work/shared/benchmarks")

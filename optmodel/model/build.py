@@ -1,7 +1,7 @@
 """build_model(data): the MILP of MODEL.md §2 as a Pyomo ConcreteModel.
 
 Pure: no files, no Excel, no solver.  Reads like a table of contents — sets are
-the index tables of :class:`~optmodel.data.ModelData`; then variables, each
+the index tables of :class:`~optmodel.model.data.ModelData`; then variables, each
 constraint family (one function each, math in the docstring), the objective.
 The objective is in USD (reported in MUSD) for numerical accuracy.
 """
@@ -16,8 +16,8 @@ import pandas as pd
 import pyomo.core as pyo  # not pyomo.environ: its solver/writer plugins load on use
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from ..data import USD_PER_MUSD, ModelData
-from .linear import ConFamily, VarFamily, add_con_family, add_var_family, terms_for
+from optmodel.model.data import USD_PER_MUSD, ModelData
+from optmodel.model.linear import ConFamily, VarFamily, add_con_family, add_var_family, terms_for
 
 _STAGE = re.compile(r"^stage<=(\d+)$")
 
@@ -46,7 +46,7 @@ def build_model(data: ModelData, block: pyo.Block | None = None,
     (USD) in ``BuiltModel.npv_expr`` without declaring an Objective.
     ``structure_only=True`` makes only the index, bound and term tables of every
     family (``model`` None, no Pyomo components, no objective): batch runs compare
-    them with a built model's and update its numbers in place (:mod:`optmodel.reuse`).
+    them with a built model's and update its numbers in place (:mod:`optmodel.batch.reuse`).
     """
     if structure_only:
         m = None
@@ -54,7 +54,7 @@ def build_model(data: ModelData, block: pyo.Block | None = None,
         m = block if block is not None else pyo.ConcreteModel(name="optmodel")
     bm = BuiltModel(m, data, _add_variables(m, data))
     # structure tables of the families made from the plant core alone: a batch run whose
-    # core came from its memo (optmodel.data) gets the same tables, so they are shared
+    # core came from its memo (optmodel.model.data) gets the same tables, so they are shared
     memo = data.memo.setdefault("families", {}) if structure_only and data.memo is not None \
         else None
     for family in FAMILIES:
@@ -382,6 +382,6 @@ FAMILIES = (product_balance, process_capacity, process_min_load, build_limit, no
             deposit_reserve, deposit_annual, route_capacity, market_max, market_min,
             export_quota, min_domestic_processing, investment_budget)
 # the families over act, build and open made from the core of the plant section alone
-# (optmodel.data.CORE_SHEETS; investment_budget reads Policy and relieved capex)
+# (optmodel.model.data.CORE_SHEETS; investment_budget reads Policy and relieved capex)
 CORE_FAMILIES = (process_capacity, process_min_load, build_limit, node_open_link,
                  deposit_reserve, deposit_annual)

@@ -7,8 +7,8 @@
 Figures are built from result tables only, never from the Pyomo model.
 """
 
-from .colours import colour_for, stage_colour
-from .figures import report_figures
-from .single import report_html, write_report
+from optmodel.report.colours import colour_for, stage_colour
+from optmodel.report.figures import report_figures
+from optmodel.report.single import report_html, write_report
 
 __all__ = ["colour_for", "report_figures", "report_html", "stage_colour", "write_report"]

@@ -17,10 +17,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..workbook_write import atomic_write_bytes
-from .colours import colour_for
-from .figures import FONT, note_figure
-from .html import Page, table_html
+from optmodel.io.write import atomic_write_bytes
+from optmodel.report.colours import colour_for
+from optmodel.report.figures import FONT, note_figure
+from optmodel.report.html import Page, table_html
 
 KPI_LABELS = {
     "npv_musd": "NPV (MUSD)",

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from .colours import colour_for
-from .figures import FONT, note_figure, npv_terms, report_figures
-from .html import Page, table_html
-from .single import run_line
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..compare import CompareResult
+from optmodel.report.colours import colour_for
+from optmodel.report.figures import FONT, note_figure, npv_terms, report_figures
+from optmodel.report.html import Page, table_html
+from optmodel.report.single import run_line
 
 
 def npv_delta_figure(runs: list[dict[str, pd.DataFrame]], labels: list[str]) -> go.Figure:
@@ -154,8 +151,9 @@ def _kpi_display(kpis: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
     return shown.drop(columns=["changed"]), changed
 
 
-def compare_html(result: CompareResult) -> str:
-    """The compare page for a :class:`~optmodel.compare.CompareResult`."""
+def compare_html(result: Any) -> str:
+    """The compare page for a :class:`~optmodel.compare.CompareResult` (duck-typed: the
+    report layer does not import the compare layer above it)."""
     labels = result.labels
     runs = result.run_tables
     title = "optmodel compare: " + " vs ".join(labels)

@@ -1,7 +1,7 @@
 """Plotly figures from result tables (never from the Pyomo model).
 
 Every builder takes the ``{sheet: DataFrame}`` returned by
-:func:`optmodel.results_read.read_results` and returns one
+:func:`optmodel.io.results_read.read_results` and returns one
 :class:`plotly.graph_objects.Figure`. A chart with nothing to show returns a
 figure carrying a one-line note, so that the compare report keeps its
 charts aligned side by side.
@@ -22,8 +22,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..results_read import summary_values
-from .colours import colour_for, stage_colour, stage_label, with_alpha
+from optmodel.io.results_read import summary_values
+from optmodel.report.colours import colour_for, stage_colour, stage_label, with_alpha
 
 log = logging.getLogger(__name__)
 

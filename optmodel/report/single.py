@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import OutputError
-from ..results_read import read_results, run_values, summary_units, summary_values
-from ..workbook_write import atomic_write_bytes, check_writable
-from .figures import Tables, report_figures
-from .html import Page, format_number, table_html
+from optmodel.errors import OutputError
+from optmodel.io.results_read import read_results, run_values, summary_units, summary_values
+from optmodel.io.write import atomic_write_bytes, check_writable
+from optmodel.report.figures import Tables, report_figures
+from optmodel.report.html import Page, format_number, table_html
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import OUTPUT_SCHEMA_VERSION
-from .errors import InputError
+from optmodel import OUTPUT_SCHEMA_VERSION
+from optmodel.errors import InputError
 
 log = logging.getLogger(__name__)
 

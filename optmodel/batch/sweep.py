@@ -14,7 +14,7 @@ contain ``:``).  Several ``--set`` give the Cartesian grid of their values, the
 first ``--set`` varying slowest; ``--samples N --seed S`` instead draws every
 range uniformly and independently, N runs.  Whole-number columns (years,
 integer counts) take rounded values.  Each run is a scenario — a list of
-:class:`~optmodel.scenarios.Override` with ``value=`` — named ``sweep_001`` …
+:class:`~optmodel.input.scenarios.Override` with ``value=`` — named ``sweep_001`` …
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import schema as S
-from .errors import InputError, Issue
-from .scenarios import Override
+from optmodel import schema as S
+from optmodel.errors import InputError, Issue
+from optmodel.input.scenarios import Override
 
 _SET = re.compile(r"^(?P<target>[^:]*?)\s*:\s*(?P<column>[A-Za-z_][A-Za-z0-9_]*)\s*=(?P<range>.*)$",
                   re.S)

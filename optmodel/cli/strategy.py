@@ -1,6 +1,6 @@
 """Strategy commands: ``robust``, ``alternatives`` and ``frontier`` (MODEL.md §5).
 
-Registered by :func:`optmodel.cli._register_extensions`; errors end in exit
+Registered by :func:`optmodel.cli.main.register_extensions`; errors end in exit
 codes through the CLI's guard, progress goes to stderr (rich), results tables
 to stdout.
 """
@@ -18,7 +18,7 @@ from rich.table import Table
 
 
 def _consoles():
-    from .cli import err, out
+    from optmodel.cli.common import err, out
 
     return err, out
 
@@ -120,16 +120,16 @@ def register(app: typer.Typer, guard: Callable) -> None:
         VSS and EVPI."""
 
         def body():
-            from .cli import _command_line, _default_output
-            from .robust import robust_workbook
+            from optmodel.cli.common import command_line, default_output
+            from optmodel.strategy.robust import robust_workbook
 
-            out_path = output or _default_output(input_path, "_robust")
+            out_path = output or default_output(input_path, "_robust")
             with _progress(f"Robust solve of {input_path.name} …") as progress:
                 res, tables = robust_workbook(
                     input_path, out_path, scenarios, weights, criterion.strip().lower(),
                     mip_gap=mip_gap, time_limit=time_limit, threads=threads, tee=log_solver,
                     cross=cross, engine=engine.strip().lower(),
-                    command_line=_command_line(), progress=progress)
+                    command_line=command_line(), progress=progress)
             if res is not None:  # None on MPI ranks other than 0
                 _print_robust(res, tables, out_path)
 
@@ -158,16 +158,16 @@ def register(app: typer.Typer, guard: Callable) -> None:
         within the slack of the optimum."""
 
         def body():
-            from .alternatives import alternatives_workbook
-            from .cli import _command_line, _default_output
+            from optmodel.cli.common import command_line, default_output
+            from optmodel.strategy.alternatives import alternatives_workbook
 
-            out_path = output or _default_output(input_path, "_alternatives")
+            out_path = output or default_output(input_path, "_alternatives")
             with _progress(f"Alternatives for {input_path.name} …") as progress:
                 res, tables = alternatives_workbook(
                     input_path, out_path, slack=slack, count=count,
                     overlap=overlap.strip().lower(), scenario=scenario,
                     mip_gap=mip_gap, time_limit=time_limit, threads=threads,
-                    command_line=_command_line(), progress=progress)
+                    command_line=command_line(), progress=progress)
             _print_alternatives(res, tables, out_path)
 
         guard(body)
@@ -191,16 +191,16 @@ def register(app: typer.Typer, guard: Callable) -> None:
         as a workbook and a self-contained HTML chart."""
 
         def body():
-            from .cli import _command_line, _default_output
-            from .frontier import frontier_workbook
+            from optmodel.cli.common import command_line, default_output
+            from optmodel.strategy.frontier import frontier_workbook
 
             measure = against.strip()
-            out_path = output or _default_output(input_path, f"_frontier_{measure}")
+            out_path = output or default_output(input_path, f"_frontier_{measure}")
             with _progress(f"Frontier of {input_path.name} against {measure} …") as progress:
                 res, tables, html = frontier_workbook(
                     input_path, out_path, measure, points=points, scenario=scenario,
                     mip_gap=mip_gap, time_limit=time_limit, threads=threads,
-                    command_line=_command_line(), progress=progress)
+                    command_line=command_line(), progress=progress)
             _print_frontier(res, tables, out_path, html)
 
         guard(body)

@@ -9,10 +9,8 @@ column, value and what was expected.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,31 +18,16 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, create_model
 
-from . import schema as S
-from .errors import InputError, Issue
-from .workbook_read import RawSheet, read_raw
-from .workbook_read import column_letters as _col_letter
+from optmodel import schema as S
+from optmodel.errors import InputError, Issue
+from optmodel.input.scenarios import Override, apply_overrides
+from optmodel.input.tables import ROW, Tables, clean_cell
+from optmodel.io.read import RawSheet, read_raw
+from optmodel.io.read import column_letters as _col_letter
 
-ROW = "_row"  # column holding the Excel row number of each record
 _REF_NOUN = {"Nodes": "node", "Products": "product", "Processes": "process"}
 STAGE_TARGET = re.compile(r"^stage\s*<=\s*(\d+)$")
 NAME_PATTERN = r"^[^|,:*=+\-@][^|,:*]*$"
-
-
-@dataclass
-class Tables:
-    """Validated input: one typed DataFrame per sheet plus parsed settings."""
-
-    frames: dict[str, pd.DataFrame]
-    settings: dict[str, Any]
-    warnings: list[Issue] = field(default_factory=list)
-    # batch runs (SheetCache): sheets exactly as in the base workbook, and a memo of what
-    # was derived from them (optmodel.data.build_model_data)
-    unchanged: frozenset[str] = frozenset()
-    memo: dict[str, Any] | None = None
-
-    def __getitem__(self, sheet: str) -> pd.DataFrame:
-        return self.frames[sheet]
 
 
 # ---------------------------------------------------------------- cell models
@@ -78,38 +61,6 @@ def _row_adapter(sheet: str) -> TypeAdapter:
     return TypeAdapter(list[model])
 
 
-def _clean(value: Any, col: S.Column) -> Any:
-    """Normalise a raw cell: blanks → None, strings trimmed, numbers as text where text."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if value == "":
-            return None
-        if col.kind == "enum":
-            return value.lower()
-        if col.kind == "bool":
-            return value.lower()
-        return value
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if col.kind in ("text", "name", "ref", "names", "enum"):
-        if isinstance(value, bool):
-            return str(value).upper()
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if isinstance(value, int | float):
-            return str(value)
-        if isinstance(value, _dt.datetime | _dt.date):
-            return value.isoformat()
-        return str(value)
-    if col.kind in ("number", "integer", "year") and isinstance(value, bool):
-        return f"{value}"  # rejected as not a number
-    if isinstance(value, _dt.datetime | _dt.date | _dt.time | _dt.timedelta):
-        return f"date {value}"  # rejected with the date visible in the message
-    return value
-
-
 def _display(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)
@@ -134,7 +85,7 @@ class SheetCache:
     """Typed frames of sheets already validated, found again by their row lists.
 
     A batch validates every run's sheets, and a run changes a few cells of a few
-    sheets: :func:`~optmodel.scenarios.apply_overrides` copies the rows of the
+    sheets: :func:`~optmodel.input.scenarios.apply_overrides` copies the rows of the
     sheets it changes and shares the others' row lists with the base workbook.
     ``SheetCache(raw)`` validates each sheet of the base once; ``validate_raw(…,
     cache=…)`` then re-uses the typed frame (a copy) and the cell issues of every
@@ -258,7 +209,7 @@ def _read_sheet(name: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame
             continue
         rec = {c.name: None for c in spec.all_columns}
         for j, col in colmap.items():
-            rec[col.name] = _clean(row[j] if j < len(row) else None, col)
+            rec[col.name] = clean_cell(row[j] if j < len(row) else None, col)
         records.append(rec)
         rownums.append(i + 2)
     if not records:
@@ -571,7 +522,7 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
                     f"this option can never come online inside the horizon (earliest "
                     f"{ey} + lead {lead} > {ly})", "warning")
 
-    # scenarios: structure (selectors are matched in optmodel.scenarios)
+    # scenarios: structure (selectors are matched in optmodel.input.scenarios)
     for rec in f["Scenarios"].to_dict("records"):
         has_v, has_f = rec["value"] is not None, rec["factor"] is not None
         if has_v == has_f:
@@ -601,8 +552,6 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
 def _check_scenario_selectors(raw: dict[str, RawSheet], t: Tables, issues: list[Issue]) -> None:
     """Dry-run each scenario on the raw rows: a selector that matches no row, or a factor on a
     cell without a number, is an input error even when the scenario is not being run (§3.4)."""
-    from .scenarios import Override, apply_overrides  # scenarios imports this module
-
     sc = _good(t.frames["Scenarios"])
     if not len(sc):
         return

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from . import schema as S
-from .errors import InputError, Issue
-from .validate import ROW, Tables, _clean
-from .workbook_read import RawSheet
+from optmodel import schema as S
+from optmodel.errors import InputError, Issue
+from optmodel.input.tables import ROW, Tables, clean_cell
+from optmodel.io.read import RawSheet
 
 BASE = "base"
 
@@ -63,7 +63,7 @@ def _canon_sheet(name: str) -> S.Sheet | None:
 
 
 def _key_text(value: Any, col: S.Column) -> str:
-    v = _clean(value, col)
+    v = clean_cell(value, col)
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from optmodel.errors import InputError
 
 MAX_ROWS = 200_000
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024

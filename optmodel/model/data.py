@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema as S
-from .validate import ROW, Tables
+from optmodel import schema as S
+from optmodel.input.tables import ROW, Tables
 
 USD_PER_MUSD = 1e6
 _STAGE = re.compile(r"^stage\s*<=\s*(\d+)$")
@@ -115,7 +115,7 @@ def build_model_data(tables: Tables) -> ModelData:
     The plant section (nodes, processes, builds, activity …) reads only
     :data:`PLANT_SHEETS`, and its core (all of it but the Policy coefficients)
     only :data:`CORE_SHEETS`.  Batch runs carry a memo of what their worker
-    derived from the base workbook (:class:`~optmodel.validate.SheetCache`): a run
+    derived from the base workbook (:class:`~optmodel.input.validate.SheetCache`): a run
     that leaves the plant sheets as they were takes the plant section from it, one
     that changes only Policy among them takes the core — so a price, route or
     policy sweep rebuilds little more than markets, flows and disposal.

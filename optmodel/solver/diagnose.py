@@ -34,12 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import USD_PER_MUSD, ModelData
-from .errors import Issue
-from .highs_direct import column_layout, concat, row_bounds
-from .model.build import BuiltModel
-from .solve import new_highs, run_interruptible
-from .validate import ROW
+from optmodel.errors import Issue
+from optmodel.input.tables import ROW
+from optmodel.model.build import BuiltModel
+from optmodel.model.data import USD_PER_MUSD, ModelData
+from optmodel.solver.highs import column_layout, concat, row_bounds
+from optmodel.solver.options import new_highs, run_interruptible
 
 log = logging.getLogger(__name__)
 
@@ -536,7 +536,7 @@ def _unbounded(bm: BuiltModel, lay: _Layout, time_limit: float) -> list[dict[str
     are the unbounded directions; each is mapped to the input row that lacks a limit."""
     import highspy
 
-    from .model.build import objective_coefficients
+    from optmodel.model.build import objective_coefficients
 
     coefs = objective_coefficients(bm)
     c = np.zeros(lay.ncols)
@@ -868,7 +868,7 @@ def _route_products(data: ModelData) -> dict[tuple[str, str], set[str] | None]:
 def write_diagnosis_workbook(path: Path, diag: Diagnosis, run: pd.DataFrame,
                              warnings: pd.DataFrame | None = None) -> None:
     """The results workbook of an infeasible run: Diagnosis (+ Warnings) and Run."""
-    from .workbook_write import SheetSpec, write_workbook
+    from optmodel.io.write import SheetSpec, write_workbook
 
     specs = [SheetSpec("Diagnosis", diag.frame, wrap_columns=("message",),
                        widths={"message": 90})]

@@ -1,9 +1,9 @@
 """Batches of runs — every named scenario, or a parameter sweep — solved in parallel.
 
 A batch is a list of runs; each run is a scenario: a name and a list of
-:class:`~optmodel.scenarios.Override` applied to the input rows, validated
+:class:`~optmodel.input.scenarios.Override` applied to the input rows, validated
 again, then solved.  Runs are cut into chunks; each chunk is one task that
-solves its runs one after another with a :class:`~optmodel.reuse.ModelCache`,
+solves its runs one after another with a :class:`~optmodel.batch.reuse.ModelCache`,
 so a worker builds the model once and then only changes numbers.  Tasks run
 
 - in this process when one worker is asked for (no cluster is started);
@@ -35,8 +35,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .errors import (
+from optmodel import __version__
+from optmodel.batch.reuse import COLD, REUSED, STRUCTURE, ModelCache, reuse_pays
+from optmodel.errors import (
     EXIT_INFEASIBLE,
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -51,11 +52,11 @@ from .errors import (
     OutputError,
     SolverError,
 )
-from .reuse import COLD, REUSED, STRUCTURE, ModelCache, reuse_pays
-from .scenarios import Override, apply_overrides, overrides_for, scenario_names
-from .validate import SheetCache, Tables, validate_raw
-from .workbook_read import RawSheet, read_raw
-from .workbook_write import SheetSpec, check_writable, write_workbook
+from optmodel.input.scenarios import Override, apply_overrides, overrides_for, scenario_names
+from optmodel.input.tables import Tables
+from optmodel.input.validate import SheetCache, validate_raw
+from optmodel.io.read import RawSheet, read_raw
+from optmodel.io.write import SheetSpec, check_writable, write_workbook
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class RunResult:
     kpis: dict[str, Any] = field(default_factory=dict)
     builds: str = ""
     time_s: float = 0.0
-    model: str = ""  # "built", "re-used" or "structure re-used" (optmodel.reuse)
+    model: str = ""  # "built", "re-used" or "structure re-used" (optmodel.batch.reuse)
     output: str | None = None
     written: bool = False
     tables: dict[str, pd.DataFrame] | None = None
@@ -133,7 +134,7 @@ def _worker_state(job: BatchJob
     """The input (read once per worker process), its model cache and validated sheets."""
     key = (job.input_path, job.input_sha256, job.reuse)
     if key not in _STATE:
-        from .pipeline import file_sha256
+        from optmodel.pipeline import file_sha256
 
         path = Path(job.input_path)
         if job.input_bytes is not None and not (path.is_file()
@@ -180,12 +181,12 @@ def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
                    inputs: Iterable[Path], diagnosis=None) -> None:
     """A run's results workbook (and report) — or, given ``diagnosis``, the diagnosis
     workbook of an infeasible run (its Run and Warnings sheets from ``tables``)."""
-    from .pipeline import _write_report
-    from .results import write_results
+    from optmodel.pipeline import _write_report
+    from optmodel.results.tables import write_results
 
     check_writable(path, inputs)
     if diagnosis is not None:
-        from .diagnose import write_diagnosis_workbook
+        from optmodel.solver.diagnose import write_diagnosis_workbook
 
         write_diagnosis_workbook(path, diagnosis, tables["Run"], tables.get("Warnings"))
         return
@@ -196,7 +197,7 @@ def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
 
 def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: ModelCache,
                run: RunSpec, sheets: SheetCache | None = None) -> RunResult:
-    from .pipeline import add_context_sheets, run_table, solve_options
+    from optmodel.pipeline import add_context_sheets, run_table, solve_options
 
     start = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
@@ -247,7 +248,7 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
 def _diagnosis_files(job: BatchJob, path: Path, run: RunSpec, res: RunResult, diag,
                      opts, times: dict[str, float], start, tables: Tables) -> None:
     """Write (or send back) the diagnosis workbook of an infeasible run, as ``solve`` does."""
-    from .pipeline import diagnosis_sheets
+    from optmodel.pipeline import diagnosis_sheets
 
     sheets = diagnosis_sheets(path, run.name, opts, times, start, tables, job.command_line)
     if not job.write:
@@ -292,9 +293,9 @@ def _failed(run: RunSpec, exc: BaseException) -> RunResult:
 
 # modules every run needs: imported before the worker processes are forked, so they
 # start with them loaded instead of each importing them again
-_WORKER_MODULES = ("highspy", "optmodel.pipeline", "optmodel.results", "optmodel.data",
-                   "optmodel.model.build", "optmodel.highs_direct", "optmodel.diagnose",
-                   "optmodel.workbook_write")
+_WORKER_MODULES = ("highspy", "optmodel.pipeline", "optmodel.results.tables", "optmodel.model.data",
+                   "optmodel.model.build", "optmodel.solver.highs", "optmodel.solver.diagnose",
+                   "optmodel.io.write")
 
 
 def worker_start_method() -> str:
@@ -315,7 +316,7 @@ def worker_start_method() -> str:
     configured = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
     if configured != "spawn":
         return configured
-    from .solve import solver_has_run
+    from optmodel.solver.options import solver_has_run
 
     if solver_has_run():  # HiGHS's threads would not survive a fork (Python API use)
         return "spawn"
@@ -368,7 +369,7 @@ def _dask_client(workers: int, scheduler: str | None, warm: Callable[[], Any] | 
         if method == "fork":
             for name in _WORKER_MODULES:
                 importlib.import_module(name)
-            from .solve import new_highs
+            from optmodel.solver.options import new_highs
 
             new_highs()  # HiGHS's banner, once here rather than once per forked worker
             if warm is not None:
@@ -456,17 +457,17 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
               page: bool = False, grid: bool = True) -> BatchOutcome:
     """Solve ``runs`` of ``input_path`` and write every workbook; never stops at a failed run.
 
-    ``params`` are the swept :class:`~optmodel.sweep.SweepParam` (their labels are
+    ``params`` are the swept :class:`~optmodel.batch.sweep.SweepParam` (their labels are
     keys of each run's ``params``); ``workers`` local processes (1 = this
     process) unless ``scheduler`` names a Dask cluster; ``reuse`` True re-uses built
-    models across runs (:mod:`optmodel.reuse`), False solves each run as a single
+    models across runs (:mod:`optmodel.batch.reuse`), False solves each run as a single
     ``solve`` does, None (default) re-uses when that pays (:func:`reuse_pays`).
     ``page`` also writes the batch page (``batch_path`` with .html: KPI response per
     parameter, or KPIs by scenario; ``grid`` False draws samples as clouds).
     Returns the runs' results and the worst
     exit code; raises only for a batch workbook that cannot be written.
     """
-    from .pipeline import file_sha256
+    from optmodel.pipeline import file_sha256
 
     t0 = time.perf_counter()
     start = _dt.datetime.now(_dt.UTC)
@@ -517,7 +518,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
                for r in runs} if not params else None
     table = write_batch(batch_path, results, params or [], meta, changes=changes)
     if page:
-        from .report.batch_page import write_batch_page
+        from optmodel.report.batch_page import write_batch_page
 
         html_path = batch_path.with_suffix(".html")
         try:
@@ -676,7 +677,7 @@ def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
                         reuse: bool | None = None) -> int:
     """``solve --scenario all``: base and every named scenario → OUT_<scenario>.xlsx, plus
     OUT_batch.xlsx; returns the worst exit code."""
-    from .pipeline import load_tables
+    from optmodel.pipeline import load_tables
 
     input_path, out_path = Path(input_path), Path(out_path)
     tables = load_tables(input_path)  # an invalid base workbook ends here (exit 2)
@@ -709,8 +710,8 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
     Raises InputError before solving anything for a bad ``--set``, an invalid
     base workbook, or a selector that matches no row.
     """
-    from .pipeline import load_tables
-    from .sweep import sweep_runs
+    from optmodel.batch.sweep import sweep_runs
+    from optmodel.pipeline import load_tables
 
     input_path = Path(input_path)
     params, sweep = sweep_runs(sets, samples, seed)

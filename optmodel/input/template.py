@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
-from . import schema
-from .schema import SHEETS, Column, Sheet
-from .workbook_write import SheetSpec, check_writable, write_workbook
+from optmodel import schema
+from optmodel.io.write import SheetSpec, check_writable, write_workbook
+from optmodel.schema import SHEETS, Column, Sheet
 
 README = "README"
 #: Rows of the referenced sheets that the drop-down lists of references cover.

@@ -24,7 +24,7 @@ import pandas as pd
 import xlsxwriter
 import xlsxwriter.worksheet
 
-from .errors import OutputError
+from optmodel.errors import OutputError
 
 FIXED_DATE = _dt.datetime(2000, 1, 1)
 HEADER_FORMAT = {

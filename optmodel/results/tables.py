@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import USD_PER_MUSD
-from .model.build import BuiltModel
-from .solve import SolveOutcome
-from .workbook_write import SheetSpec, write_workbook
+from optmodel.io.write import SheetSpec, write_workbook
+from optmodel.model.build import BuiltModel
+from optmodel.model.data import USD_PER_MUSD
+from optmodel.solver.options import SolveOutcome
 
 TOL = 1e-9
 RESULT_SHEETS = ("Summary", "Builds", "Activity", "Flows", "Trade", "Disposal", "Extraction",

@@ -36,16 +36,23 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from .data import USD_PER_MUSD, ModelData, build_model_data
-from .errors import InfeasibleError, InputError, SolverError
-from .model.build import BuiltModel, build_model
-from .pipeline import load_tables, run_table, solve_options
-from .results import extract_tables, summary_table
-from .robust import Plan, extra_run_rows, plan_from_values, plans_side_by_side, write_sheets
-from .scenarios import BASE
-from .solve import SolveOptions, SolveOutcome, solve
-from .validate import Tables
-from .workbook_write import atomic_write_bytes, check_writable
+from optmodel.errors import InfeasibleError, InputError, SolverError
+from optmodel.input.scenarios import BASE
+from optmodel.input.tables import Tables
+from optmodel.io.write import atomic_write_bytes, check_writable
+from optmodel.model.build import BuiltModel, build_model
+from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
+from optmodel.pipeline import load_tables, run_table, solve_options
+from optmodel.results.tables import extract_tables, summary_table
+from optmodel.solver.options import SolveOptions, SolveOutcome
+from optmodel.solver.solve import solve
+from optmodel.strategy.robust import (
+    Plan,
+    extra_run_rows,
+    plan_from_values,
+    plans_side_by_side,
+    write_sheets,
+)
 
 log = logging.getLogger(__name__)
 

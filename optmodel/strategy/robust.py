@@ -23,8 +23,8 @@ E[NPV(base-case plan)], and the expected value of perfect information EVPI =
 Σ w_s NPV*_s − E[NPV(robust plan)].
 
 The helpers :class:`Plan`, :func:`plan_from_values`, :func:`fix_plan` and
-:func:`evaluate_plan` are shared with :mod:`optmodel.alternatives` and
-:mod:`optmodel.frontier`.
+:func:`evaluate_plan` are shared with :mod:`optmodel.strategy.alternatives` and
+:mod:`optmodel.strategy.frontier`.
 """
 
 from __future__ import annotations
@@ -42,16 +42,17 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from .data import USD_PER_MUSD, ModelData, build_model_data
-from .errors import InfeasibleError, InputError, Issue, SolverError
-from .model.build import BuiltModel, build_model
-from .model.linear import VarFamily, add_con_family, add_var_family
-from .pipeline import load_tables, run_table, solve_options
-from .results import NUMBER_FORMATS, extract_tables, summary_table
-from .scenarios import BASE
-from .solve import SolveOptions, SolveOutcome, solve
-from .validate import Tables
-from .workbook_write import SheetSpec, check_writable, write_workbook
+from optmodel.errors import InfeasibleError, InputError, Issue, SolverError
+from optmodel.input.scenarios import BASE
+from optmodel.input.tables import Tables
+from optmodel.io.write import SheetSpec, check_writable, write_workbook
+from optmodel.model.build import BuiltModel, build_model
+from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
+from optmodel.model.linear import VarFamily, add_con_family, add_var_family
+from optmodel.pipeline import load_tables, run_table, solve_options
+from optmodel.results.tables import NUMBER_FORMATS, extract_tables, summary_table
+from optmodel.solver.options import SolveOptions, SolveOutcome
+from optmodel.solver.solve import solve
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +381,7 @@ def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, fl
         raise SolverError("--engine ph needs mpi-sppy: pip install mpi-sppy (and, for "
                           "parallel runs, mpi4py and an MPI library); see "
                           "docs/strategy.md.") from None
-    from .model.build import objective_coefficients
+    from optmodel.model.build import objective_coefficients
 
     built: dict[int, BuiltModel] = {}
 

@@ -1,4 +1,4 @@
-"""The ``sweep`` command (``solve --scenario all`` lives in cli.py and calls optmodel.batch)."""
+"""The ``sweep`` command (``solve --scenario all`` lives in cli/main.py, runs in batch/engine)."""
 
 from __future__ import annotations
 
@@ -59,11 +59,11 @@ def register(app: typer.Typer, guard) -> None:
             "models; see docs/scenarios.md).")] = None,
     ) -> None:
         def body():
-            from .batch import run_sweep
-            from .cli import err
+            from optmodel.batch.engine import run_sweep
+            from optmodel.cli.common import err
 
             if workers is not None and workers < 1:
-                from .errors import InputError
+                from optmodel.errors import InputError
 
                 raise InputError("--workers must be ≥ 1.")
             outcome = run_sweep(

@@ -7,88 +7,25 @@ tracebacks.  Progress goes to stderr; results tables to stdout.
 from __future__ import annotations
 
 import logging
-import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .errors import (
-    EXIT_INPUT,
-    EXIT_INTERRUPTED,
-    EXIT_NO_SOLUTION,
-    InputError,
-    OptmodelError,
+from optmodel.cli.common import (
+    DEFAULT_INPUT,
+    DEFAULT_OUTPUT_DIR,
+    app,
+    command_line,
+    default_output,
+    err,
+    guard,
+    out,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INPUT = Path("inputs/base_case.xlsx")
-DEFAULT_OUTPUT_DIR = Path("outputs")
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=False,
-    invoke_without_command=True,
-    help="optmodel: where to mine, process and sell rare earths (Pyomo + HiGHS, Excel in/out).",
-    pretty_exceptions_enable=False,
-)
-err = Console(stderr=True)
-out = Console()
-log = logging.getLogger("optmodel")
-
-
-def _fail(exc: BaseException) -> None:
-    if isinstance(exc, InputError):
-        n = sum(1 for i in exc.issues if i.severity == "error")
-        err.print(f"[bold red]Input problems ({n}):[/]" if n > 1 else "[bold red]Input problem:[/]")
-        for issue in exc.issues:
-            tag = "[yellow]warning[/]" if issue.severity != "error" else "[red]error[/]"
-            err.print(f"  {tag} {escape(str(issue))}", markup=True, highlight=False,
-                      soft_wrap=True)
-    elif isinstance(exc, OptmodelError):
-        err.print(f"[bold red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
-    raise typer.Exit(getattr(exc, "exit_code", 1))
-
-
-def _guard(fn):
-    """Run a command body; map errors to exit codes and sentences."""
-    try:
-        return fn()
-    except OptmodelError as exc:
-        _fail(exc)
-    except KeyboardInterrupt as exc:
-        text = getattr(exc, "message", "Interrupted: nothing was written.")
-        err.print(f"[bold red]{escape(text)}[/]")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except typer.Exit:
-        raise
-    except Exception as exc:  # last resort: a sentence, never a traceback
-        log.debug("unexpected error", exc_info=True)
-        err.print(f"[bold red]Unexpected error ({type(exc).__name__}): {escape(str(exc))}[/]\n"
-                  "Please report it with the input workbook; rerun with OPTMODEL_DEBUG=1 for "
-                  "details.", highlight=False)
-        if _debug():
-            raise
-        raise typer.Exit(EXIT_NO_SOLUTION) from None
-
-
-def _debug() -> bool:
-    import os
-
-    return bool(os.environ.get("OPTMODEL_DEBUG"))
-
-
-def _command_line() -> str:
-    return " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
-
-
-def _default_output(input_path: Path, suffix: str = "_results") -> Path:
-    folder = DEFAULT_OUTPUT_DIR if DEFAULT_OUTPUT_DIR.is_dir() else input_path.parent
-    return folder / f"{input_path.stem}{suffix}.xlsx"
+from optmodel.errors import EXIT_INPUT, EXIT_INTERRUPTED, InputError
 
 
 @app.callback()
@@ -126,11 +63,11 @@ def solve_cmd(
     """Solve a workbook and write the results workbook (and HTML report)."""
 
     def body():
-        from .pipeline import solve_workbook
+        from optmodel.pipeline import solve_workbook
 
-        out_path = output or _default_output(input_path)
+        out_path = output or default_output(input_path)
         if scenario == "all":
-            from .batch import solve_all_scenarios
+            from optmodel.batch.engine import solve_all_scenarios
 
             code = solve_all_scenarios(input_path, out_path, mip_gap=mip_gap,
                                        time_limit=time_limit, threads=threads,
@@ -142,10 +79,10 @@ def solve_cmd(
             res = solve_workbook(input_path, out_path, scenario=scenario, mip_gap=mip_gap,
                                  time_limit=time_limit, threads=threads,
                                  write_model=write_model, report=not no_report,
-                                 tee=log_solver, command_line=_command_line())
+                                 tee=log_solver, command_line=command_line())
         _print_headline(res)
 
-    _guard(body)
+    guard(body)
 
 
 def _fmt(v, digits=3):
@@ -184,11 +121,11 @@ def validate_cmd(input_path: Annotated[Path, typer.Argument(help="Input workbook
     """Check a workbook and list every problem (exit 2 if there are errors)."""
 
     def body():
-        from .pipeline import load_tables
+        from optmodel.pipeline import load_tables
 
         tables = load_tables(input_path)
-        from .data import build_model_data
-        from .diagnose import sanity_warnings
+        from optmodel.model.data import build_model_data
+        from optmodel.solver.diagnose import sanity_warnings
 
         tables.warnings += sanity_warnings(build_model_data(tables))
         for w in tables.warnings:
@@ -197,7 +134,7 @@ def validate_cmd(input_path: Annotated[Path, typer.Argument(help="Input workbook
         out.print(f"[green]{escape(input_path.name)} is valid[/]: " +
                   ", ".join(f"{k} {v}" for k, v in n.items()))
 
-    _guard(body)
+    guard(body)
 
 
 @app.command("template")
@@ -207,14 +144,14 @@ def template_cmd(output: Annotated[Path, typer.Argument(help="Workbook to write.
     """Write a template workbook: every sheet, README, drop-downs, example rows."""
 
     def body():
-        from .template import write_template
-        from .workbook_write import check_writable
+        from optmodel.input.template import write_template
+        from optmodel.io.write import check_writable
 
         check_writable(output)
         write_template(output, example=not blank)
         out.print(f"Template written to {output}")
 
-    _guard(body)
+    guard(body)
 
 
 @app.command("compare")
@@ -228,11 +165,11 @@ def compare_cmd(
     """Compare results workbooks: KPIs, builds, flows, trade, prices, narrative."""
 
     def body():
-        from .compare import compare_results
+        from optmodel.compare import compare_results
 
         if len(workbooks) < 2:
             raise InputError("compare needs at least two results workbooks.")
-        from .workbook_write import check_writable
+        from optmodel.io.write import check_writable
 
         for p in (output, html):
             if p is not None:
@@ -245,7 +182,7 @@ def compare_cmd(
         if html:
             out.print(f"Diff report: {html}")
 
-    _guard(body)
+    guard(body)
 
 
 @app.command("report")
@@ -255,32 +192,32 @@ def report_cmd(results: Annotated[Path, typer.Argument(help="Results workbook.")
     """Write a self-contained HTML report with charts of one results workbook."""
 
     def body():
-        from .report import write_report
-        from .workbook_write import check_writable
+        from optmodel.io.write import check_writable
+        from optmodel.report import write_report
 
         target = output or results.with_suffix(".html")
         check_writable(target, [results])
         write_report(results, target)
         out.print(f"Report written to {target}")
 
-    _guard(body)
+    guard(body)
 
 
-def _register_extensions() -> None:
+def register_extensions() -> None:
     """Commands defined in their own modules (batch runs, strategy tools) add themselves."""
     import importlib
 
-    for mod in ("optmodel.cli_batch", "optmodel.cli_strategy"):
+    for mod in ("optmodel.cli.batch", "optmodel.cli.strategy"):
         try:
             module = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
             if exc.name != mod:
                 raise
             continue
-        module.register(app, _guard)
+        module.register(app, guard)
 
 
-_register_extensions()
+register_extensions()
 
 
 def _exits_fast() -> bool:

@@ -25,9 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import InfeasibleError, SolverError
-from .model.build import BuiltModel, objective_coefficients
-from .solve import SolveOptions, SolveOutcome, new_highs
+from optmodel.errors import InfeasibleError, SolverError
+from optmodel.model.build import BuiltModel, objective_coefficients
+from optmodel.solver.options import (
+    SolveOptions,
+    SolveOutcome,
+    highs_version,
+    new_highs,
+    run_interruptible,
+)
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +226,7 @@ def _appsi_column_order(col: np.ndarray, cost: np.ndarray, col_offset: dict[str,
 
 
 def to_highs(mm: MatrixModel, opts: SolveOptions):
-    """A ``highspy.Highs`` holding the model, with the options of :func:`optmodel.solve._solver`."""
+    """A ``highspy.Highs`` holding the model, with the solve options set."""
     import highspy
 
     h = new_highs()
@@ -243,13 +249,7 @@ def to_highs(mm: MatrixModel, opts: SolveOptions):
 
 
 def _run(h) -> None:
-    from . import solve as _solve_mod
-
-    runner = getattr(_solve_mod, "run_interruptible", None)
-    if runner is None:
-        h.run()
-    else:
-        runner(h.run, h.cancelSolve)
+    run_interruptible(h.run, h.cancelSolve)
 
 
 def _termination(h) -> str:
@@ -259,9 +259,7 @@ def _termination(h) -> str:
 
 
 def solve_direct(bm: BuiltModel, opts: SolveOptions) -> SolveOutcome:
-    """Solve ``bm`` through highspy directly; same contract as :func:`optmodel.solve.solve`."""
-    from .solve import highs_version
-
+    """Solve ``bm`` through highspy directly (same contract as the Pyomo path)."""
     t = time.perf_counter()
     mm = assemble(bm)
     h = to_highs(mm, opts)

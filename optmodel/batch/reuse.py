@@ -6,7 +6,7 @@ constraint families have the same index tables and only coefficients, bounds
 and right-hand sides change.  :class:`ModelCache` builds the Pyomo model and
 loads it into a persistent APPSI HiGHS instance once; for every later run it
 
-1. builds the run's :class:`~optmodel.data.ModelData` and its *structure*
+1. builds the run's :class:`~optmodel.model.data.ModelData` and its *structure*
    (``build_model(data, structure_only=True)``: index, bound and term tables of
    every family, no Pyomo components);
 2. compares the structure with the built model's (:func:`structure_difference`):
@@ -34,13 +34,14 @@ import pandas as pd
 import pyomo.core as pyo  # not pyomo.environ: its solver/writer plugins load on use
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from .data import ModelData, build_model_data
-from .errors import InfeasibleError, OptmodelError
-from .model.build import BuiltModel, build_model, npv_expression, objective_coefficients
-from .model.linear import ConFamily, VarFamily
-from .results import extract_tables, summary_table
-from .solve import SolveOptions, SolveOutcome, solve
-from .validate import Tables
+from optmodel.errors import InfeasibleError, OptmodelError
+from optmodel.input.tables import Tables
+from optmodel.model.build import BuiltModel, build_model, npv_expression, objective_coefficients
+from optmodel.model.data import ModelData, build_model_data
+from optmodel.model.linear import ConFamily, VarFamily
+from optmodel.results.tables import extract_tables, summary_table
+from optmodel.solver.options import SolveOptions, SolveOutcome
+from optmodel.solver.solve import solve
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ def reuse_pays() -> bool:
 
     Re-use saves the Pyomo build and the APPSI hand-off of every run.  When the
     single-solve path hands the term tables straight to HiGHS instead
-    (``SolveOptions.backend`` of :mod:`optmodel.highs_direct`), a "build" is the
+    (``SolveOptions.backend`` of :mod:`optmodel.solver.highs`), a "build" is the
     structure tables that re-use needs anyway (~0.01 s more on the base case)
     and the APPSI bookkeeping of a cached model costs more than it saves, so
     batches then solve every run the single-solve way.
@@ -299,7 +300,7 @@ class ModelCache:
         """
         times = {} if times is None else times
         if not self.reuse:  # exactly the single-solve path (optmodel.pipeline.solve_tables)
-            from .pipeline import solve_tables
+            from optmodel.pipeline import solve_tables
 
             data, bm, sol, result = solve_tables(tables, opts, times)
             self.builds += 1
@@ -311,7 +312,7 @@ class ModelCache:
         try:
             sol = self._solve(slot, dataclasses.replace(opts, warmstart=mode == REUSED))
         except InfeasibleError as exc:  # explained in input terms, as a single solve does
-            from .pipeline import diagnosed
+            from optmodel.pipeline import diagnosed
 
             raise diagnosed(slot.bm, exc, opts, times) from None
         except BaseException as exc:

@@ -1,0 +1,84 @@
+"""What every command shares: the typer app, the consoles, error-to-exit-code mapping."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from optmodel.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_NO_SOLUTION,
+    InputError,
+    OptmodelError,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_INPUT = Path("inputs/base_case.xlsx")
+DEFAULT_OUTPUT_DIR = Path("outputs")
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    invoke_without_command=True,
+    help="optmodel: where to mine, process and sell rare earths (Pyomo + HiGHS, Excel in/out).",
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+log = logging.getLogger("optmodel")
+
+
+def fail(exc: BaseException) -> None:
+    if isinstance(exc, InputError):
+        n = sum(1 for i in exc.issues if i.severity == "error")
+        err.print(f"[bold red]Input problems ({n}):[/]" if n > 1 else "[bold red]Input problem:[/]")
+        for issue in exc.issues:
+            tag = "[yellow]warning[/]" if issue.severity != "error" else "[red]error[/]"
+            err.print(f"  {tag} {escape(str(issue))}", markup=True, highlight=False,
+                      soft_wrap=True)
+    elif isinstance(exc, OptmodelError):
+        err.print(f"[bold red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
+    raise typer.Exit(getattr(exc, "exit_code", 1))
+
+
+def guard(fn):
+    """Run a command body; map errors to exit codes and sentences."""
+    try:
+        return fn()
+    except OptmodelError as exc:
+        fail(exc)
+    except KeyboardInterrupt as exc:
+        text = getattr(exc, "message", "Interrupted: nothing was written.")
+        err.print(f"[bold red]{escape(text)}[/]")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # last resort: a sentence, never a traceback
+        log.debug("unexpected error", exc_info=True)
+        err.print(f"[bold red]Unexpected error ({type(exc).__name__}): {escape(str(exc))}[/]\n"
+                  "Please report it with the input workbook; rerun with OPTMODEL_DEBUG=1 for "
+                  "details.", highlight=False)
+        if debug_on():
+            raise
+        raise typer.Exit(EXIT_NO_SOLUTION) from None
+
+
+def debug_on() -> bool:
+    import os
+
+    return bool(os.environ.get("OPTMODEL_DEBUG"))
+
+
+def command_line() -> str:
+    return " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def default_output(input_path: Path, suffix: str = "_results") -> Path:
+    folder = DEFAULT_OUTPUT_DIR if DEFAULT_OUTPUT_DIR.is_dir() else input_path.parent
+    return folder / f"{input_path.stem}{suffix}.xlsx"
