@@ -81,3 +81,17 @@ class OutputError(OptmodelError):
     """An output file cannot be written."""
 
     exit_code = EXIT_OUTPUT
+
+
+class InternalError(OptmodelError):
+    """The model's own tables do not line up (a bug, never a user mistake): nothing is solved.
+
+    Raised when a constraint family is made and its rows, bounds and terms disagree, so
+    that a misaligned table can never reach the solver and give a plausible wrong optimum.
+    """
+
+    exit_code = EXIT_NO_SOLUTION
+
+    def __init__(self, message: str):
+        super().__init__(f"Internal error, no solve was made: {message} Please report it "
+                         "with the input workbook.")

@@ -41,7 +41,8 @@ FORBIDDEN_NAME_CHARS = "|,:*"
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 # Column kinds: text (free), name (identifier), ref (identifier naming a row
-# of another sheet), number, integer, year, enum, bool, names (comma list).
+# of another sheet), number, integer, year, enum, bool, names (comma list), target (a
+# Policy target: normalised by optmodel.input.targets before anything else reads it).
 
 
 @dataclass(frozen=True)
@@ -326,8 +327,9 @@ SHEETS: dict[str, Sheet] = {
             "share, investment budget.",
             (
                 Column("instrument", "enum", True, choices=INSTRUMENTS, description="Instrument."),
-                Column("target", "text", description="Product, stage<=N, process, node, node "
-                       "kind or stage N, depending on the instrument; blank = all."),
+                Column("target", "target", description="Product, stage<=N, stage>=N, process, "
+                       "node, node kind or stage N, depending on the instrument; blank = all. "
+                       "Compared without case; stage forms without spaces."),
                 Column("year", "year", description="Blank = every year without its own row."),
                 Column("value", "number", False, minimum=NONNEG,
                        description="Rate, share (fractions 0–1), tonnes, USD or MUSD."),

@@ -193,11 +193,14 @@ CASES: list[tuple[str, Mutation, str, int | None, str | None, Any, str]] = [
      "process has no output"),
     ("deposit_product_not_made", cell("Deposits", 0, product="oxide"), "Deposits", 2,
      "product", "oxide", "no process at node Mine outputs this product"),
-    ("node_named_like_kind", append("Nodes", node="port", kind="port"), "Nodes", 5, "node",
-     "port", "named like a node kind"),
+    ("node_named_like_kind", append("Nodes", node="hub", kind="hub"), "Nodes", 5, "node",
+     "hub", "named like a node kind"),
+    ("names_differ_only_in_case", append("Products", product="Conc", stage=1,
+                                         reo_content=0.5), "Products", 5,
+     "product", "Conc", "differs only in case from 'conc'"),
     # Policy targets of the wrong form
     ("duty_target", alone(cell("Policy", 0, target="stage<1")), "Policy", 2, "target", "stage<1",
-     "expected a product name, stage<=N or blank"),
+     "expected a product name, stage<=N, stage>=N (N 0–6) or blank"),
     ("share_target", append("Policy", instrument="min_domestic_processing_share",
                             target="oxide", value=0.5), "Policy", 3, "target", "oxide",
      "expected an integer stage N"),
@@ -205,10 +208,11 @@ CASES: list[tuple[str, Mutation, str, int | None, str | None, Any, str]] = [
                               target="oxide", value=5), "Policy", 3, "target", "oxide",
      "expected a process name"),
     ("relief_target", append("Policy", instrument="capex_relief_rate", target="Moon",
-                             value=0.5), "Policy", 3, "target", "Moon",
+                             value=0.5), "Policy", 3, "target", "moon",  # as normalised
      "expected a node name, a node kind"),
     ("budget_target", append("Policy", instrument="investment_budget_musd", target="Plant",
-                             value=5), "Policy", 3, "target", "Plant", "expected a blank target"),
+                             value=5), "Policy", 3, "target", "plant",
+     "expected a blank target"),  # targets are shown as normalised
     # bad identifiers (§3.2)
     *[(f"identifier_{label}", cell("BuildOptions", 0, option=name), "BuildOptions", 2, "option",
        name, "a name without the characters | , : *")

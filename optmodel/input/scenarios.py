@@ -124,6 +124,10 @@ def apply_overrides(raw: dict[str, RawSheet], overrides: Iterable[Override],
                                 f"{label}expected {len(spec.key)} positions "
                                 f"({'|'.join(spec.key)})"))
             continue
+        # Policy targets in a selector are compared after the one normaliser (§3.4)
+        parts = [p if p.strip() == "*" or spec.column(name).kind != "target"
+                 else _key_text(p, spec.column(name)) for p, name in zip(parts, spec.key,
+                                                                          strict=True)]
         kidx = [header.index(k) if k in header else None for k in spec.key]
         j = header.index(col)
         hits = 0

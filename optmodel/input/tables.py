@@ -11,6 +11,7 @@ import pandas as pd
 
 from optmodel import schema as S
 from optmodel.errors import Issue
+from optmodel.input.targets import normalise_target
 
 ROW = "_row"  # column holding the Excel row number of each record
 
@@ -31,10 +32,16 @@ class Tables:
         return self.frames[sheet]
 
 
+_TEXT = S.Column("text", "text")
+
+
 def clean_cell(value: Any, col: S.Column) -> Any:
-    """Normalise a raw cell: blanks → None, strings trimmed, numbers as text where text."""
+    """Normalise a raw cell: blanks → None, strings trimmed, numbers as text where text;
+    a Policy target through :func:`~optmodel.input.targets.normalise_target`."""
     if value is None:
         return None
+    if col.kind == "target":
+        return normalise_target(clean_cell(value, _TEXT))
     if isinstance(value, str):
         value = value.strip()
         if value == "":

@@ -22,11 +22,13 @@ from optmodel import schema as S
 from optmodel.errors import InputError, Issue
 from optmodel.input.scenarios import Override, apply_overrides
 from optmodel.input.tables import ROW, Tables, clean_cell
+from optmodel.input.targets import fold, stage_form
 from optmodel.io.read import RawSheet, read_raw
 from optmodel.io.read import column_letters as _col_letter
 
 _REF_NOUN = {"Nodes": "node", "Products": "product", "Processes": "process"}
-STAGE_TARGET = re.compile(r"^stage\s*<=\s*(\d+)$")
+PRODUCT_TARGETED = ("export_duty_rate", "import_duty_rate", "export_quota_t",
+                    "domestic_demand_support_usd_per_t")
 NAME_PATTERN = r"^[^|,:*=+\-@][^|,:*]*$"
 
 
@@ -434,6 +436,7 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
     for v, row in zip(f["Nodes"]["node"], f["Nodes"][ROW], strict=True):
         if v in S.NODE_KINDS:
             err("Nodes", row, "node", v, "a node may not be named like a node kind")
+    _case_clashes(f, err)
 
     # processes: stages and outputs
     outputs = a["Recipes"][a["Recipes"]["direction"] == "out"]
@@ -571,19 +574,23 @@ def _check_scenario_selectors(raw: dict[str, RawSheet], t: Tables, issues: list[
 
 
 def _check_policy(rec, products, processes, nodes, err) -> None:
-    inst, target, val, row = rec["instrument"], rec["target"], rec["value"], rec[ROW]
+    """Target form and value range of one Policy row (its target already normalised)."""
+    inst, tgt, val, row = rec["instrument"], rec["target"], rec["value"], rec[ROW]
     if inst is None:
         return
-    tgt = None if target is None else str(target).strip()
-    low = None if tgt is None else tgt.lower()
-    if inst in ("export_duty_rate", "import_duty_rate", "export_quota_t"):
-        if tgt is not None and tgt not in products and not STAGE_TARGET.match(low):
-            err("Policy", row, "target", tgt, "expected a product name, stage<=N or blank")
+    folded = {k: {fold(n) for n in names} for k, names in
+              (("products", products), ("processes", processes), ("nodes", nodes))}
+    form = stage_form(tgt)
+    if inst in PRODUCT_TARGETED:
+        if tgt is not None and tgt not in folded["products"] and (
+                form is None or not 0 <= form[1] <= 6):
+            err("Policy", row, "target", tgt,
+                "expected a product name, stage<=N, stage>=N (N 0–6) or blank")
     elif inst == "processing_subsidy_usd_per_activity":
-        if tgt is not None and tgt not in processes:
+        if tgt is not None and tgt not in folded["processes"]:
             err("Policy", row, "target", tgt, "expected a process name or blank")
     elif inst == "capex_relief_rate":
-        if tgt is not None and tgt not in nodes and low not in S.NODE_KINDS:
+        if tgt is not None and tgt not in folded["nodes"] and tgt not in S.NODE_KINDS:
             err("Policy", row, "target", tgt, "expected a node name, a node kind or blank")
     elif inst == "min_domestic_processing_share":
         if tgt is None or not re.fullmatch(r"\d+", tgt) or not 0 <= int(tgt) <= 6:
@@ -597,6 +604,21 @@ def _check_policy(rec, products, processes, nodes, err) -> None:
     elif inst.endswith("_rate") or inst.endswith("_share"):
         if not 0 <= val <= 1:
             err("Policy", row, "value", val, "expected a fraction between 0 and 1")
+
+
+def _case_clashes(f, err) -> None:
+    """Product, process and node names that differ only in case: a Policy target could
+    not tell them apart (MODEL.md §3.1)."""
+    for sheet, col in (("Products", "product"), ("Processes", "process"), ("Nodes", "node")):
+        df = f[sheet]
+        first: dict[str, tuple[str, int]] = {}
+        for name, row in zip(df[col], df[ROW], strict=True):
+            if name is None:
+                continue
+            other = first.setdefault(fold(name), (name, row))
+            if other[0] != name:
+                err(sheet, row, col, name, f"differs only in case from {other[0]!r} "
+                    f"(row {other[1]}): Policy targets compare names without case")
 
 
 def _warnings(f, products, err) -> None:

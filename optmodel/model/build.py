@@ -8,7 +8,6 @@ The objective is in USD (reported in MUSD) for numerical accuracy.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,10 +15,9 @@ import pandas as pd
 import pyomo.core as pyo  # not pyomo.environ: its solver/writer plugins load on use
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from optmodel.input.targets import product_target_mask
 from optmodel.model.data import USD_PER_MUSD, ModelData
 from optmodel.model.linear import ConFamily, VarFamily, add_con_family, add_var_family, terms_for
-
-_STAGE = re.compile(r"^stage<=(\d+)$")
 
 
 @dataclass
@@ -289,22 +287,13 @@ def export_quota(bm: BuiltModel) -> ConFamily | None:
     parts = []
     for target, year in zip(rows["target"], rows["year"], strict=True):
         sel = ex[ex["year"] == year]
-        sel = sel[_matches(sel, target)]
+        sel = sel[product_target_mask(target, sel["product"], sel["stage"])]
         parts.append(terms_for(bm.vars["trade"], sel[["vid"]].assign(target=target,
                                                                       year=int(year)), 1.0))
     bounds = rows[["target", "year"]].assign(year=rows["year"].astype("int64"),
                                              upper=rows["value"].to_numpy())
     return add_con_family(bm.model, "export_quota", pd.concat(parts, ignore_index=True),
                           ["target", "year"], bm.vars, bounds=bounds)
-
-
-def _matches(trade: pd.DataFrame, target: str) -> np.ndarray:
-    if target == "":
-        return np.ones(len(trade), dtype=bool)
-    m = _STAGE.match(target)
-    if m:
-        return (trade["stage"] <= int(m.group(1))).to_numpy()
-    return (trade["product"].str.lower() == target).to_numpy()
 
 
 def min_domestic_processing(bm: BuiltModel) -> ConFamily | None:

@@ -8,7 +8,6 @@ model only ever indexes combinations that exist (MODEL.md §2, §3.3).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +16,9 @@ import pandas as pd
 
 from optmodel import schema as S
 from optmodel.input.tables import ROW, Tables
+from optmodel.input.targets import fold, normalise_target, product_target_mask
 
 USD_PER_MUSD = 1e6
-_STAGE = re.compile(r"^stage\s*<=\s*(\d+)$")
 
 
 @dataclass
@@ -293,9 +292,7 @@ def _with_policy(core: dict[str, pd.DataFrame], policy: pd.DataFrame, st: dict[s
 
 def _expand_policy(pol: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     pol = _blank_to_str(pol[["instrument", "target", "year", "value", ROW]], ["target"])
-    pol["target"] = pol["target"].map(lambda s: str(s).strip().lower() if s else "")
-    pol["target"] = pol["target"].map(lambda s: re.sub(r"\s+", "", s) if s.startswith("stage")
-                                      else s)
+    pol["target"] = pol["target"].map(lambda t: normalise_target(t) or "")
     budget_blank = pol[(pol["instrument"] == "investment_budget_musd") & pol["year"].isna()]
     rest = pol.drop(budget_blank.index)
     exp = expand_years(rest, ["instrument", "target"], years)
@@ -305,21 +302,9 @@ def _expand_policy(pol: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     return out
 
 
-def _original_target(target: str, names: set[str]) -> str | None:
-    """Policy targets are case-folded; map back to the case-sensitive name."""
-    for n in names:
-        if n.lower() == target:
-            return n
-    return None
-
-
 def _product_matches(target: str, products: pd.DataFrame) -> list[str]:
-    if target == "":
-        return list(products["product"])
-    m = _STAGE.match(target)
-    if m:
-        return list(products.loc[products["stage"] <= int(m.group(1)), "product"])
-    return [p for p in products["product"] if p.lower() == target]
+    mask = product_target_mask(target, products["product"], products["stage"])
+    return products.loc[mask, "product"].tolist()
 
 
 def _per_target(sub: pd.DataFrame, col: str, match) -> pd.DataFrame:
@@ -353,7 +338,7 @@ def _duties(policy: pd.DataFrame, products: pd.DataFrame, years: list[int]) -> p
 def _relief(policy: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
     sub = policy[policy["instrument"] == "capex_relief_rate"]
     names, lower, kinds = (nodes[c].tolist() for c in ("node", "node", "kind"))
-    lower = [str(n).lower() for n in lower]
+    lower = [fold(n) for n in lower]
 
     def match(target: str) -> list[str]:
         return [n for n, lo, k in zip(names, lower, kinds, strict=True)
@@ -371,7 +356,7 @@ def _subsidy(policy: pd.DataFrame, processes: pd.DataFrame) -> pd.DataFrame:
     sub = policy[policy["instrument"] == "processing_subsidy_usd_per_activity"]
     names = processes["process"].tolist()
     df = (_per_target(sub, "process", lambda t: [k for k in names
-                                                 if t == "" or k.lower() == t])
+                                                 if t == "" or fold(k) == t])
           if len(sub) else sub.iloc[:0])
     if not len(df):
         return pd.DataFrame({"process": pd.Series(dtype=object),

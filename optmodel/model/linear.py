@@ -15,6 +15,8 @@ import pandas as pd
 import pyomo.core as pyo  # not pyomo.environ: its solver/writer plugins load on use
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from optmodel.errors import InternalError
+
 
 @dataclass
 class VarFamily:
@@ -47,6 +49,38 @@ class ConFamily:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def check(self, varfams: dict[str, VarFamily]) -> None:
+        """Rows, bounds and terms line up, or :class:`InternalError` (nothing is solved).
+
+        One bound pair per row, at least one bound per row, every term on an existing row
+        and an existing variable, finite coefficients.
+        """
+        n = len(self.index)
+        problems = []
+        if len(self.lower) != n or len(self.upper) != n:
+            problems.append(f"{n} rows but {len(self.lower)} lower and {len(self.upper)} "
+                            "upper bounds")
+        else:
+            unbounded = np.isnan(self.lower) & np.isnan(self.upper)
+            if unbounded.any():
+                key = self.index.iloc[int(np.flatnonzero(unbounded)[0])].tolist()
+                problems.append(f"{int(unbounded.sum())} rows without a bound (first: {key})")
+        t = self.terms
+        con = t["con"].to_numpy(dtype=np.int64)
+        if len(con) and (con.min() < 0 or con.max() >= n):
+            problems.append("terms on rows that do not exist")
+        for fam in pd.unique(t["fam"]):
+            if fam not in varfams:
+                problems.append(f"terms on an unknown variable family {fam!r}")
+                continue
+            vid = t.loc[t["fam"] == fam, "vid"].to_numpy(dtype=np.int64)
+            if len(vid) and (vid.min() < 0 or vid.max() >= len(varfams[fam])):
+                problems.append(f"terms on {fam} variables that do not exist")
+        if not np.isfinite(t["coef"].to_numpy(dtype=float)).all():
+            problems.append("a coefficient that is not a finite number")
+        if problems:
+            raise InternalError(f"constraint family {self.name}: " + "; ".join(problems) + ".")
 
 
 def _tuples(df: pd.DataFrame, keys: list[str]) -> list:
@@ -134,15 +168,21 @@ def add_con_family(model: pyo.ConcreteModel, name: str, terms: pd.DataFrame, key
     lo = np.full(n, np.nan if lower is None else lower, dtype=float)
     hi = np.full(n, np.nan if upper is None else upper, dtype=float)
     if bounds is not None:
+        dup = bounds.duplicated(keys)
+        if dup.any():
+            raise InternalError(f"constraint family {name}: {int(dup.sum())} bound rows repeat "
+                                f"a key (first: {bounds.loc[dup, keys].iloc[0].tolist()}).")
         b = index.merge(bounds, on=keys, how="left")
         if "lower" in b:
             lo = b["lower"].to_numpy(dtype=float)
         if "upper" in b:
             hi = b["upper"].to_numpy(dtype=float)
+    fam = ConFamily(name, index, keys, lo, hi, pd.DataFrame({
+        "con": codes, "fam": terms["fam"].to_numpy(),
+        "vid": terms["vid"].to_numpy(dtype=np.int64), "coef": terms["coef"].to_numpy()}))
+    fam.check(varfams)  # before anything is made from the tables
     if model is None:  # structure only: index, bounds and terms, no Pyomo component
-        return ConFamily(name, index, keys, lo, hi, pd.DataFrame({
-            "con": codes, "fam": terms["fam"].to_numpy(),
-            "vid": terms["vid"].to_numpy(dtype=np.int64), "coef": terms["coef"].to_numpy()}))
+        return fam
     vars_ = np.empty(len(terms), dtype=object)
     fams = terms["fam"].to_numpy()
     vids = terms["vid"].to_numpy(dtype=np.int64)
@@ -170,5 +210,5 @@ def add_con_family(model: pyo.ConcreteModel, name: str, terms: pd.DataFrame, key
             exprs[key] = body >= float(lb)
     comp = pyo.Constraint(tuples, rule=lambda m, *k: exprs[k[0] if len(k) == 1 else k])
     model.add_component(name, comp)
-    t = pd.DataFrame({"con": codes, "fam": fams, "vid": vids, "coef": terms["coef"].to_numpy()})
-    return ConFamily(name, index, keys, lo, hi, t, comp)
+    fam.component = comp
+    return fam
