@@ -25,18 +25,6 @@ INSTRUMENTS = (
     "min_domestic_processing_share",
     "investment_budget_musd",
 )
-SETTINGS_KEYS = (
-    "first_year",
-    "last_year",
-    "discount_rate",
-    "currency",
-    "unmet_penalty_usd_per_t",
-    "mip_gap",
-    "time_limit_s",
-    "salvage",
-    "threads",
-)
-REQUIRED_SETTINGS = ("first_year", "last_year", "discount_rate")
 FORBIDDEN_NAME_CHARS = "|,:*"
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 
@@ -119,6 +107,37 @@ class Sheet:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.all_columns)
+
+
+# The Settings sheet's keys, declared like columns (kind, default, range, meaning): the
+# single source for parsing (optmodel.input.validate), the template and its README sheet.
+SETTINGS: tuple[Column, ...] = (
+    Column("first_year", "year", True, unit="year",
+           description="First year of the horizon (whole number)."),
+    Column("last_year", "year", True, unit="year",
+           description="Last year of the horizon (whole number ≥ first_year)."),
+    Column("discount_rate", "number", True, minimum=0.0, maximum=1.0, unit="fraction",
+           description="Real discount rate, fraction (0.08 = 8 %)."),
+    Column("currency", "text", default="USD", description="Label only [USD]."),
+    Column("unmet_penalty_usd_per_t", "number", minimum=0.0, unit="USD/t",
+           description="Penalty per tonne of unmet minimum demand; blank = minimums are hard."),
+    Column("mip_gap", "number", default=1e-4, minimum=0.0, maximum=1.0, unit="fraction",
+           description="Relative MIP gap at which the solver stops [1e-4]."),
+    Column("time_limit_s", "number", minimum=0.0, unit="s",
+           description="Time limit for the solve in seconds (> 0); blank = none."),
+    Column("salvage", "bool", default=False,
+           description="on/off: credit the undepreciated capex of plants alive at the end "
+           "[off]."),
+    Column("threads", "integer", default=1, minimum=1, maximum=1024,
+           description="Solver threads [1]."),
+    Column("curve_segments", "integer", default=8, minimum=1, maximum=50,
+           description="Segments of a price-response market row's revenue curve, a whole "
+           "number 1–50 [8]."),
+)
+SETTINGS_KEYS = tuple(c.name for c in SETTINGS)
+REQUIRED_SETTINGS = tuple(c.name for c in SETTINGS if c.required)
+SETTING_DEFAULTS: dict[str, Any] = {c.name: c.default for c in SETTINGS if not c.required}
+SETTING_HELP: dict[str, str] = {c.name: c.description for c in SETTINGS}
 
 
 COMMON_COLUMNS = (
@@ -367,24 +386,3 @@ SHEETS: dict[str, Sheet] = {
 SHEET_ORDER = tuple(SHEETS)
 IGNORED_SHEETS = ("README",)
 
-SETTING_DEFAULTS: dict[str, Any] = {
-    "currency": "USD",
-    "unmet_penalty_usd_per_t": None,
-    "mip_gap": 1e-4,
-    "time_limit_s": None,
-    "salvage": False,
-    "threads": 1,
-}
-
-SETTING_HELP: dict[str, str] = {
-    "first_year": "First year of the horizon (whole number).",
-    "last_year": "Last year of the horizon (whole number ≥ first_year).",
-    "discount_rate": "Real discount rate, fraction (0.08 = 8 %).",
-    "currency": "Label only [USD].",
-    "unmet_penalty_usd_per_t": "Penalty per tonne of unmet minimum demand; blank = minimums "
-    "are hard.",
-    "mip_gap": "Relative MIP gap at which the solver stops [1e-4].",
-    "time_limit_s": "Time limit for the solve in seconds; blank = none.",
-    "salvage": "on/off: credit the undepreciated capex of plants alive at the end [off].",
-    "threads": "Solver threads [1].",
-}

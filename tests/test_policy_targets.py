@@ -150,3 +150,18 @@ def test_terms_on_missing_variables_are_an_internal_error():
     fam.lower = np.array([np.nan, 0.0])
     with pytest.raises(InternalError, match="1 rows but 2 lower"):
         fam.check(v)
+
+
+def test_validation_rules_are_declared_and_listed_in_the_template():
+    # every cross-sheet rule is a named entry of RULES, and the template's README sheet
+    # lists each one with its severity, so a planner can read what is checked
+    from optmodel.input.template import _readme_frame
+    from optmodel.input.validate import RULES
+
+    names = [r.name for r in RULES]
+    assert len(names) == len(set(names))
+    assert {"duplicate_keys", "policy", "names_differ_in_more_than_case"} <= set(names)
+    readme = _readme_frame()
+    listed = readme[readme["column"].isin(names)]
+    assert sorted(listed["column"]) == sorted(names)
+    assert set(listed["required"]) <= {"error", "warning"}

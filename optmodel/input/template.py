@@ -22,6 +22,7 @@ import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
 from optmodel import schema
+from optmodel.input.validate import RULES
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
 from optmodel.schema import SHEETS, Column, Sheet
 
@@ -262,6 +263,13 @@ def _readme_frame() -> pd.DataFrame:
                     allowed_values=f"target: {target}" if target else None,
                     meaning=value,
                 )
+    rows.append({})
+    add(sheet=README, column="(checks)",
+        meaning="Besides each column's type, range and allowed values, every workbook is "
+        "checked by these rules (an error stops the run; a warning is only listed):")
+    for rule in RULES:
+        sheets = "all sheets" if rule.sheets == ("*",) else ", ".join(rule.sheets)
+        add(sheet=sheets, column=rule.name, required=rule.severity, meaning=rule.description)
     frame = pd.DataFrame(rows, columns=README_COLUMNS, dtype=object)
     return frame.astype(object).where(frame.notna(), None)
 

@@ -2,7 +2,7 @@
 
 Per-cell types, ranges and enumerations are checked by pydantic models built
 from :mod:`optmodel.schema`; cross-row and cross-sheet rules (duplicates,
-references, horizon, policy targets, ...) follow in :func:`_cross_checks`.
+references, horizon, policy targets, ...) are the declared :data:`RULES`.
 Each problem is an :class:`~optmodel.errors.Issue` naming sheet, Excel row,
 column, value and what was expected.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -328,29 +330,32 @@ def _parse_settings(df: pd.DataFrame, issues: list[Issue]) -> dict[str, Any]:
 
 
 def _setting_value(key: str, val: Any) -> Any:
-    if val is None:
-        return S.SETTING_DEFAULTS.get(key)
-    if key in ("first_year", "last_year", "threads"):
+    """Parse a Settings value by its declared column (:data:`optmodel.schema.SETTINGS`)."""
+    col = next((c for c in S.SETTINGS if c.name == key), None)
+    if val is None or col is None:
+        return S.SETTING_DEFAULTS.get(key) if val is None else str(val)
+    if col.kind in ("year", "integer"):
+        lo, hi = (1000, 9999) if col.kind == "year" else (col.minimum, col.maximum)
         x = _as_float(val, "a whole number")
         if not x.is_integer():
             raise ValueError("expected a whole number")
-        lo = 1 if key == "threads" else 1000
-        hi = 1024 if key == "threads" else 9999
         if not lo <= x <= hi:
-            raise ValueError(f"expected a whole number between {lo} and {hi}")
+            raise ValueError(f"expected a whole number between {lo:g} and {hi:g}")
         return int(x)
-    if key in ("discount_rate", "mip_gap"):
-        x = _as_float(val, "a number between 0 and 1")
-        if not 0 <= x <= 1:
-            raise ValueError("expected a number between 0 and 1")
-        return x
-    if key in ("unmet_penalty_usd_per_t", "time_limit_s"):
+    if col.kind == "number":
+        lo, hi = col.minimum, col.maximum
+        if hi is not None:
+            x = _as_float(val, f"a number between {lo:g} and {hi:g}")
+            if not lo <= x <= hi:
+                raise ValueError(f"expected a number between {lo:g} and {hi:g}")
+            return x
         x = _as_float(val, "a number ≥ 0")
-        if x < 0 or (key == "time_limit_s" and x == 0):
-            raise ValueError("expected a number > 0" if key == "time_limit_s" else
-                             "expected a number ≥ 0")
+        if key == "time_limit_s" and x <= 0:
+            raise ValueError("expected a number > 0")
+        if x < lo:
+            raise ValueError("expected a number ≥ 0")
         return x
-    if key == "salvage":
+    if col.kind == "bool":
         word = str(val).strip().lower()
         if isinstance(val, float) and val in (0.0, 1.0):
             word = str(int(val))
@@ -379,41 +384,71 @@ def _good(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One declared cross-row or cross-sheet check (MODEL.md §3.5).
+
+    ``check(ctx)`` reports through ``ctx.err``; ``severity`` is what it reports (an error
+    blocks the run, a warning is listed and never changes the exit code).
+    """
+
+    name: str
+    sheets: tuple[str, ...]
+    severity: str
+    description: str
+    check: Callable[[RuleContext], None]
+
+
+@dataclass
+class RuleContext:
+    """What every rule reads: the tables, their rows without cell errors, the names."""
+
+    tables: Tables
+    good: dict[str, pd.DataFrame]  # rows without cell-level errors
+    issues: list[Issue]
+    severity: str = "error"
+
+    def __post_init__(self) -> None:
+        a = self.tables.frames
+        # names defined by any row, even one with an error elsewhere: that error is reported
+        # once on its own row, not again on every row that refers to the name
+        self.nodes = set(a["Nodes"]["node"].dropna())
+        self.products = set(a["Products"]["product"].dropna())
+        self.processes = set(a["Processes"]["process"].dropna())
+        self.sources = set(a["Sources"]["source"].dropna())
+
+    def err(self, sheet, row, col, val, msg) -> None:
+        self.issues.append(Issue(sheet, row, col, _display(val), msg, self.severity))
+
+
 def _cross_checks(t: Tables, issues: list[Issue]) -> None:
-    f = {k: _good(v) for k, v in t.frames.items()}
-    fy, ly = t.settings.get("first_year"), t.settings.get("last_year")
+    """Run every rule of :data:`RULES` in order; all problems are collected."""
+    good = {k: _good(v) for k, v in t.frames.items()}
+    for rule in RULES:
+        rule.check(RuleContext(t, good, issues, rule.severity))
 
-    def err(sheet, row, col, val, msg, severity="error"):
-        issues.append(Issue(sheet, row, col, _display(val), msg, severity))
 
-    # duplicates
+def _rule_duplicate_keys(c: RuleContext) -> None:
     for name, spec in S.SHEETS.items():
-        df = f[name]
+        df = c.good[name]
         if not spec.key or not len(df) or name == "Settings":
             continue
         keys = df[list(spec.key)].astype(object).where(df[list(spec.key)].notna(), "")
         # str() of each key cell joined with "|" (as astype(str) + a row-wise join, faster)
         joined = ["|".join(map(str, k))
-                  for k in zip(*(keys[c].tolist() for c in spec.key), strict=True)]
+                  for k in zip(*(keys[col].tolist() for col in spec.key), strict=True)]
         first: dict[str, int] = {}
         for k, row in zip(joined, df[ROW], strict=True):
             if k in first:
-                err(name, row, "|".join(spec.key), k, f"duplicate key (also on row {first[k]})")
+                c.err(name, row, "|".join(spec.key), k, f"duplicate key (also on row {first[k]})")
             else:
                 first[k] = row
 
-    # names defined by any row, even one with an error elsewhere: that error is reported
-    # once on its own row, not again on every row that refers to the name
-    a = t.frames
-    nodes = set(a["Nodes"]["node"].dropna())
-    products = set(a["Products"]["product"].dropna())
-    processes = set(a["Processes"]["process"].dropna())
-    sources = set(a["Sources"]["source"].dropna())
-    universe = {"Nodes": nodes, "Products": products, "Processes": processes}
 
-    # references
+def _rule_references(c: RuleContext) -> None:
+    universe = {"Nodes": c.nodes, "Products": c.products, "Processes": c.processes}
     for name, spec in S.SHEETS.items():
-        df = f[name]
+        df = c.good[name]
         if not len(df):
             continue
         for col in spec.columns:
@@ -421,36 +456,61 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
                 known = universe[col.ref]
                 for v, row in zip(df[col.name], df[ROW], strict=True):
                     if v is not None and v not in known:
-                        err(name, row, col.name, v, f"unknown {_REF_NOUN[col.ref]}: "
-                            f"not a row of sheet {col.ref}")
-        if "source" in df.columns and name != "Sources":
-            for v, row in zip(df["source"], df[ROW], strict=True):
-                if v is None:
-                    continue
-                for part in str(v).split(","):
-                    p = part.strip()
-                    if p and p.lower() != "assumption" and p not in sources:
-                        err(name, row, "source", p,
-                            "unknown source: name a row of sheet Sources or write assumption")
+                        c.err(name, row, col.name, v, f"unknown {_REF_NOUN[col.ref]}: "
+                              f"not a row of sheet {col.ref}")
 
-    for v, row in zip(f["Nodes"]["node"], f["Nodes"][ROW], strict=True):
+
+def _rule_sources(c: RuleContext) -> None:
+    for name in S.SHEETS:
+        df = c.good[name]
+        if not len(df) or "source" not in df.columns or name == "Sources":
+            continue
+        for v, row in zip(df["source"], df[ROW], strict=True):
+            if v is None:
+                continue
+            for part in str(v).split(","):
+                p = part.strip()
+                if p and p.lower() != "assumption" and p not in c.sources:
+                    c.err(name, row, "source", p,
+                          "unknown source: name a row of sheet Sources or write assumption")
+
+
+def _rule_node_not_a_kind(c: RuleContext) -> None:
+    f = c.good["Nodes"]
+    for v, row in zip(f["node"], f[ROW], strict=True):
         if v in S.NODE_KINDS:
-            err("Nodes", row, "node", v, "a node may not be named like a node kind")
-    _case_clashes(f, err)
+            c.err("Nodes", row, "node", v, "a node may not be named like a node kind")
 
-    # processes: stages and outputs
-    outputs = a["Recipes"][a["Recipes"]["direction"] == "out"]
-    has_out = set(outputs["process"])
-    for rec in f["Processes"].to_dict("records"):
+
+def _rule_names_differ_in_more_than_case(c: RuleContext) -> None:
+    for sheet, col in (("Products", "product"), ("Processes", "process"), ("Nodes", "node")):
+        df = c.good[sheet]
+        first: dict[str, tuple[str, int]] = {}
+        for name, row in zip(df[col], df[ROW], strict=True):
+            if name is None:
+                continue
+            other = first.setdefault(fold(name), (name, row))
+            if other[0] != name:
+                c.err(sheet, row, col, name, f"differs only in case from {other[0]!r} "
+                      f"(row {other[1]}): Policy targets compare names without case")
+
+
+def _rule_processes(c: RuleContext) -> None:
+    a = c.tables.frames
+    has_out = set(a["Recipes"].loc[a["Recipes"]["direction"] == "out", "process"])
+    for rec in c.good["Processes"].to_dict("records"):
         sf, st = rec["stage_from"], rec["stage_to"]
         if sf is not None and st is not None and sf > st:
-            err("Processes", rec[ROW], "stage_to", st,
-                f"stage_to must be ≥ stage_from ({_display(sf)})")
+            c.err("Processes", rec[ROW], "stage_to", st,
+                  f"stage_to must be ≥ stage_from ({_display(sf)})")
         if rec["process"] not in has_out:
-            err("Processes", rec[ROW], "process", rec["process"],
-                "process has no output: add a Recipes row with direction out")
+            c.err("Processes", rec[ROW], "process", rec["process"],
+                  "process has no output: add a Recipes row with direction out")
 
-    # deposits: product must be output by a process at the node
+
+def _rule_deposits(c: RuleContext) -> None:
+    a = c.tables.frames
+    outputs = a["Recipes"][a["Recipes"]["direction"] == "out"]
     pairs = set(zip(a["NodeProcesses"]["node"], a["NodeProcesses"]["process"], strict=True))
     pairs |= set(zip(a["BuildOptions"]["node"], a["BuildOptions"]["process"], strict=True))
     out_by_proc: dict[str, set[str]] = {}
@@ -460,96 +520,116 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
     for n, k in pairs:
         node_outputs.setdefault(n, set()).update(out_by_proc.get(k, ()))
     seen_dep: dict[tuple, int] = {}
-    for rec in f["Deposits"].to_dict("records"):
+    for rec in c.good["Deposits"].to_dict("records"):
         n, p = rec["node"], rec["product"]
-        if n in nodes and p in products and p not in node_outputs.get(n, set()):
-            err("Deposits", rec[ROW], "product", p,
-                f"no process at node {n} outputs this product (NodeProcesses/BuildOptions)")
+        if n in c.nodes and p in c.products and p not in node_outputs.get(n, set()):
+            c.err("Deposits", rec[ROW], "product", p,
+                  f"no process at node {n} outputs this product (NodeProcesses/BuildOptions)")
         if (n, p) in seen_dep:
-            err("Deposits", rec[ROW], "product", p,
-                f"a second deposit for node {n} and this product (first on row "
-                f"{seen_dep[(n, p)]}); at most one is allowed")
+            c.err("Deposits", rec[ROW], "product", p,
+                  f"a second deposit for node {n} and this product (first on row "
+                  f"{seen_dep[(n, p)]}); at most one is allowed")
         seen_dep.setdefault((n, p), rec[ROW])
 
-    # build options
-    for rec in f["BuildOptions"].to_dict("records"):
+
+def _rule_whole_units(c: RuleContext) -> None:
+    for rec in c.good["BuildOptions"].to_dict("records"):
         mu = rec["max_units"] if rec["max_units"] is not None else 1
         if not rec["divisible"] and not float(mu).is_integer():
-            err("BuildOptions", rec[ROW], "max_units", mu,
-                "expected a whole number of units (or set divisible to yes)")
+            c.err("BuildOptions", rec[ROW], "max_units", mu,
+                  "expected a whole number of units (or set divisible to yes)")
 
-    # routes
-    for rec in f["Routes"].to_dict("records"):
+
+def _rule_routes(c: RuleContext) -> None:
+    for rec in c.good["Routes"].to_dict("records"):
         if rec["origin"] is not None and rec["origin"] == rec["destination"]:
-            err("Routes", rec[ROW], "destination", rec["destination"],
-                "a route may not lead from a node to itself")
+            c.err("Routes", rec[ROW], "destination", rec["destination"],
+                  "a route may not lead from a node to itself")
         if rec["products"]:
             for part in str(rec["products"]).split(","):
                 p = part.strip()
-                if p and p not in products:
-                    err("Routes", rec[ROW], "products", p,
-                        "unknown product: not a row of sheet Products")
-        a, b = rec["first_year"], rec["last_year"]
-        if a is not None and b is not None and a > b:
-            err("Routes", rec[ROW], "last_year", b,
-                f"last_year must be ≥ first_year ({_display(a)})")
+                if p and p not in c.products:
+                    c.err("Routes", rec[ROW], "products", p,
+                          "unknown product: not a row of sheet Products")
+        first, last = rec["first_year"], rec["last_year"]
+        if first is not None and last is not None and first > last:
+            c.err("Routes", rec[ROW], "last_year", last,
+                  f"last_year must be ≥ first_year ({_display(first)})")
 
-    # markets
-    for rec in f["Markets"].to_dict("records"):
+
+def _rule_markets(c: RuleContext) -> None:
+    for rec in c.good["Markets"].to_dict("records"):
         d, sc = rec["direction"], rec["scope"]
         if d in S.SCOPES_BY_DIRECTION and sc not in S.SCOPES_BY_DIRECTION[d]:
-            err("Markets", rec[ROW], "scope", sc,
-                f"expected one of: {', '.join(S.SCOPES_BY_DIRECTION[d])} for a {d} row")
+            c.err("Markets", rec[ROW], "scope", sc,
+                  f"expected one of: {', '.join(S.SCOPES_BY_DIRECTION[d])} for a {d} row")
         mn, mx = rec["min_t"], rec["max_t"]
         if mn is not None and mx is not None and mn > mx:
-            err("Markets", rec[ROW], "min_t", mn, f"min_t must be ≤ max_t ({_display(mx)})")
+            c.err("Markets", rec[ROW], "min_t", mn, f"min_t must be ≤ max_t ({_display(mx)})")
 
-    # policy targets and values
-    for rec in f["Policy"].to_dict("records"):
-        _check_policy(rec, products, processes, nodes, err)
 
-    # horizon
-    if isinstance(fy, int) and isinstance(ly, int):
-        for sheet, col in (("NodeProcesses", "year"), ("Markets", "year"), ("Policy", "year"),
-                           ("BuildOptions", "earliest_year"), ("Routes", "first_year"),
-                           ("Routes", "last_year")):
-            df = f[sheet]
-            for v, row in zip(df[col], df[ROW], strict=True):
-                if v is not None and not fy <= v <= ly:
-                    err(sheet, row, col, v, f"year outside the horizon {fy}–{ly}")
-        for rec in f["BuildOptions"].to_dict("records"):
-            ey = rec["earliest_year"] if rec["earliest_year"] is not None else fy
-            lead = rec["lead_time_years"] or 0
-            if ey + lead > ly:
-                err("BuildOptions", rec[ROW], "lead_time_years", lead,
-                    f"this option can never come online inside the horizon (earliest "
-                    f"{ey} + lead {lead} > {ly})", "warning")
+def _rule_policy(c: RuleContext) -> None:
+    for rec in c.good["Policy"].to_dict("records"):
+        _check_policy(rec, c.products, c.processes, c.nodes, c.err)
 
-    # scenarios: structure (selectors are matched in optmodel.input.scenarios)
-    for rec in f["Scenarios"].to_dict("records"):
+
+def _horizon(c: RuleContext) -> tuple[int, int] | None:
+    fy, ly = c.tables.settings.get("first_year"), c.tables.settings.get("last_year")
+    return (fy, ly) if isinstance(fy, int) and isinstance(ly, int) else None
+
+
+def _rule_horizon(c: RuleContext) -> None:
+    h = _horizon(c)
+    if h is None:
+        return
+    fy, ly = h
+    for sheet, col in (("NodeProcesses", "year"), ("Markets", "year"), ("Policy", "year"),
+                       ("BuildOptions", "earliest_year"), ("Routes", "first_year"),
+                       ("Routes", "last_year")):
+        df = c.good[sheet]
+        for v, row in zip(df[col], df[ROW], strict=True):
+            if v is not None and not fy <= v <= ly:
+                c.err(sheet, row, col, v, f"year outside the horizon {fy}–{ly}")
+
+
+def _rule_never_online(c: RuleContext) -> None:
+    h = _horizon(c)
+    if h is None:
+        return
+    fy, ly = h
+    for rec in c.good["BuildOptions"].to_dict("records"):
+        ey = rec["earliest_year"] if rec["earliest_year"] is not None else fy
+        lead = rec["lead_time_years"] or 0
+        if ey + lead > ly:
+            c.err("BuildOptions", rec[ROW], "lead_time_years", lead,
+                  f"this option can never come online inside the horizon (earliest "
+                  f"{ey} + lead {lead} > {ly})")
+
+
+def _rule_scenarios(c: RuleContext) -> None:
+    """Structure of Scenarios rows (selectors are matched in optmodel.input.scenarios)."""
+    for rec in c.good["Scenarios"].to_dict("records"):
         has_v, has_f = rec["value"] is not None, rec["factor"] is not None
         if has_v == has_f:
-            err("Scenarios", rec[ROW], "value", rec["value"],
-                "give exactly one of value and factor")
+            c.err("Scenarios", rec[ROW], "value", rec["value"],
+                  "give exactly one of value and factor")
         sheet = rec["sheet"]
         spec = next((s for s in S.SHEETS.values() if s.name.lower() == str(sheet).lower()), None)
         if spec is None or spec.name in ("Scenarios", "Sources"):
-            err("Scenarios", rec[ROW], "sheet", sheet,
-                "expected a data sheet name: " + ", ".join(
-                    s for s in S.SHEETS if s not in ("Scenarios", "Sources")))
+            c.err("Scenarios", rec[ROW], "sheet", sheet,
+                  "expected a data sheet name: " + ", ".join(
+                      s for s in S.SHEETS if s not in ("Scenarios", "Sources")))
             continue
         colname = str(rec["column"]).strip().lower()
         if colname not in spec.column_names or colname in ("note", "source"):
-            err("Scenarios", rec[ROW], "column", rec["column"],
-                f"expected a column of sheet {spec.name}")
+            c.err("Scenarios", rec[ROW], "column", rec["column"],
+                  f"expected a column of sheet {spec.name}")
         elif colname in spec.key:
-            err("Scenarios", rec[ROW], "column", rec["column"],
-                "a scenario may not change a key column")
+            c.err("Scenarios", rec[ROW], "column", rec["column"],
+                  "a scenario may not change a key column")
         if not re.fullmatch(r"[A-Za-z0-9_.()\[\] -]+", str(rec["scenario"])):
-            err("Scenarios", rec[ROW], "scenario", rec["scenario"],
-                "a scenario name must be usable as a file name (letters, digits, _ . - space)")
-
-    _warnings(f, products, err)
+            c.err("Scenarios", rec[ROW], "scenario", rec["scenario"],
+                  "a scenario name must be usable as a file name (letters, digits, _ . - space)")
 
 
 def _check_scenario_selectors(raw: dict[str, RawSheet], t: Tables, issues: list[Issue]) -> None:
@@ -606,23 +686,8 @@ def _check_policy(rec, products, processes, nodes, err) -> None:
             err("Policy", row, "value", val, "expected a fraction between 0 and 1")
 
 
-def _case_clashes(f, err) -> None:
-    """Product, process and node names that differ only in case: a Policy target could
-    not tell them apart (MODEL.md §3.1)."""
-    for sheet, col in (("Products", "product"), ("Processes", "process"), ("Nodes", "node")):
-        df = f[sheet]
-        first: dict[str, tuple[str, int]] = {}
-        for name, row in zip(df[col], df[ROW], strict=True):
-            if name is None:
-                continue
-            other = first.setdefault(fold(name), (name, row))
-            if other[0] != name:
-                err(sheet, row, col, name, f"differs only in case from {other[0]!r} "
-                    f"(row {other[1]}): Policy targets compare names without case")
-
-
-def _warnings(f, products, err) -> None:
-    """Non-blocking findings: products that can be made but go nowhere."""
+def _rule_products_go_somewhere(c: RuleContext) -> None:
+    f = c.good
     rec = f["Recipes"]
     made = set(rec[rec["direction"] == "out"]["product"])
     used = set(rec[rec["direction"] == "in"]["product"])
@@ -630,9 +695,64 @@ def _warnings(f, products, err) -> None:
     disposable = set(f["Products"][f["Products"]["disposal_cost_usd_per_t"].notna()]["product"])
     prow = dict(zip(f["Products"]["product"], f["Products"][ROW], strict=True))
     for p in sorted(made - used - sold - disposable):
-        err("Products", prow.get(p), "product", p,
-            "is made by a process but is neither sold, used nor disposable: any output of "
-            "it will force its process to stop", "warning")
-    for p in sorted(used - made - set(f["Markets"][f["Markets"]["direction"] == "buy"]["product"])):
-        err("Products", prow.get(p), "product", p,
-            "is an input of a process but is neither made nor bought", "warning")
+        c.err("Products", prow.get(p), "product", p,
+              "is made by a process but is neither sold, used nor disposable: any output of "
+              "it will force its process to stop")
+
+
+def _rule_inputs_come_from_somewhere(c: RuleContext) -> None:
+    f = c.good
+    rec = f["Recipes"]
+    made = set(rec[rec["direction"] == "out"]["product"])
+    used = set(rec[rec["direction"] == "in"]["product"])
+    bought = set(f["Markets"][f["Markets"]["direction"] == "buy"]["product"])
+    prow = dict(zip(f["Products"]["product"], f["Products"][ROW], strict=True))
+    for p in sorted(used - made - bought):
+        c.err("Products", prow.get(p), "product", p,
+              "is an input of a process but is neither made nor bought")
+
+
+# The cross-row and cross-sheet rules, in the order they run and are listed (README sheet
+# of the template, docs).  Cell-level rules (types, ranges, enumerations, required cells)
+# come from the schema's columns.
+RULES: tuple[Rule, ...] = (
+    Rule("duplicate_keys", ("*",), "error",
+         "Two rows of a sheet may not share their identifying columns (Policy targets "
+         "compared after normalising).", _rule_duplicate_keys),
+    Rule("references", ("*",), "error",
+         "Node, product and process names must be rows of their sheets.", _rule_references),
+    Rule("sources", ("*",), "error",
+         "A source names a Sources row or says assumption.", _rule_sources),
+    Rule("node_not_a_kind", ("Nodes",), "error",
+         "A node may not be named like a node kind.", _rule_node_not_a_kind),
+    Rule("names_differ_in_more_than_case", ("Products", "Processes", "Nodes"), "error",
+         "Product, process and node names may not differ only in case.",
+         _rule_names_differ_in_more_than_case),
+    Rule("processes", ("Processes", "Recipes"), "error",
+         "stage_from ≤ stage_to, and every process has an output.", _rule_processes),
+    Rule("deposits", ("Deposits", "NodeProcesses", "BuildOptions", "Recipes"), "error",
+         "A deposit's product is output by a process at its node; one deposit per node and "
+         "product.", _rule_deposits),
+    Rule("whole_units", ("BuildOptions",), "error",
+         "max_units is a whole number unless the option is divisible.", _rule_whole_units),
+    Rule("routes", ("Routes",), "error",
+         "A route leads to another node, lists known products, and first_year ≤ last_year.",
+         _rule_routes),
+    Rule("markets", ("Markets",), "error",
+         "Scopes fit the direction (sell: domestic/export; buy: domestic/import); "
+         "min_t ≤ max_t.", _rule_markets),
+    Rule("policy", ("Policy",), "error",
+         "Each instrument's target has the right form and its value the right range.",
+         _rule_policy),
+    Rule("horizon", ("NodeProcesses", "Markets", "Policy", "BuildOptions", "Routes"), "error",
+         "Years lie inside the horizon first_year–last_year.", _rule_horizon),
+    Rule("never_online", ("BuildOptions",), "warning",
+         "A build option that cannot come online inside the horizon.", _rule_never_online),
+    Rule("scenarios", ("Scenarios",), "error",
+         "Scenario rows name a data sheet and a non-key column, give value or factor, and "
+         "have file-name-safe names.", _rule_scenarios),
+    Rule("products_go_somewhere", ("Products", "Recipes", "Markets"), "warning",
+         "A product that is made is sold, used or disposable.", _rule_products_go_somewhere),
+    Rule("inputs_come_from_somewhere", ("Products", "Recipes", "Markets"), "warning",
+         "A process input is made or bought.", _rule_inputs_come_from_somewhere),
+)
