@@ -101,19 +101,27 @@ def solve_options(settings: dict[str, Any], mip_gap: float | None = None,
 
 
 def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | None = None,
-                 write_model: Path | None = None
+                 write_model: Path | None = None,
+                 prepared: tuple[ModelData, BuiltModel] | None = None
                  ) -> tuple[ModelData, BuiltModel, SolveOutcome, dict[str, pd.DataFrame]]:
-    """Build, solve and extract result tables (no files except ``write_model``)."""
+    """Build, solve and extract result tables (no files except ``write_model``).
+
+    ``prepared``: the model data and structure already made from ``tables`` (a batch
+    run that shares part of them with earlier runs, :mod:`optmodel.batch.cache`).
+    """
     times = {} if times is None else times
     t = time.perf_counter()
-    data = build_model_data(tables)
+    data = build_model_data(tables) if prepared is None else prepared[0]
     tables.warnings = tables.warnings + [w for w in sanity_warnings(data)
                                          if w not in tables.warnings]
-    times["prepare"] = time.perf_counter() - t
+    times["prepare"] = times.get("prepare", 0.0) + time.perf_counter() - t
     t = time.perf_counter()
     # tables only (no Pyomo components) unless the model file is asked for: the solve
     # hands the tables straight to HiGHS (optmodel.solver.highs, README "Design choices")
-    bm = build_model(data, structure_only=write_model is None and opts.backend != "appsi")
+    if prepared is not None:
+        bm = prepared[1]
+    else:
+        bm = build_model(data, structure_only=write_model is None and opts.backend != "appsi")
     times["build"] = time.perf_counter() - t
     if write_model is not None:
         t = time.perf_counter()

@@ -1,5 +1,6 @@
-"""Batch validation re-uses unchanged sheets (SheetCache): the same tables and issues as
-validating every sheet afresh, for valid and invalid overrides alike."""
+"""Batch caches (optmodel.batch.cache): sheets and plant cores found again by content give
+the same tables, issues, model data and constraint families as making them afresh, for
+valid and invalid overrides alike."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from optmodel.batch.cache import CoreCache, SheetCache
 from optmodel.input.scenarios import Override, apply_overrides
-from optmodel.input.validate import SheetCache, validate_raw
+from optmodel.input.validate import validate_raw
 from optmodel.io.read import read_raw
+from optmodel.schema import SHEETS
 
 BASE = Path(__file__).resolve().parent.parent / "inputs" / "base_case.xlsx"
 
@@ -33,10 +36,16 @@ def _issues(issues):
                                                   "two sheets"])
 def test_cached_validation_equals_fresh(changes):
     raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
-    cache = SheetCache(raw)
+    cache = SheetCache()
+    validate_raw(raw, cache=cache)  # the base workbook's sheets are remembered
     run = apply_overrides(raw, changes)
     fresh_tables, fresh_issues = validate_raw(run)
+    hits = cache.hits
     cached_tables, cached_issues = validate_raw(run, cache=cache)
+    # every sheet the overrides leave alone is found again by its content
+    changed = {o.sheet for o in changes}
+    data_sheets = [k for k in run if k in SHEETS]  # README is not a data sheet
+    assert cache.hits - hits == len(data_sheets) - len(changed)
     assert _issues(cached_issues) == _issues(fresh_issues)
     assert fresh_tables.settings == cached_tables.settings
     for name, frame in fresh_tables.frames.items():
@@ -48,7 +57,7 @@ def test_cached_validation_equals_fresh(changes):
 def test_cache_hands_out_copies():
     """A run that changes its tables cannot change what the next run gets."""
     raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
-    cache = SheetCache(raw)
+    cache = SheetCache()
     first, _ = validate_raw(raw, cache=cache)
     first.frames["Markets"].loc[:, "price_usd_per_t"] = 0.0
     second, _ = validate_raw(raw, cache=cache)
@@ -73,30 +82,51 @@ RUNS = [  # (changes, whether the plant core may come from the memo)
 ]
 
 
-def test_model_data_from_the_memo_equals_a_fresh_build():
-    """Runs in batch order, one memo: every run's model data and constraint families equal
-    a build without it, and only runs that leave the core sheets alone use it."""
+def test_model_data_from_the_core_cache_equals_a_fresh_build():
+    """Runs in batch order, one cache: every run's model data and constraint families equal
+    a build without it, and the core is shared exactly when the core sheets' content is one
+    seen before (whatever object holds it)."""
     from optmodel.model.build import build_model
-    from optmodel.model.data import CORE_SHEETS, build_model_data
+    from optmodel.model.data import build_model_data
 
     raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
-    cache = SheetCache(raw)
-    validate_raw(raw, cache=cache)[0]  # nothing recorded until a run builds model data
-    for changes, memo_ok in RUNS * 2:  # the second round finds the memo filled
+    cores = CoreCache()
+    seen_core_change = set()
+    for i, (changes, core_unchanged) in enumerate(RUNS * 2):  # round two finds it filled
         run = apply_overrides(raw, changes)
-        cached, _ = validate_raw(run, cache=cache)
+        tables, _ = validate_raw(run)
         fresh, _ = validate_raw(run)
-        assert (set(CORE_SHEETS) <= cached.unchanged) == memo_ok
-        had_core = "core" in cache.memo
-        a, b = build_model_data(cached), build_model_data(fresh)
-        assert a.plant_from_memo == (memo_ok and had_core) and not b.plant_from_memo
+        a, bm_a, shared = cores.model(run, tables)
+        b = build_model_data(fresh)
+        key = None if core_unchanged else repr(changes)
+        expect_shared = (i > 0 if core_unchanged else key in seen_core_change)
+        seen_core_change.add(key)
+        assert shared == expect_shared, (i, changes)
         for name in MODEL_FRAMES:
             pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
-        _assert_same_structure(build_model(a, structure_only=True),
-                               build_model(b, structure_only=True))
-    assert {"core", "plant", "families"} <= set(cache.memo)
-    assert "process_capacity" in cache.memo["families"]
-    assert "investment_budget" not in cache.memo["families"]  # reads Policy: never shared
+        _assert_same_structure(bm_a, build_model(b, structure_only=True))
+
+
+def test_shared_core_is_never_changed_by_a_run():
+    """A run that changes its model data cannot change what the next run gets."""
+    raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
+    cores = CoreCache()
+    tables, _ = validate_raw(raw)
+    first, _, _ = cores.model(raw, tables)
+    first.act.loc[:, "existing_capacity"] = -1.0
+    second, _, shared = cores.model(raw, validate_raw(raw)[0])
+    assert shared and (second.act["existing_capacity"] >= 0).all()
+
+
+def test_a_cell_written_back_to_its_base_value_shares_the_core():
+    """Content, not object identity: a copied sheet with the base's values is the same."""
+    raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
+    cores = CoreCache()
+    cores.model(raw, validate_raw(raw)[0])
+    same = apply_overrides(raw, [Override("BuildOptions", "*", "capex_musd", factor=1.0)])
+    assert same["BuildOptions"] is not raw["BuildOptions"]
+    _, _, shared = cores.model(same, validate_raw(same)[0])
+    assert shared
 
 
 def _assert_same_structure(x, y):

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from optmodel import __version__
+from optmodel.batch.cache import CoreCache, SheetCache
 from optmodel.batch.reuse import COLD, REUSED, STRUCTURE, ModelCache, reuse_pays
 from optmodel.errors import (
     EXIT_INFEASIBLE,
@@ -54,7 +55,7 @@ from optmodel.errors import (
 )
 from optmodel.input.scenarios import Override, apply_overrides, overrides_for, scenario_names
 from optmodel.input.tables import Tables
-from optmodel.input.validate import SheetCache, validate_raw
+from optmodel.input.validate import validate_raw
 from optmodel.io.read import RawSheet, read_raw
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
 
@@ -126,12 +127,14 @@ class BatchOutcome:
 
 # ------------------------------------------------------------ worker side
 
-_STATE: dict[tuple[str, str, bool], tuple[Path, dict[str, RawSheet], ModelCache, SheetCache]] = {}
+_STATE: dict[tuple[str, str, bool], tuple[Path, dict[str, RawSheet], ModelCache, SheetCache,
+                                          CoreCache]] = {}
 
 
 def _worker_state(job: BatchJob
-                  ) -> tuple[Path, dict[str, RawSheet], ModelCache, SheetCache]:
-    """The input (read once per worker process), its model cache and validated sheets."""
+                  ) -> tuple[Path, dict[str, RawSheet], ModelCache, SheetCache, CoreCache]:
+    """The input (read once per worker process), its model cache, and the caches of
+    validated sheets and plant cores by content (:mod:`optmodel.batch.cache`)."""
     key = (job.input_path, job.input_sha256, job.reuse)
     if key not in _STATE:
         from optmodel.pipeline import file_sha256
@@ -148,12 +151,13 @@ def _worker_state(job: BatchJob
         # running every scenario again for each run would cost more than the run's checks
         raw = {k: v for k, v in read_raw(path).items() if k.strip().lower() != "scenarios"}
         _STATE.clear()  # one input at a time per process
-        _STATE[key] = (path, raw, ModelCache(reuse=job.reuse), SheetCache(raw))
+        _STATE[key] = (path, raw, ModelCache(reuse=job.reuse), SheetCache(), CoreCache())
     return _STATE[key]
 
 
 def _validated(raw: dict[str, RawSheet], run: RunSpec, cache: SheetCache | None = None
-               ) -> Tables:
+               ) -> tuple[Tables, dict[str, RawSheet]]:
+    """The run's validated tables, and its sheets with the overrides applied."""
     if run.overrides:
         raw = apply_overrides(raw, run.overrides, run.name)
     tables, issues = validate_raw(raw, cache=cache)
@@ -163,7 +167,7 @@ def _validated(raw: dict[str, RawSheet], run: RunSpec, cache: SheetCache | None 
         raise InputError([Issue(i.sheet, i.row, i.column, i.value, prefix + i.message)
                           for i in errors])
     tables.warnings = [i for i in issues if i.severity != "error"]
-    return tables
+    return tables, raw
 
 
 def _builds_text(builds: pd.DataFrame) -> str:
@@ -196,8 +200,9 @@ def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
 
 
 def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: ModelCache,
-               run: RunSpec, sheets: SheetCache | None = None) -> RunResult:
-    from optmodel.pipeline import add_context_sheets, run_table, solve_options
+               run: RunSpec, sheets: SheetCache | None = None,
+               cores: CoreCache | None = None) -> RunResult:
+    from optmodel.pipeline import add_context_sheets, run_table, solve_options, solve_tables
 
     start = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
@@ -205,10 +210,17 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
     res = RunResult(run.name, dict(run.params), EXIT_OK, "", output=run.output)
     try:
         t = time.perf_counter()
-        tables = _validated(raw, run, sheets)
+        tables, run_raw = _validated(raw, run, sheets)
         times["validate"] = time.perf_counter() - t
         opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads)
-        data, _bm, sol, result, res.model = cache.solve_tables(tables, opts, times)
+        if cores is not None and not cache.reuse:  # the single-solve path, shared core
+            t = time.perf_counter()
+            data, bm, shared = cores.model(run_raw, tables)
+            times["prepare"] = time.perf_counter() - t
+            data, _bm, sol, result = solve_tables(tables, opts, times, prepared=(data, bm))
+            res.model = STRUCTURE if shared else COLD
+        else:
+            data, _bm, sol, result, res.model = cache.solve_tables(tables, opts, times)
         add_context_sheets(result, data, tables)  # as pipeline.solve_workbook does
         summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
         res.status = str(summary.get("status"))
@@ -272,8 +284,8 @@ def _message(exc: OptmodelError) -> str:
 
 def solve_chunk(job: BatchJob, runs: list[RunSpec]) -> list[RunResult]:
     """Solve ``runs`` one after another, re-using the model (one Dask task)."""
-    path, raw, cache, sheets = _worker_state(job)
-    return [_solve_one(job, path, raw, cache, run, sheets) for run in runs]
+    path, raw, cache, sheets, cores = _worker_state(job)
+    return [_solve_one(job, path, raw, cache, run, sheets, cores) for run in runs]
 
 
 # ------------------------------------------------------------ client side

@@ -304,7 +304,7 @@ class ModelCache:
 
             data, bm, sol, result = solve_tables(tables, opts, times)
             self.builds += 1
-            return data, bm, sol, result, STRUCTURE if data.plant_from_memo else COLD
+            return data, bm, sol, result, COLD
         t = time.perf_counter()
         data = build_model_data(tables)
         times["prepare"] = time.perf_counter() - t

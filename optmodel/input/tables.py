@@ -23,10 +23,6 @@ class Tables:
     frames: dict[str, pd.DataFrame]
     settings: dict[str, Any]
     warnings: list[Issue] = field(default_factory=list)
-    # batch runs (SheetCache): sheets exactly as in the base workbook, and a memo of what
-    # was derived from them (optmodel.model.data.build_model_data)
-    unchanged: frozenset[str] = frozenset()
-    memo: dict[str, Any] | None = None
 
     def __getitem__(self, sheet: str) -> pd.DataFrame:
         return self.frames[sheet]

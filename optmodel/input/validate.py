@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import pandas as pd
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, create_model
@@ -85,55 +85,22 @@ def load_workbook(path: str | Path, extra_rules: bool = True) -> Tables:
     return tables
 
 
-class SheetCache:
-    """Typed frames of sheets already validated, found again by their row lists.
+class SheetReader(Protocol):
+    """Reads one sheet into its typed frame, adding its cell issues (batch runs keep a
+    cache of the base workbook's sheets: :class:`optmodel.batch.cache.SheetCache`)."""
 
-    A batch validates every run's sheets, and a run changes a few cells of a few
-    sheets: :func:`~optmodel.input.scenarios.apply_overrides` copies the rows of the
-    sheets it changes and shares the others' row lists with the base workbook.
-    ``SheetCache(raw)`` validates each sheet of the base once; ``validate_raw(…,
-    cache=…)`` then re-uses the typed frame (a copy) and the cell issues of every
-    sheet whose row list and header are the base's own objects.  Cross-sheet rules
-    always run again.
-    """
-
-    def __init__(self, raw: dict[str, RawSheet]):
-        self._entries: dict[tuple[str, int, int], tuple[RawSheet, pd.DataFrame, list[Issue]]] = {}
-        self.memo: dict[str, Any] = {}  # derived from the base sheets (build_model_data)
-        self.present: set[str] = set()
-        known = {n.lower(): n for n in S.SHEETS}
-        for name, sheet in raw.items():
-            canon = known.get(name.lower())
-            if canon is not None:
-                self.present.add(canon)
-                found: list[Issue] = []
-                frame = _read_sheet(canon, sheet, found)
-                # the sheet is kept so that its lists' ids cannot be re-used while cached
-                self._entries[self._key(canon, sheet)] = (sheet, frame, found)
-
-    @staticmethod
-    def _key(canon: str, sheet: RawSheet) -> tuple[str, int, int]:
-        return canon, id(sheet.rows), id(sheet.header)
-
-    def read(self, canon: str, sheet: RawSheet, issues: list[Issue]
-             ) -> tuple[pd.DataFrame, bool]:
-        """The sheet's typed frame, and whether it is the base workbook's own."""
-        hit = self._entries.get(self._key(canon, sheet))
-        if hit is None or hit[0].rows is not sheet.rows or hit[0].header is not sheet.header:
-            return _read_sheet(canon, sheet, issues), False
-        issues.extend(hit[2])
-        return hit[1].copy(), True
+    def read(self, canon: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame: ...
 
 
 def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True,
-                 cache: SheetCache | None = None) -> tuple[Tables, list[Issue]]:
+                 cache: SheetReader | None = None) -> tuple[Tables, list[Issue]]:
     """Validate raw sheets; return typed tables and all issues (errors and warnings).
 
-    ``cache`` re-uses the validated frames of sheets unchanged since it was made.
+    ``cache`` reads each sheet instead of :func:`read_sheet` (a batch's cache of the
+    typed frames of sheets it has seen with the same content).
     """
     issues: list[Issue] = []
     frames: dict[str, pd.DataFrame] = {}
-    unchanged: set[str] = set()
     known = {n.lower(): n for n in S.SHEETS}
     seen: set[str] = set()
     for name, sheet in raw.items():
@@ -147,23 +114,14 @@ def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True,
             )
             continue
         seen.add(canon)
-        if cache is None:
-            frames[canon] = _read_sheet(canon, sheet, issues)
-        else:
-            frames[canon], same = cache.read(canon, sheet, issues)
-            if same:
-                unchanged.add(canon)
+        frames[canon] = (read_sheet if cache is None else cache.read)(canon, sheet, issues)
     for spec in S.SHEETS.values():
         if spec.name not in seen:
             if spec.required:
                 issues.append(Issue(spec.name, None, None, None, "required sheet is missing"))
             frames[spec.name] = _empty_frame(spec)
-            if cache is not None and spec.name not in cache.present:
-                unchanged.add(spec.name)  # missing from the base workbook too
     settings = _parse_settings(frames["Settings"], issues)
     tables = Tables(frames, settings)
-    if cache is not None:
-        tables.unchanged, tables.memo = frozenset(unchanged), cache.memo
     if extra_rules:
         # run even when Settings has errors: every problem is reported at once
         _cross_checks(tables, issues)
@@ -176,7 +134,8 @@ def _empty_frame(spec: S.Sheet) -> pd.DataFrame:
                          ROW: pd.Series(dtype="int64")})
 
 
-def _read_sheet(name: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame:
+def read_sheet(name: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame:
+    """One sheet's typed frame (cell-level checks); its problems are added to ``issues``."""
     spec = S.SHEETS[name]
     _cell_level_issues(name, sheet, issues)
     if not sheet.header or all(_is_blank(h) for h in sheet.header):

@@ -36,30 +36,30 @@ class BuiltModel:
 
 
 def build_model(data: ModelData, block: pyo.Block | None = None,
-                objective: bool = True, structure_only: bool = False) -> BuiltModel:
+                objective: bool = True, structure_only: bool = False,
+                core_families: dict[str, ConFamily] | None = None) -> BuiltModel:
     """Assemble the model in a fixed order: variables, constraints, objective.
 
     With ``block`` the components go into that (sub)block, e.g. one block per
     scenario of a two-stage model; ``objective=False`` leaves the NPV expression
     (USD) in ``BuiltModel.npv_expr`` without declaring an Objective.
     ``structure_only=True`` makes only the index, bound and term tables of every
-    family (``model`` None, no Pyomo components, no objective): batch runs compare
-    them with a built model's and update its numbers in place (:mod:`optmodel.batch.reuse`).
+    family (``model`` None, no Pyomo components, no objective).
+    ``core_families`` (structure only) holds the families of :data:`CORE_FAMILIES` made
+    for data whose plant core has the same content (a batch run's shared copy): those
+    found there are used as they are, the others are made and added to it.
     """
     if structure_only:
         m = None
     else:
         m = block if block is not None else pyo.ConcreteModel(name="optmodel")
     bm = BuiltModel(m, data, _add_variables(m, data))
-    # structure tables of the families made from the plant core alone: a batch run whose
-    # core came from its memo (optmodel.model.data) gets the same tables, so they are shared
-    memo = data.memo.setdefault("families", {}) if structure_only and data.memo is not None \
-        else None
+    shared = core_families if structure_only else None
     for family in FAMILIES:
-        if memo is not None and family in CORE_FAMILIES:
-            if family.__name__ not in memo:
-                memo[family.__name__] = family(bm)
-            bm.add(memo[family.__name__])
+        if shared is not None and family in CORE_FAMILIES:
+            if family.__name__ not in shared:
+                shared[family.__name__] = family(bm)
+            bm.add(shared[family.__name__])
         else:
             bm.add(family(bm))
     if m is None:

@@ -21,9 +21,10 @@ from optmodel.input.targets import fold, normalise_target, product_target_mask
 USD_PER_MUSD = 1e6
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelData:
-    """Validated, expanded and indexed data for one model instance."""
+    """Validated, expanded and indexed data for one model instance (read-only: nothing
+    after :func:`build_model_data` assigns to it; batch caches live in the batch layer)."""
 
     settings: dict[str, Any]
     years: list[int]
@@ -45,11 +46,6 @@ class ModelData:
     policy: pd.DataFrame  # expanded
     opening: pd.DataFrame  # nodes with an opening cost that gate builds
     tables: Tables | None = field(default=None, repr=False)
-    # batch runs whose CORE_SHEETS are the base workbook's: the memo of what their worker
-    # derived from them (None otherwise); build_model keeps there the structure of the
-    # families made from the plant core
-    memo: dict[str, Any] | None = field(default=None, repr=False)
-    plant_from_memo: bool = False  # the plant core was an earlier run's (batch re-use)
 
     @property
     def first_year(self) -> int:
@@ -108,39 +104,38 @@ PLANT_SHEETS = ("Settings", "Nodes", "Products", "Processes", "Recipes", "NodePr
 CORE_SHEETS = tuple(s for s in PLANT_SHEETS if s != "Policy")
 
 
-def build_model_data(tables: Tables) -> ModelData:
+def plant_core(tables: Tables) -> dict[str, pd.DataFrame]:
+    """Everything derived from :data:`CORE_SHEETS` alone: the plant section without its
+    Policy coefficients.  Batch runs whose core sheets have the same content share it
+    (:mod:`optmodel.batch.cache`)."""
+    years, discount = _horizon(tables.settings)
+    return _plant_core(tables, years, discount)
+
+
+def _horizon(st: dict[str, Any]) -> tuple[list[int], pd.Series]:
+    years = list(range(int(st["first_year"]), int(st["last_year"]) + 1))
+    rate = float(st["discount_rate"])
+    discount = pd.Series([(1.0 + rate) ** -(t - years[0]) for t in years], index=years,
+                         dtype=float)
+    return years, discount
+
+
+def build_model_data(tables: Tables, core: dict[str, pd.DataFrame] | None = None
+                     ) -> ModelData:
     """Derive every sparse index set and coefficient from validated tables.
 
     The plant section (nodes, processes, builds, activity …) reads only
     :data:`PLANT_SHEETS`, and its core (all of it but the Policy coefficients)
-    only :data:`CORE_SHEETS`.  Batch runs carry a memo of what their worker
-    derived from the base workbook (:class:`~optmodel.input.validate.SheetCache`): a run
-    that leaves the plant sheets as they were takes the plant section from it, one
-    that changes only Policy among them takes the core — so a price, route or
-    policy sweep rebuilds little more than markets, flows and disposal.
+    only :data:`CORE_SHEETS`.  ``core`` is that core as :func:`plant_core` made it for
+    tables whose core sheets have the same content (a batch run's shared copy; it is
+    not modified: the frames are copied); without it the core is derived here.
     """
     st = tables.settings
-    years = list(range(int(st["first_year"]), int(st["last_year"]) + 1))
+    years, discount = _horizon(st)
     t0, last = years[0], years[-1]
-    rate = float(st["discount_rate"])
-    discount = pd.Series([(1.0 + rate) ** -(t - t0) for t in years], index=years, dtype=float)
-
-    memo = tables.memo if set(CORE_SHEETS) <= tables.unchanged else None
-    whole = memo is not None and set(PLANT_SHEETS) <= tables.unchanged
-    from_memo = memo is not None and ("core" in memo or (whole and "plant" in memo))
-    if whole and "plant" in memo:
-        plant = _copies(memo["plant"])
-    else:
-        if memo is not None and "core" in memo:
-            core = _copies(memo["core"])
-        else:
-            core = _plant_core(tables, years, discount)
-            if memo is not None:
-                memo["core"] = _copies(core)
-        plant = _with_policy(core, _expand_policy(_frame(tables, "Policy"), years), st,
-                             discount, last)
-        if whole:
-            memo["plant"] = _copies(plant)
+    core = _plant_core(tables, years, discount) if core is None else _copies(core)
+    plant = _with_policy(core, _expand_policy(_frame(tables, "Policy"), years), st,
+                         discount, last)
     nodes, products, recipes, policy, act = (plant[k] for k in (
         "nodes", "products", "recipes", "policy", "act"))
 
@@ -190,7 +185,7 @@ def build_model_data(tables: Tables) -> ModelData:
         options=plant["options"], builds=plant["builds"], alive=plant["alive"], act=act,
         flows=flows.reset_index(drop=True), routes=route_years, trade=mk,
         dispose=dispose.reset_index(drop=True), deposits=plant["deposits"], policy=policy,
-        opening=plant["opening"], tables=tables, memo=memo, plant_from_memo=from_memo,
+        opening=plant["opening"], tables=tables,
     )
 
 
