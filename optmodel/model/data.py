@@ -453,8 +453,9 @@ def _flows(routes, products, recipes, act, mk, years):
     sup = _reachable(supply, fwd)
     disposable = set(products.loc[products["disposal_cost_usd_per_t"].notna(), "product"])
     dem = _reachable(demand | {(n, p) for (n, p) in sup if p in disposable}, bwd)
-    keep = [(o, p) in sup and (d, p) in dem for o, d, p in ods]
-    rp = rp[keep]
+    keep = np.array([(o, p) in sup and (d, p) in dem for o, d, p in ods], dtype=bool)
+    rp = rp[keep]  # a boolean array, also when there are no pairs (a list [] would select
+    # columns)
     yrs = pd.DataFrame({"year": np.asarray(years, dtype="int64")})
     ry = routes.merge(yrs, how="cross")
     ry = ry[(ry["year"] >= ry["first_year"]) & (ry["year"] <= ry["last_year"])]
