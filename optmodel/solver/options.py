@@ -30,6 +30,9 @@ class SolveOptions:
     tee: bool = False  # show HiGHS's log
     duals: bool = True  # shadow prices from the LP with the integer decisions fixed
     mip_abs_gap: float | None = None  # absolute gap (objective units); None: 1e-6, 0 if exact
+    # HiGHS's sub-MIP heuristics (RINS, RENS, root reduced cost): off for the robust
+    # extensive form, where each nested sub-MIP copies the whole model (docs/performance.md)
+    sub_mip_heuristics: bool = True
     extra: str | None = None  # path of a user's --extra file of constraints (MODEL.md §5)
 
 
@@ -45,6 +48,9 @@ def highs_options(opts: SolveOptions) -> dict[str, Any]:
             1e-6 if opts.mip_gap > 0 else 0.0),
         "time_limit": float(opts.time_limit) if opts.time_limit is not None else float("inf"),
     }
+    if not opts.sub_mip_heuristics:
+        out.update(mip_heuristic_run_rins=False, mip_heuristic_run_rens=False,
+                   mip_heuristic_run_root_reduced_cost=False)
     return out
 
 
