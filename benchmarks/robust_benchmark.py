@@ -53,8 +53,6 @@ def perturbations(n: int, seed: int):
 
 def _run(n: int, path: str, time_limit: float, mip_gap: float, seed: int, engine: str,
          q) -> None:
-    import pyomo.environ as pyo
-
     from optmodel.errors import InputError
     from optmodel.input.scenarios import apply_overrides
     from optmodel.input.validate import validate_raw
@@ -92,7 +90,7 @@ def _run(n: int, path: str, time_limit: float, mip_gap: float, seed: int, engine
         t = time.perf_counter()
         ef = build_extensive_form(datas, weights, "expected")
         t_build = time.perf_counter() - t
-        nvars = sum(1 for _ in ef.model.component_data_objects(pyo.Var, descend_into=True))
+        nvars = ef.mm.num_col
         t, c = time.perf_counter(), time.process_time()
         sol, plan = solve_extensive_form(ef, opts)
         t_solve, cpu_solve = time.perf_counter() - t, time.process_time() - c

@@ -114,17 +114,12 @@ import json, sys
 from optmodel.pipeline import load_tables
 from optmodel.model.data import build_model_data
 from optmodel.model.build import build_model
-from optmodel.solver.solve import write_model_file
-bm = build_model(build_model_data(load_tables(sys.argv[1])))
-write_model_file(bm, sys.argv[2])
-n_int = 0
-for name in ("build", "open"):
-    fam = bm.vars[name]
-    n_int += sum(1 for v in fam.objs if not v.is_continuous())
-nnz = sum(int((f.terms["coef"] != 0).sum()) for f in bm.cons.values())
-print(json.dumps({"vars": sum(len(f) for f in bm.vars.values()),
-                  "rows": sum(len(f) for f in bm.cons.values()), "nnz": nnz,
-                  "ints": n_int}))
+from optmodel.solver.highs import assemble, names, write_model
+bm = build_model(build_model_data(load_tables(sys.argv[1])), structure_only=True)
+mm = assemble(bm)  # the matrix every solve hands to HiGHS, written as --write-model does
+write_model(names(bm, mm), sys.argv[2])
+print(json.dumps({"vars": mm.num_col, "rows": mm.num_row, "nnz": mm.num_nz,
+                  "ints": int(mm.integer.sum())}))
 """
 
 HIGHS_SCRIPT = r"""

@@ -1,4 +1,4 @@
-"""Sweep benchmark: one ``run.py sweep`` (model re-use, Dask workers) vs cold solves.
+"""Sweep benchmark: one ``run.py sweep`` (shared structure, Dask workers) vs cold solves.
 
     python benchmarks/sweep_benchmark.py [--runs 20] [--workers 2] [--input IN.xlsx]
 
@@ -7,9 +7,7 @@ inputs/base_case.xlsx (or, when that file does not exist, on the template's
 example workbook) and times
 
 A. one ``python run.py sweep IN --set … --workers N --no-report`` process: every
-   run's results workbook plus batch.xlsx, no batch.html (``--reuse on|off``
-   forces model re-use on or off; by default the sweep decides, see
-   docs/scenarios.md);
+   run's results workbook plus batch.xlsx, no batch.html (see docs/scenarios.md);
 B. the same runs as ``--runs`` separate ``python run.py solve INi --no-report``
    processes, one after another, each on a copy of the input with the price
    typed in (the copies are written before the clock starts).
@@ -81,8 +79,6 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--input", type=Path, default=None)
-    ap.add_argument("--reuse", choices=("auto", "on", "off"), default="auto",
-                    help="model re-use in the sweep (auto = the sweep command's default)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="optmodel-bench-"))
@@ -108,12 +104,11 @@ def main() -> int:
         _write_variant(raw, run.overrides, p)
         inputs.append(p)
 
-    # A: one sweep command, model re-use, Dask LocalCluster of --workers processes
+    # A: one sweep command, shared structure, Dask LocalCluster of --workers processes
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     c, t = _cpu(), time.perf_counter()
-    flag = {"on": ["--reuse"], "off": ["--no-reuse"]}.get(args.reuse, [])
     a = _run(["sweep", str(src), "--set", set_text, "-o", str(work / "sweep"),
-              "--workers", str(args.workers), "--no-report", *flag])
+              "--workers", str(args.workers), "--no-report"])
     t_sweep, c_sweep = time.perf_counter() - t, _cpu() - c
     if a.returncode:
         print(a.stderr[-3000:])
@@ -135,10 +130,10 @@ def main() -> int:
     for p, npv in zip(inputs, batch["npv_musd"], strict=True):
         cold = _npv(p.with_name(p.stem + "_res.xlsx"))
         worst = max(worst, abs(cold - npv) / max(1.0, abs(cold)))
-    reused = int(batch["model"].isin(["re-used", "structure re-used"]).sum())
+    reused = int((batch["model"] == "structure re-used").sum())
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} before the runs")
     print(f"A  one sweep, {args.workers} workers      : {t_sweep:7.1f} s wall, {c_sweep:7.1f} s CPU"
-          f"\n   model re-use: {mode}; {reused}/{len(batch)} runs re-used a model or structure")
+          f"\n   model re-use: {mode}; {reused}/{len(batch)} runs re-used the structure")
     print(f"B  {len(inputs)} cold `run.py solve` calls  : {t_cold:7.1f} s wall, "
           f"{c_cold:7.1f} s CPU")
     print(f"speed-up: {t_cold / t_sweep:.1f}x wall, {c_cold / c_sweep:.1f}x CPU   "

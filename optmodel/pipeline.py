@@ -35,7 +35,7 @@ from optmodel.solver.diagnose import (
     write_diagnosis_workbook,
 )
 from optmodel.solver.options import SolveOptions, SolveOutcome, highs_version
-from optmodel.solver.solve import solve, write_model_file
+from optmodel.solver.solve import solve
 
 log = logging.getLogger(__name__)
 
@@ -116,19 +116,12 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
                                          if w not in tables.warnings]
     times["prepare"] = times.get("prepare", 0.0) + time.perf_counter() - t
     t = time.perf_counter()
-    # tables only (no Pyomo components) unless the model file is asked for: the solve
-    # hands the tables straight to HiGHS (optmodel.solver.highs, README "Design choices")
-    if prepared is not None:
-        bm = prepared[1]
-    else:
-        bm = build_model(data, structure_only=write_model is None and opts.backend != "appsi")
+    # the model's tables (no Pyomo components): the solve hands them straight to HiGHS
+    # (optmodel.solver.highs, README "Design choices"); --write-model writes that matrix
+    bm = build_model(data, structure_only=True) if prepared is None else prepared[1]
     times["build"] = time.perf_counter() - t
-    if write_model is not None:
-        t = time.perf_counter()
-        write_model_file(bm, str(write_model))
-        times["write_model"] = time.perf_counter() - t
     try:
-        sol = solve(bm, opts)
+        sol = solve(bm, opts, write_model)
     except InfeasibleError as exc:  # explain it in input terms (optmodel.solver.diagnose)
         raise diagnosed(bm, exc, opts, times) from None
     times.update({k: v for k, v in sol.times.items()})
@@ -259,7 +252,7 @@ def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOut
         ("mip_gap_setting", opts.mip_gap),
         ("time_limit_s", opts.time_limit if opts.time_limit is not None else "none"),
         ("threads", opts.threads),
-        ("random_seed", 0),
+        ("random_seed", opts.random_seed),
         ("first_year", tables.settings.get("first_year")),
         ("last_year", tables.settings.get("last_year")),
         ("discount_rate", tables.settings.get("discount_rate")),

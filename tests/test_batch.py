@@ -1,4 +1,4 @@
-"""Batches: scenarios, sweeps, model re-use, failed runs, Dask workers (tiny workbook)."""
+"""Batches: scenarios, sweeps, shared structure, failed runs, Dask workers (tiny workbook)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from tinycase import ROOT, tiny_sheets, write_input
 
 from optmodel.batch.engine import run_sweep, solve_all_scenarios
-from optmodel.batch.reuse import ModelCache
 from optmodel.errors import InputError
 from optmodel.input.scenarios import Override, apply_overrides
 from optmodel.input.validate import validate_raw
@@ -58,8 +57,13 @@ def test_scenario_all_equals_editing_by_hand(tiny_workbook, tmp_path):
                                                                        rel=1e-9, abs=1e-9)
 
 
-def test_reuse_path_equals_cold_path_run_by_run(tiny_workbook):
-    """Prices, rates, capacities, recipe and domain (binary ↔ integer) changes."""
+def test_batch_runs_equal_fresh_solves_run_by_run(tiny_workbook, tmp_path):
+    """Prices, rates, capacities, recipe and domain (binary ↔ integer) changes: each batch
+    run (sharing validated sheets and plant data with the runs before it) gives the NPV of
+    a solve of freshly validated tables, and its Summary's pv_ lines add up to that NPV."""
+    from optmodel.batch.engine import RunSpec, run_batch
+    from optmodel.pipeline import solve_tables
+
     raw = read_raw(tiny_workbook)
     changes = [
         [],
@@ -74,41 +78,28 @@ def test_reuse_path_equals_cold_path_run_by_run(tiny_workbook):
         [Override("NodeProcesses", "Mine|flot|", "existing_capacity", value=0)],  # new shape
         [Override("BuildOptions", "sep1", "capex_musd", value=0.05)],
     ]
-    warm, cold = ModelCache(), ModelCache(reuse=False)
-    modes = []
-    for ovs in changes:
+    runs = [RunSpec(f"r{i}", ovs, output=str(tmp_path / f"r{i}.xlsx"))
+            for i, ovs in enumerate(changes)]
+    out = run_batch(tiny_workbook, runs, tmp_path / "batch.xlsx", workers=1, mip_gap=0.0)
+    assert [r.exit_code for r in out.results] == [0] * len(changes)
+    for run, ovs in zip(out.results, changes, strict=True):
         tables, issues = validate_raw(apply_overrides(raw, ovs))
         assert not [i for i in issues if i.severity == "error"]
-        opts = solve_options(tables.settings, mip_gap=0.0)
-        *_, sol_w, res_w, mode = warm.solve_tables(tables, opts)
-        *_, sol_c, _res, _ = cold.solve_tables(tables, opts)
-        modes.append(mode)
-        assert sol_w.objective_usd == pytest.approx(sol_c.objective_usd, rel=1e-9, abs=1e-6)
-        w = res_w["Summary"]
-        pv_w = w.loc[w.metric.str.startswith("pv_"), "value"].sum()
-        assert pv_w == pytest.approx(sol_w.objective_usd / 1e6, abs=1e-7)  # 9-decimal cells
-        # (shadow prices are not compared: where the LP is dual degenerate a warm basis
-        # may pick another, equally valid, dual solution)
-    # no flotation capacity removes activity rows: that run is built; the next one has the
-    # first shape again and finds that model in the cache
-    assert modes == ["built"] + ["re-used"] * 5 + ["built", "re-used"]
-    assert cold.reuses == 0 and warm.reuses == 6 and warm.builds == 2
+        _, _, sol, fresh = solve_tables(tables, solve_options(tables.settings, mip_gap=0.0))
+        assert run.kpis[NPV] == pytest.approx(sol.objective_usd / 1e6, rel=1e-9, abs=1e-9)
+        summ = _book(tmp_path / f"{run.name}.xlsx")["Summary"]
+        pv = summ.loc[summ.metric.str.startswith("pv_"), "value"].astype(float).sum()
+        assert pv == pytest.approx(sol.objective_usd / 1e6, abs=1e-7)  # 9-decimal cells
 
 
-def test_sweep_reuse_equals_cold_and_cli_files(tiny_workbook, tmp_path):
+def test_sweep_writes_the_cli_files(tiny_workbook, tmp_path):
     sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=5000:30000:3",
             "Settings|discount_rate:value=0:0.2:2"]
-    warm = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "w", workers=1, mip_gap=0.0,
-                     reuse=True)
-    cold = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "c", workers=1, mip_gap=0.0,
-                     reuse=False)
-    assert warm.exit_code == cold.exit_code == 0
+    warm = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "w", workers=1, mip_gap=0.0)
+    assert warm.exit_code == 0
     # the core sheets differ only by discount rate (2 values): the first run of each builds
     # the plant core, the other runs find it by content
-    assert sorted(r.model for r in cold.results) == ["built"] * 2 + ["structure re-used"] * 4
-    assert "re-used" in [r.model for r in warm.results]
-    for a, b in zip(warm.results, cold.results, strict=True):
-        assert a.kpis[NPV] == pytest.approx(b.kpis[NPV], rel=1e-9, abs=1e-9), a.name
+    assert sorted(r.model for r in warm.results) == ["built"] * 2 + ["structure re-used"] * 4
     files = sorted(p.name for p in (tmp_path / "w").iterdir())
     assert files == ["batch.html", "batch.xlsx"] + [f"sweep_00{i}.xlsx" for i in range(1, 7)]
     book = _book(tmp_path / "w" / "batch.xlsx")
@@ -127,11 +118,10 @@ def test_sweep_reuse_equals_cold_and_cli_files(tiny_workbook, tmp_path):
     assert "override" in set(one["key"]) and "sweep_005" in set(one["value"])
 
 
-@pytest.mark.parametrize("reuse", [False, True], ids=["cold", "re-use"])
-def test_failed_and_infeasible_runs_do_not_stop_the_sweep(tiny_min_t, tmp_path, reuse):
+def test_failed_and_infeasible_runs_do_not_stop_the_sweep(tiny_min_t, tmp_path):
     # min_t -1e6: invalid (exit 2); 0: solves; 1e6 (hard, no penalty): infeasible (exit 1)
     out = run_sweep(tiny_min_t, ["Markets|ChinaC|conc|sell|export|:min_t=-1e6:1e6:3"],
-                    out_dir=tmp_path / "out", workers=1, reuse=reuse)
+                    out_dir=tmp_path / "out", workers=1)
     assert [r.exit_code for r in out.results] == [2, 0, 1]
     assert out.exit_code == 2
     runs = _book(tmp_path / "out" / "batch.xlsx")["Runs"]
@@ -175,10 +165,8 @@ def test_bad_scenario_fails_alone(tmp_path):
 def test_dask_local_cluster_two_workers(tiny_min_t, tmp_path):
     sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=4000:36000:3",
             "Markets|ChinaC|conc|sell|export|:min_t=0:1e6:2"]
-    out = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "d", workers=2, mip_gap=0.0,
-                    reuse=True)
-    ref = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "ref", workers=1, mip_gap=0.0,
-                    reuse=False)
+    out = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "d", workers=2, mip_gap=0.0)
+    ref = run_sweep(tiny_min_t, sets, out_dir=tmp_path / "ref", workers=1, mip_gap=0.0)
     assert [r.name for r in out.results] == [f"sweep_{i:03d}" for i in range(1, 7)]
     assert [r.exit_code for r in out.results] == [0, 1] * 3
     assert out.exit_code == 1
@@ -186,7 +174,6 @@ def test_dask_local_cluster_two_workers(tiny_min_t, tmp_path):
         assert a.exit_code == b.exit_code
         if a.exit_code == 0:
             assert a.kpis[NPV] == pytest.approx(b.kpis[NPV], rel=1e-9, abs=1e-9)
-    assert sum(r.model == "re-used" for r in out.results) >= 1
     meta = _book(tmp_path / "d" / "batch.xlsx")["Batch"].set_index("key")["value"]
     assert meta["scheduler"] == "embedded LocalCluster" and int(meta["runs"]) == 6
     books = {p.name: _book(p) for p in (tmp_path / "d").glob("sweep_*.xlsx")}
@@ -262,9 +249,9 @@ def test_cluster_that_cannot_start_falls_back_to_this_process(tiny_workbook, tmp
 
 
 def test_cold_batch_run_is_the_single_solve(tiny_workbook, tmp_path):
-    """reuse=False: every sheet but Run equals `solve --scenario duty50`, cell for cell."""
+    """Every sheet but Run equals `solve --scenario duty50`, cell for cell."""
     solve_workbook(tiny_workbook, tmp_path / "one.xlsx", scenario="duty50")
-    assert solve_all_scenarios(tiny_workbook, tmp_path / "all.xlsx", reuse=False) == 0
+    assert solve_all_scenarios(tiny_workbook, tmp_path / "all.xlsx") == 0
     one, batch = _book(tmp_path / "one.xlsx"), _book(tmp_path / "all_duty50.xlsx")
     assert set(one) == set(batch)
     for sheet in set(one) - {"Run"}:
@@ -342,8 +329,7 @@ def test_price_sweep_shares_structure_and_equals_fresh_solves(tiny_workbook, tmp
     from optmodel.pipeline import solve_tables
 
     sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=4000:36000:5"]
-    out = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "p", workers=1, mip_gap=0.0,
-                    reuse=False)
+    out = run_sweep(tiny_workbook, sets, out_dir=tmp_path / "p", workers=1, mip_gap=0.0)
     assert [r.model for r in out.results] == ["built"] + ["structure re-used"] * 4
     raw = read_raw(tiny_workbook)
     for run, price in zip(out.results, [4000, 12000, 20000, 28000, 36000], strict=True):

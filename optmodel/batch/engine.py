@@ -3,8 +3,9 @@
 A batch is a list of runs; each run is a scenario: a name and a list of
 :class:`~optmodel.input.scenarios.Override` applied to the input rows, validated
 again, then solved.  Runs are cut into chunks; each chunk is one task that
-solves its runs one after another with a :class:`~optmodel.batch.reuse.ModelCache`,
-so a worker builds the model once and then only changes numbers.  Tasks run
+solves its runs one after another the way a single ``solve`` does
+(:func:`optmodel.pipeline.solve_tables`); a worker reads the input once and
+shares the validated sheets and plant data that a run leaves unchanged.  Tasks run
 
 - in this process when one worker is asked for (no cluster is started);
 - on an embedded Dask ``LocalCluster`` (``n_workers`` processes, one thread
@@ -37,7 +38,6 @@ import pandas as pd
 
 from optmodel import __version__
 from optmodel.batch.cache import CoreCache, SheetCache
-from optmodel.batch.reuse import COLD, REUSED, STRUCTURE, ModelCache, reuse_pays
 from optmodel.errors import (
     EXIT_INFEASIBLE,
     EXIT_INPUT,
@@ -91,7 +91,7 @@ class RunResult:
     kpis: dict[str, Any] = field(default_factory=dict)
     builds: str = ""
     time_s: float = 0.0
-    model: str = ""  # "built", "re-used" or "structure re-used" (optmodel.batch.reuse)
+    model: str = ""  # COLD or STRUCTURE: whether the plant data came from the batch memo
     output: str | None = None
     written: bool = False
     tables: dict[str, pd.DataFrame] | None = None
@@ -110,7 +110,6 @@ class BatchJob:
     time_limit: float | None = None
     threads: int | None = None
     report: bool = False
-    reuse: bool = True
     write: bool = True  # workers write the results workbooks themselves
     command_line: str = ""
 
@@ -127,15 +126,16 @@ class BatchOutcome:
 
 # ------------------------------------------------------------ worker side
 
-_STATE: dict[tuple[str, str, bool], tuple[Path, dict[str, RawSheet], ModelCache, SheetCache,
-                                          CoreCache]] = {}
+COLD = "built"
+STRUCTURE = "structure re-used"  # plant core and its families shared with an earlier run
+
+_STATE: dict[tuple[str, str], tuple[Path, dict[str, RawSheet], SheetCache, CoreCache]] = {}
 
 
-def _worker_state(job: BatchJob
-                  ) -> tuple[Path, dict[str, RawSheet], ModelCache, SheetCache, CoreCache]:
-    """The input (read once per worker process), its model cache, and the caches of
-    validated sheets and plant cores by content (:mod:`optmodel.batch.cache`)."""
-    key = (job.input_path, job.input_sha256, job.reuse)
+def _worker_state(job: BatchJob) -> tuple[Path, dict[str, RawSheet], SheetCache, CoreCache]:
+    """The input (read once per worker process), and the caches of validated sheets and
+    plant cores by content (:mod:`optmodel.batch.cache`)."""
+    key = (job.input_path, job.input_sha256)
     if key not in _STATE:
         from optmodel.pipeline import file_sha256
 
@@ -151,7 +151,7 @@ def _worker_state(job: BatchJob
         # running every scenario again for each run would cost more than the run's checks
         raw = {k: v for k, v in read_raw(path).items() if k.strip().lower() != "scenarios"}
         _STATE.clear()  # one input at a time per process
-        _STATE[key] = (path, raw, ModelCache(reuse=job.reuse), SheetCache(), CoreCache())
+        _STATE[key] = (path, raw, SheetCache(), CoreCache())
     return _STATE[key]
 
 
@@ -199,9 +199,8 @@ def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
         _write_report(path)
 
 
-def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: ModelCache,
-               run: RunSpec, sheets: SheetCache | None = None,
-               cores: CoreCache | None = None) -> RunResult:
+def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec,
+               sheets: SheetCache | None = None, cores: CoreCache | None = None) -> RunResult:
     from optmodel.pipeline import add_context_sheets, run_table, solve_options, solve_tables
 
     start = _dt.datetime.now(_dt.UTC)
@@ -213,14 +212,14 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
         tables, run_raw = _validated(raw, run, sheets)
         times["validate"] = time.perf_counter() - t
         opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads)
-        if cores is not None and not cache.reuse:  # the single-solve path, shared core
+        prepared, shared = None, False
+        if cores is not None:  # the single-solve path, the plant core shared by content
             t = time.perf_counter()
             data, bm, shared = cores.model(run_raw, tables)
             times["prepare"] = time.perf_counter() - t
-            data, _bm, sol, result = solve_tables(tables, opts, times, prepared=(data, bm))
-            res.model = STRUCTURE if shared else COLD
-        else:
-            data, _bm, sol, result, res.model = cache.solve_tables(tables, opts, times)
+            prepared = (data, bm)
+        data, _bm, sol, result = solve_tables(tables, opts, times, prepared=prepared)
+        res.model = STRUCTURE if shared else COLD
         add_context_sheets(result, data, tables)  # as pipeline.solve_workbook does
         summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
         res.status = str(summary.get("status"))
@@ -283,9 +282,9 @@ def _message(exc: OptmodelError) -> str:
 
 
 def solve_chunk(job: BatchJob, runs: list[RunSpec]) -> list[RunResult]:
-    """Solve ``runs`` one after another, re-using the model (one Dask task)."""
-    path, raw, cache, sheets, cores = _worker_state(job)
-    return [_solve_one(job, path, raw, cache, run, sheets, cores) for run in runs]
+    """Solve ``runs`` one after another (one Dask task)."""
+    path, raw, sheets, cores = _worker_state(job)
+    return [_solve_one(job, path, raw, run, sheets, cores) for run in runs]
 
 
 # ------------------------------------------------------------ client side
@@ -464,16 +463,15 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
               params: list | None = None, workers: int | None = None,
               scheduler: str | None = None, mip_gap: float | None = None,
               time_limit: float | None = None, threads: int | None = None,
-              report: bool = False, reuse: bool | None = None, console=None,
+              report: bool = False, console=None,
               command_line: str | None = None, info: dict[str, Any] | None = None,
               page: bool = False, grid: bool = True) -> BatchOutcome:
     """Solve ``runs`` of ``input_path`` and write every workbook; never stops at a failed run.
 
     ``params`` are the swept :class:`~optmodel.batch.sweep.SweepParam` (their labels are
     keys of each run's ``params``); ``workers`` local processes (1 = this
-    process) unless ``scheduler`` names a Dask cluster; ``reuse`` True re-uses built
-    models across runs (:mod:`optmodel.batch.reuse`), False solves each run as a single
-    ``solve`` does, None (default) re-uses when that pays (:func:`reuse_pays`).
+    process) unless ``scheduler`` names a Dask cluster; every run is solved as a single
+    ``solve`` does.
     ``page`` also writes the batch page (``batch_path`` with .html: KPI response per
     parameter, or KPIs by scenario; ``grid`` False draws samples as clouds).
     Returns the runs' results and the worst
@@ -487,10 +485,9 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
     check_writable(batch_path, [input_path])
     workers = default_workers(len(runs)) if workers is None else max(1, int(workers))
     sha = file_sha256(input_path)
-    reuse = reuse_pays() if reuse is None else bool(reuse)
     job = BatchJob(str(input_path.resolve()), input_path.name, sha,
                    input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
-                   threads, report, reuse, write=scheduler is None,
+                   threads, report, write=scheduler is None,
                    command_line=command_line if command_line is not None else " ".join(
                        [Path(sys.argv[0]).name] + sys.argv[1:]))
     finished: dict[str, RunResult] = {}
@@ -509,11 +506,9 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
             "failed": sum(r.exit_code != EXIT_OK for r in results),
             "worst_exit_code": code,
             "model_reuse": (
-                "persistent model: numbers updated in place, HiGHS re-solves" if reuse else
                 "structure: unchanged sheets, plant data and plant constraint families "
                 "shared; each run's model handed to HiGHS afresh"),
             "models_built": sum(r.model == COLD for r in results),
-            "models_re_used": sum(r.model == REUSED for r in results),
             "structures_re_used": sum(r.model == STRUCTURE for r in results),
             "workers": workers if scheduler is None else "cluster",
             "scheduler": scheduler or ("embedded LocalCluster" if workers > 1
@@ -685,8 +680,7 @@ def scenario_output(out_path: Path, name: str) -> Path:
 def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
                         mip_gap: float | None = None, time_limit: float | None = None,
                         threads: int | None = None, report: bool = False, console=None,
-                        workers: int | None = None, scheduler: str | None = None,
-                        reuse: bool | None = None) -> int:
+                        workers: int | None = None, scheduler: str | None = None) -> int:
     """``solve --scenario all``: base and every named scenario → OUT_<scenario>.xlsx, plus
     OUT_batch.xlsx; returns the worst exit code."""
     from optmodel.pipeline import load_tables
@@ -699,7 +693,7 @@ def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
         check_writable(Path(r.output), [input_path])
     outcome = run_batch(input_path, runs, scenario_output(out_path, "batch"), workers=workers,
                         scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
-                        threads=threads, report=report, reuse=reuse, console=console,
+                        threads=threads, report=report, console=console,
                         info={"batch": "all scenarios"}, page=report)
     return outcome.exit_code
 
@@ -714,7 +708,7 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
               seed: int | None = None, out_dir: Path | str | None = None,
               workers: int | None = None, scheduler: str | None = None,
               mip_gap: float | None = None, time_limit: float | None = None,
-              threads: int | None = None, reuse: bool | None = None, console=None,
+              threads: int | None = None, console=None,
               command_line: str | None = None, page: bool = True) -> BatchOutcome:
     """``sweep``: one run per grid point (or sample) → OUTDIR/sweep_NNN.xlsx + batch.xlsx
     (+ batch.html, the KPI response per parameter, unless ``page`` is False).
@@ -738,7 +732,7 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
     mode = f"samples {samples}, seed {0 if seed is None else seed}" if samples else "grid"
     return run_batch(input_path, runs, out / "batch.xlsx", params=params, workers=workers,
                      scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
-                     threads=threads, reuse=reuse, console=console,
+                     threads=threads, console=console,
                      command_line=command_line, page=page, grid=not samples,
                      info={"batch": f"sweep ({mode})",
                            "sets": " ".join(f'--set "{p.text}"' for p in params)})

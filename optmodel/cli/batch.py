@@ -53,10 +53,6 @@ def register(app: typer.Typer, guard) -> None:
         no_report: Annotated[bool, typer.Option(
             "--no-report", help="Do not write batch.html (the KPIs against each swept "
             "parameter).")] = False,
-        reuse: Annotated[bool | None, typer.Option(
-            "--reuse/--no-reuse", help="Re-use built models across runs, or solve each run "
-            "as a single solve does (default: re-use when the solve path builds Pyomo "
-            "models; see docs/scenarios.md).")] = None,
     ) -> None:
         def body():
             from optmodel.batch.engine import run_sweep
@@ -69,7 +65,7 @@ def register(app: typer.Typer, guard) -> None:
             outcome = run_sweep(
                 input_path, list(set_), samples=samples, seed=seed, out_dir=output,
                 workers=workers, scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
-                threads=threads, reuse=reuse, console=err, page=not no_report,
+                threads=threads, console=err, page=not no_report,
                 command_line=" ".join(shlex.quote(a) for a in
                                       [Path(sys.argv[0]).name, *sys.argv[1:]]))
             raise typer.Exit(outcome.exit_code)

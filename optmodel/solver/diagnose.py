@@ -27,19 +27,20 @@ from __future__ import annotations
 
 import logging
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from optmodel.errors import Issue
+from optmodel.errors import InfeasibleError, Issue, SolverError
 from optmodel.input.tables import ROW
 from optmodel.model.build import BuiltModel
 from optmodel.model.data import USD_PER_MUSD, ModelData
-from optmodel.solver.highs import column_layout, concat, row_bounds
-from optmodel.solver.options import new_highs, run_interruptible
+from optmodel.solver.highs import MatrixModel, assemble, concat, solve_matrix
+from optmodel.solver.options import SolveOptions
 
 log = logging.getLogger(__name__)
 
@@ -74,44 +75,58 @@ def diagnose(bm: BuiltModel, time_limit: float = 60.0) -> list[str]:
 
 @dataclass
 class _Layout:
-    """Column and row offsets of the flat (HiGHS) copy of a built model."""
+    """The model as HiGHS gets it (:func:`optmodel.solver.highs.assemble`), with its
+    matrix also as (row, column, value) triplets and each row's family."""
 
-    col_off: dict[str, int]
-    row_off: dict[str, int]
-    ncols: int
-    nrows: int
-    lb: np.ndarray
-    ub: np.ndarray
-    integer: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    rows: np.ndarray  # CSR pieces of the constraint matrix (as COO triplets)
+    mm: MatrixModel
+    rows: np.ndarray
     cols: np.ndarray
     vals: np.ndarray
     fam_of_row: np.ndarray
 
+    @property
+    def col_off(self) -> dict[str, int]:
+        return self.mm.col_offset
+
+    @property
+    def row_off(self) -> dict[str, int]:
+        return self.mm.row_offset
+
+    @property
+    def ncols(self) -> int:
+        return self.mm.num_col
+
+    @property
+    def nrows(self) -> int:
+        return self.mm.num_row
+
+    @property
+    def lb(self) -> np.ndarray:
+        return self.mm.col_lower
+
+    @property
+    def ub(self) -> np.ndarray:
+        return self.mm.col_upper
+
+    @property
+    def integer(self) -> np.ndarray:
+        return self.mm.integer
+
+    @property
+    def lower(self) -> np.ndarray:
+        return self.mm.row_lower
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.mm.row_upper
+
 
 def _layout(bm: BuiltModel) -> _Layout:
-    col_off, lbs, ubs, ints = column_layout(bm)  # bounds from the tables, as HiGHS gets them
-    row_off: dict[str, int] = {}
-    lo, hi, r, c, x, fams = [], [], [], [], [], []
-    m = 0
-    for name, fam in bm.cons.items():
-        row_off[name] = m
-        row_lo, row_hi = row_bounds(fam)
-        lo.append(row_lo)
-        hi.append(row_hi)
-        t = fam.terms
-        offs = t["fam"].map(col_off).to_numpy(dtype=np.int64)
-        r.append(t["con"].to_numpy(dtype=np.int64) + m)
-        c.append(t["vid"].to_numpy(dtype=np.int64) + offs)
-        x.append(t["coef"].to_numpy(dtype=float))
-        fams.append(np.full(len(fam), name, dtype=object))
-        m += len(fam)
-
-    return _Layout(col_off, row_off, len(lbs), m, lbs, ubs, ints,
-                   concat(lo, float), concat(hi, float), concat(r, np.int64),
-                   concat(c, np.int64), concat(x, float), concat(fams, object))
+    mm = assemble(bm)
+    coo = mm.a.tocoo()
+    fams = [np.full(len(fam), name, dtype=object) for name, fam in bm.cons.items()]
+    return _Layout(mm, coo.row.astype(np.int64), coo.col.astype(np.int64),
+                   coo.data.astype(float), concat(fams, object))
 
 
 @dataclass
@@ -128,15 +143,7 @@ def _solve_elastic(lay: _Layout, elastic: set[str], integer: bool, time_limit: f
                    duals: bool = False, fixed: np.ndarray | None = None) -> _Elastic:
     """Minimise the weighted slack of the ``elastic`` families; ``fixed`` (column values)
     fixes the integer columns there and solves the rest as an LP."""
-    import highspy
-
-    inf = highspy.kHighsInf
-    h = new_highs()
-    h.HandleUserInterrupt = True  # so that cancelSolve (Ctrl-C) stops it
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", float(time_limit))
+    mm = lay.mm
     n, m = lay.ncols, lay.nrows
     is_el = np.array([f in elastic for f in lay.fam_of_row], dtype=bool)
     lo_rows = np.flatnonzero(is_el & np.isfinite(lay.lower))
@@ -144,51 +151,33 @@ def _solve_elastic(lay: _Layout, elastic: set[str], integer: bool, time_limit: f
     n_slack = len(lo_rows) + len(hi_rows)
     w_lo = 1.0 / np.maximum(1.0, np.abs(lay.lower[lo_rows]))
     w_hi = 1.0 / np.maximum(1.0, np.abs(lay.upper[hi_rows]))
-    total = n + n_slack
-    col_lb = lay.lb.copy()
-    col_ub = lay.ub.copy()
+    # slack columns: +1·s_lo in rows with a lower bound, −1·s_hi in rows with an upper one
+    slack = sp.csc_matrix((np.concatenate([np.ones(len(lo_rows)), -np.ones(len(hi_rows))]),
+                           (np.concatenate([lo_rows, hi_rows]), np.arange(n_slack))),
+                          shape=(m, n_slack))
+    col_integer = mm.integer & integer
+    el = replace(mm, col_names=None, row_names=None,
+                 a=sp.hstack([mm.a, slack], format="csc"),
+                 col_cost=np.concatenate([np.zeros(n), w_lo, w_hi]),
+                 col_lower=np.concatenate([mm.col_lower, np.zeros(n_slack)]),
+                 col_upper=np.concatenate([mm.col_upper, np.full(n_slack, np.inf)]),
+                 integer=np.concatenate([col_integer, np.zeros(n_slack, dtype=bool)]),
+                 maximize=False, offset=0.0)
     if fixed is not None:
-        integer = False
-        col_lb[lay.integer] = np.round(fixed[lay.integer])
-        col_ub[lay.integer] = np.round(fixed[lay.integer])
-    lb = np.concatenate([col_lb, np.zeros(n_slack)])
-    ub = np.concatenate([np.where(np.isfinite(col_ub), col_ub, inf), np.full(n_slack, inf)])
-    cost = np.concatenate([np.zeros(n), w_lo, w_hi])
-    h.addVars(total, lb, ub)
-    h.changeColsCost(total, np.arange(total, dtype=np.int32), cost)
-    if integer and lay.integer.any():
-        idx = np.flatnonzero(lay.integer).astype(np.int32)
-        h.changeColsIntegrality(len(idx), idx, np.array(
-            [highspy.HighsVarType.kInteger] * len(idx)))
-    # rows: original terms plus +1·s_lo (row ≥ lower) and −1·s_hi (row ≤ upper)
-    sr = np.concatenate([lay.rows, lo_rows, hi_rows])
-    sc = np.concatenate([lay.cols, n + np.arange(len(lo_rows)),
-                         n + len(lo_rows) + np.arange(len(hi_rows))])
-    sv = np.concatenate([lay.vals, np.ones(len(lo_rows)), -np.ones(len(hi_rows))])
-    order = np.lexsort((sc, sr))
-    sr, sc, sv = sr[order], sc[order], sv[order]
-    starts = np.searchsorted(sr, np.arange(m)).astype(np.int32)
-    lower = np.where(np.isfinite(lay.lower), lay.lower, -inf)
-    upper = np.where(np.isfinite(lay.upper), lay.upper, inf)
-    h.addRows(m, lower, upper, len(sv), starts, sc.astype(np.int32), sv)
-    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-    run_interruptible(h.run, h.cancelSolve)
-    ms = h.getModelStatus()
-    status = h.modelStatusToString(ms)
-    sol = h.getSolution()
-    has = sol.value_valid
-    x = np.asarray(sol.col_value) if has else None
+        idx = np.flatnonzero(mm.integer)
+        el = el.with_fixed(idx, np.round(fixed[idx]))
+    opts = SolveOptions(time_limit=time_limit, threads=1, duals=duals)
+    try:
+        res = solve_matrix(el, opts, duals=duals, col_duals=duals)
+    except (SolverError, InfeasibleError) as exc:
+        return _Elastic(f"no solution: {exc}", np.zeros(m), np.zeros(m), None, None, None)
+    x = res.x
     s_lo = np.zeros(m)
     s_hi = np.zeros(m)
-    if has:
-        s_lo[lo_rows] = x[n:n + len(lo_rows)]
-        s_hi[hi_rows] = x[n + len(lo_rows):]
-    rd = cd = None
-    if duals and sol.dual_valid:
-        rd = np.asarray(sol.row_dual)
-        cd = np.asarray(sol.col_dual)[:n]
-    return _Elastic(status if has else "no solution: " + status, s_lo, s_hi, rd, cd,
-                    x[:n] if has else None)
+    s_lo[lo_rows] = x[n:n + len(lo_rows)]
+    s_hi[hi_rows] = x[n + len(lo_rows):]
+    cd = res.col_dual[:n] if res.col_dual is not None else None
+    return _Elastic(res.termination, s_lo, s_hi, res.row_dual, cd, x[:n])
 
 
 # ----------------------------------------------------------------- input rows
@@ -534,8 +523,6 @@ _BIG = 1e9
 def _unbounded(bm: BuiltModel, lay: _Layout, time_limit: float) -> list[dict[str, Any]]:
     """Maximise the NPV with every variable capped at 1e9: variables that run to the cap
     are the unbounded directions; each is mapped to the input row that lacks a limit."""
-    import highspy
-
     from optmodel.model.build import objective_coefficients
 
     coefs = objective_coefficients(bm)
@@ -543,25 +530,14 @@ def _unbounded(bm: BuiltModel, lay: _Layout, time_limit: float) -> list[dict[str
     for name, off in lay.col_off.items():
         if name in coefs:
             c[off:off + len(coefs[name])] = coefs[name]
-    inf = highspy.kHighsInf
-    h = new_highs()
-    h.HandleUserInterrupt = True
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit))
     ub = np.minimum(np.where(np.isfinite(lay.ub), lay.ub, _BIG), _BIG)
-    h.addVars(lay.ncols, lay.lb, ub)
-    h.changeColsCost(lay.ncols, np.arange(lay.ncols, dtype=np.int32), -c)
-    order = np.lexsort((lay.cols, lay.rows))
-    r, cc, v = lay.rows[order], lay.cols[order], lay.vals[order]
-    starts = np.searchsorted(r, np.arange(lay.nrows)).astype(np.int32)
-    h.addRows(lay.nrows, np.where(np.isfinite(lay.lower), lay.lower, -inf),
-              np.where(np.isfinite(lay.upper), lay.upper, inf), len(v), starts,
-              cc.astype(np.int32), v)
-    run_interruptible(h.run, h.cancelSolve)
-    sol = h.getSolution()
-    if not sol.value_valid:
+    capped = replace(lay.mm, col_cost=c, col_upper=ub, maximize=True,
+                     integer=np.zeros(lay.ncols, dtype=bool), col_names=None, row_names=None)
+    try:
+        res = solve_matrix(capped, SolveOptions(time_limit=time_limit, duals=False))
+    except (SolverError, InfeasibleError):
         return []
-    x = np.asarray(sol.col_value)
+    x = res.x
     out, seen = [], set()
     sheet_of = {"trade": "Markets", "flow": "Routes", "act": "NodeProcesses",
                 "dispose": "Products"}

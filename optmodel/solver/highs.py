@@ -1,35 +1,45 @@
-"""Direct hand-off to HiGHS: the model's term tables as one sparse matrix, no Pyomo walk.
+"""The one exporter to HiGHS: the model's term tables as one sparse matrix.
 
-Every constraint family of :class:`~optmodel.model.build.BuiltModel` already
-holds its coefficients as a term table (constraint row, variable family,
-variable id, coefficient) and every variable family its bounds and domains.
-:func:`assemble` turns these tables into the arrays HiGHS takes — column
-costs, bounds and integrality, row bounds and the constraint matrix in
-compressed-column form — with numpy only, and :func:`solve_direct` passes
-them to ``highspy.Highs.passModel``, solves, and maps the solution and the
-row duals back to the families.  It gives the same model as Pyomo's APPSI
-interface hands over (same objective in USD, same bounds, same rows), so the
-same optimum and, for the LP with builds fixed, the same duals; it is checked
-against the APPSI path in tests/test_highs_direct.py.
+Every constraint family of :class:`~optmodel.model.build.BuiltModel` holds its
+coefficients as a term table (constraint row, variable family, variable id,
+coefficient) and every variable family its bounds and domains.
+:func:`assemble` turns these tables into the arrays HiGHS takes — column costs,
+bounds and integrality, row bounds and the constraint matrix — with numpy and
+scipy only.  The layout is the natural one: columns are the variable families
+in ``bm.vars`` order, each in its index order; rows are the constraint families
+in ``bm.cons`` order, each in its index order (:class:`MatrixModel` keeps the
+offsets).
 
-Columns are the variable families in ``bm.vars`` order and rows the constraint
-families in ``bm.cons`` order; :class:`MatrixModel` keeps the offsets.
+Every solve goes through :func:`solve_matrix`: a single solve
+(:func:`solve_direct`), batch runs, the robust extensive form (one block matrix
+made of the scenarios' matrices), alternatives and frontiers (extra rows and
+another objective, :meth:`MatrixModel.add_rows`, :meth:`MatrixModel.with_objective`)
+and the diagnosis's elastic copy.  :func:`write_model` writes the very matrix
+HiGHS solves as MPS or LP, with readable names (:func:`names`).
+
+Shadow prices: for a MIP, the integer columns are fixed at their rounded
+optimum (bounds changed, integrality dropped; rows untouched) and the LP is
+solved once more on the same HiGHS instance.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from optmodel.errors import InfeasibleError, SolverError
 from optmodel.model.build import BuiltModel, objective_coefficients
 from optmodel.solver.options import (
     SolveOptions,
     SolveOutcome,
+    apply_options,
     highs_version,
     new_highs,
     run_interruptible,
@@ -37,8 +47,7 @@ from optmodel.solver.options import (
 
 log = logging.getLogger(__name__)
 
-# HighsModelStatus name → the termination names of Pyomo's APPSI interface, so that
-# the Run sheet says the same whichever path solved the model.
+# HighsModelStatus name → the termination name written to the Run sheet
 _TERMINATION = {
     "kOptimal": "optimal", "kInfeasible": "infeasible",
     "kUnboundedOrInfeasible": "infeasibleOrUnbounded", "kUnbounded": "unbounded",
@@ -52,20 +61,26 @@ _STOPPED_WITH_SOLUTION = {"objectiveLimit", "maxIterations", "maxTimeLimit", "in
 
 @dataclass
 class MatrixModel:
-    """The model as HiGHS arrays, with the family offsets to map results back."""
+    """A linear model as HiGHS takes it, with the family offsets to map results back.
 
-    col_offset: dict[str, int]  # first column of each family in the family layout
+    ``a`` is the constraint matrix (rows × columns, compressed columns, no
+    duplicate or zero entries).  ``col_offset``/``row_offset`` give each family's
+    first column/row; families are contiguous, in the order of the dicts.
+    """
+
+    col_offset: dict[str, int]
     row_offset: dict[str, int]
-    col_position: np.ndarray  # family-layout column → HiGHS column
     col_cost: np.ndarray
     col_lower: np.ndarray
     col_upper: np.ndarray
     integer: np.ndarray  # bool per column
     row_lower: np.ndarray
     row_upper: np.ndarray
-    a_start: np.ndarray  # compressed columns (int32)
-    a_index: np.ndarray
-    a_value: np.ndarray
+    a: sp.csc_matrix
+    maximize: bool = True
+    offset: float = 0.0  # constant added to the objective
+    col_names: list[str] | None = None
+    row_names: list[str] | None = None
 
     @property
     def num_col(self) -> int:
@@ -77,12 +92,57 @@ class MatrixModel:
 
     @property
     def num_nz(self) -> int:
-        return len(self.a_value)
+        return int(self.a.nnz)
 
     def family_values(self, x: np.ndarray, bm: BuiltModel) -> dict[str, np.ndarray]:
-        """Column values by variable family (in each family's index order)."""
-        return {name: x[self.col_position[k:k + len(fam)]] for name, fam in bm.vars.items()
+        """Column values by variable family of ``bm`` (in each family's index order)."""
+        return {name: x[k:k + len(fam)] for name, fam in bm.vars.items()
                 for k in (self.col_offset[name],)}
+
+    def family_rows(self, y: np.ndarray, bm: BuiltModel) -> dict[str, np.ndarray]:
+        """Row values (e.g. duals) by constraint family of ``bm``."""
+        return {name: y[k:k + len(fam)].copy() for name, fam in bm.cons.items()
+                for k in (self.row_offset[name],)}
+
+    def add_rows(self, name: str, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
+                 lower: np.ndarray, upper: np.ndarray) -> MatrixModel:
+        """A copy with a family of rows appended: entry k is ``vals[k]`` in row
+        ``rows[k]`` (0 … len(lower)−1 of the new family) and column ``cols[k]``."""
+        lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        extra = _csc(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
+                     np.asarray(vals, dtype=float), len(lower), self.num_col)
+        offsets = dict(self.row_offset)
+        offsets[name] = self.num_row
+        names = None if self.row_names is None else self.row_names + [
+            f"{name}({i})" for i in range(len(lower))]
+        return replace(self, row_offset=offsets, a=sp.vstack([self.a, extra], format="csc"),
+                       row_lower=np.concatenate([self.row_lower, lower]),
+                       row_upper=np.concatenate([self.row_upper, upper]), row_names=names)
+
+    def with_objective(self, cost: np.ndarray, maximize: bool, offset: float = 0.0
+                       ) -> MatrixModel:
+        """A copy with another objective (the rows and columns shared, not copied)."""
+        return replace(self, col_cost=np.asarray(cost, dtype=float), maximize=maximize,
+                       offset=offset)
+
+    def with_fixed(self, cols: np.ndarray, values: np.ndarray) -> MatrixModel:
+        """A copy with ``cols`` fixed at ``values`` and continuous (an LP if all integer
+        columns are among them)."""
+        lo, hi, integer = self.col_lower.copy(), self.col_upper.copy(), self.integer.copy()
+        lo[cols] = values
+        hi[cols] = values
+        integer[cols] = False
+        return replace(self, col_lower=lo, col_upper=hi, integer=integer)
+
+
+def _csc(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, m: int, n: int
+         ) -> sp.csc_matrix:
+    """Compressed columns; a (row, column) pair given twice — e.g. a recipe using and
+    making the same product — is one entry, the sum; zero entries are dropped."""
+    a = sp.csc_matrix((vals, (rows, cols)), shape=(m, n))  # sums duplicates
+    a.eliminate_zeros()
+    a.sort_indices()
+    return a
 
 
 def _domain_info(domain) -> tuple[float, float, bool]:
@@ -97,7 +157,8 @@ def _domain_info(domain) -> tuple[float, float, bool]:
             step == 1)
 
 
-def _column_bounds(fam) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def column_bounds(fam) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower bound, upper bound and integrality of each variable of a family."""
     n = len(fam)
     lower = np.zeros(n)
     upper = np.full(n, np.inf)
@@ -117,23 +178,6 @@ def _column_bounds(fam) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lower, upper, integer
 
 
-def column_layout(bm: BuiltModel
-                  ) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
-    """Each variable family's first column, and every column's lower and upper bound and
-    integrality, families in model order (from the tables; no Pyomo components read)."""
-    col_offset: dict[str, int] = {}
-    lows, ups, ints = [], [], []
-    n = 0
-    for name, fam in bm.vars.items():
-        col_offset[name] = n
-        lo, hi, integer = _column_bounds(fam)
-        lows.append(lo)
-        ups.append(hi)
-        ints.append(integer)
-        n += len(fam)
-    return col_offset, concat(lows, float), concat(ups, float), concat(ints, bool)
-
-
 def row_bounds(fam) -> tuple[np.ndarray, np.ndarray]:
     """A constraint family's row bounds, a missing bound (NaN) as ∓inf."""
     return (np.where(np.isnan(fam.lower), -np.inf, fam.lower),
@@ -147,11 +191,18 @@ def concat(parts: list[np.ndarray], dtype) -> np.ndarray:
 
 def assemble(bm: BuiltModel) -> MatrixModel:
     """Columns, rows and matrix of ``bm`` from its tables (no Pyomo components read)."""
-    col_offset, lower, upper, integer = column_layout(bm)
-    n = len(lower)
+    col_offset: dict[str, int] = {}
+    lows, ups, ints = [], [], []
+    n = 0
+    for name, fam in bm.vars.items():
+        col_offset[name] = n
+        lo, hi, integer = column_bounds(fam)
+        lows.append(lo)
+        ups.append(hi)
+        ints.append(integer)
+        n += len(fam)
     cost = np.zeros(n)
-    objective = objective_coefficients(bm)
-    for name, c in objective.items():
+    for name, c in objective_coefficients(bm).items():
         k = col_offset[name]
         cost[k:k + len(c)] = c
 
@@ -164,92 +215,98 @@ def assemble(bm: BuiltModel) -> MatrixModel:
         rlo.append(lo)
         rhi.append(hi)
         t = fam.terms
-        con = t["con"].to_numpy(dtype=np.int64)
-        order = np.argsort(con, kind="stable")  # the term order of each row's expression
-        fams = t["fam"].to_numpy()[order]
-        vid = t["vid"].to_numpy(dtype=np.int64)[order]
+        fams = t["fam"].to_numpy()
+        vid = t["vid"].to_numpy(dtype=np.int64)
         col = np.empty(len(t), dtype=np.int64)
         for f in pd.unique(fams) if len(fams) else ():  # hashing: no sort of strings
             mask = fams == f
             col[mask] = vid[mask] + col_offset[f]
-        rows.append(con[order] + m)
+        rows.append(t["con"].to_numpy(dtype=np.int64) + m)
         cols.append(col)
-        vals.append(t["coef"].to_numpy(dtype=float)[order])
+        vals.append(t["coef"].to_numpy(dtype=float))
         m += len(fam)
-
-    row, col, val = concat(rows, np.int64), concat(cols, np.int64), concat(vals, float)
-    # Column order as Pyomo's APPSI interface makes it: variables in order of first
-    # appearance, row by row, then those only in the objective, in objective order.
-    # The same order gives HiGHS the same pivoting choices, hence the same optimum and
-    # the same duals where the LP has several (degenerate) dual solutions.
-    perm = _appsi_column_order(col, cost, col_offset, bm, n, list(objective))
-    pos = np.empty(n, dtype=np.int64)
-    pos[perm] = np.arange(n, dtype=np.int64)
-    col = pos[col]
-    # compressed columns; a variable twice in one row (e.g. a recipe using and making
-    # the same product) is one coefficient, the sum, as Pyomo's linear walker makes it
-    key = col * max(m, 1) + row
-    order = np.argsort(key, kind="stable")
-    key, val = key[order], val[order]
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    starts = np.flatnonzero(first)
-    val = np.add.reduceat(val, starts) if len(starts) else val
-    key = key[starts]
-    keep = val != 0
-    key, val = key[keep], val[keep]
-    col_of = key // max(m, 1)
-    a_index = (key - col_of * max(m, 1)).astype(np.int32)
-    a_start = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(col_of, minlength=n), out=a_start[1:])
-    return MatrixModel(col_offset, row_offset, pos, cost[perm], lower[perm], upper[perm],
-                       integer[perm], concat(rlo, float), concat(rhi, float), a_start, a_index, val)
+    a = _csc(concat(rows, np.int64), concat(cols, np.int64), concat(vals, float), m, n)
+    return MatrixModel(col_offset, row_offset, cost, concat(lows, float), concat(ups, float),
+                       concat(ints, bool), concat(rlo, float), concat(rhi, float), a)
 
 
-def _appsi_column_order(col: np.ndarray, cost: np.ndarray, col_offset: dict[str, int],
-                        bm: BuiltModel, n: int, objective_order: list[str]) -> np.ndarray:
-    """Family-layout column ids in the order APPSI adds the variables to HiGHS."""
-    uniq, first = np.unique(col, return_index=True)
-    seen = np.zeros(n, dtype=bool)
-    seen[uniq] = True
-    parts = [uniq[np.argsort(first, kind="stable")]]
-    for name in objective_order + [f for f in bm.vars if f not in objective_order]:
-        if name not in col_offset:
-            continue
-        k = col_offset[name]
-        ids = np.arange(k, k + len(bm.vars[name]), dtype=np.int64)
-        ids = ids[(cost[ids] != 0) & ~seen[ids]]
-        seen[ids] = True
-        parts.append(ids)
-    parts.append(np.flatnonzero(~seen))  # in no row and not in the objective
-    return np.concatenate(parts)
+# ------------------------------------------------------------------ names
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_(),.]")
+
+
+def _family_names(name: str, index: pd.DataFrame, keys: list[str]) -> list[str]:
+    """``name(k1,k2,…)`` per row of ``index``, e.g. ``act(Tomtor,Mine,2026)``."""
+    if not len(index):
+        return []
+    if not keys:
+        return [f"{name}({i})" for i in range(len(index))]
+    joined = index[keys[0]].astype(str)
+    for k in keys[1:]:
+        joined = joined + "," + index[k].astype(str)
+    return (name + "(" + joined + ")").tolist()
+
+
+def _safe_unique(raw: list[str]) -> list[str]:
+    """Names usable in MPS and LP files (letters, digits, ``_(),.``; others become ``_``),
+    made unique by a ``_2``, ``_3``, … suffix where sanitising made two alike."""
+    out, seen = [], set()
+    for s in raw:
+        s = _UNSAFE.sub("_", s)
+        if s in seen:
+            k = 2
+            while f"{s}_{k}" in seen:
+                k += 1
+            s = f"{s}_{k}"
+        seen.add(s)
+        out.append(s)
+    return out
+
+
+def names(bm: BuiltModel, mm: MatrixModel) -> MatrixModel:
+    """``mm`` with column and row names from ``bm``'s key tables (for model files)."""
+    cols = [s for name, fam in bm.vars.items()
+            for s in _family_names(name, fam.index, fam.keys)]
+    rows = [s for name, fam in bm.cons.items()
+            for s in _family_names(name, fam.index, fam.keys)]
+    return replace(mm, col_names=_safe_unique(cols), row_names=_safe_unique(rows))
+
+
+# ------------------------------------------------------------------ HiGHS
 
 
 def to_highs(mm: MatrixModel, opts: SolveOptions):
-    """A ``highspy.Highs`` holding the model, with the solve options set."""
+    """A ``highspy.Highs`` holding ``mm`` (and its names, if any), with ``opts`` set."""
     import highspy
 
     h = new_highs()
-    h.setOptionValue("output_flag", bool(opts.tee))
-    h.setOptionValue("log_to_console", bool(opts.tee))
-    h.setOptionValue("threads", int(opts.threads))
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
-    h.setOptionValue("mip_abs_gap", 1e-6 if opts.mip_gap > 0 else 0.0)
-    if opts.time_limit is not None:
-        h.setOptionValue("time_limit", float(opts.time_limit))
-    integrality = mm.integer.astype(np.int32)
+    apply_options(h, opts)
+    a = mm.a
     status = h.passModel(
         mm.num_col, mm.num_row, mm.num_nz, int(highspy.MatrixFormat.kColwise),
-        int(highspy.ObjSense.kMaximize), 0.0, mm.col_cost, mm.col_lower, mm.col_upper,
-        mm.row_lower, mm.row_upper, mm.a_start, mm.a_index, mm.a_value, integrality)
+        int(highspy.ObjSense.kMaximize if mm.maximize else highspy.ObjSense.kMinimize),
+        float(mm.offset), mm.col_cost, mm.col_lower, mm.col_upper, mm.row_lower,
+        mm.row_upper, a.indptr.astype(np.int32), a.indices.astype(np.int32),
+        a.data.astype(float), mm.integer.astype(np.int32))
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS refused the model (passModel error).")
+    if mm.col_names is not None:
+        for j, s in enumerate(mm.col_names):
+            h.passColName(j, s)
+    if mm.row_names is not None:
+        for i, s in enumerate(mm.row_names):
+            h.passRowName(i, s)
     return h
 
 
-def _run(h) -> None:
-    run_interruptible(h.run, h.cancelSolve)
+def write_model(mm: MatrixModel, path: Path | str) -> None:
+    """Write ``mm`` as .mps or .lp (by the file's suffix), as HiGHS gets it to solve."""
+    h = to_highs(mm, SolveOptions())
+    status = h.writeModel(str(path))
+    import highspy
+
+    if status == highspy.HighsStatus.kError:
+        raise SolverError(f"HiGHS could not write the model file {path}.")
 
 
 def _termination(h) -> str:
@@ -258,16 +315,44 @@ def _termination(h) -> str:
     return _TERMINATION.get(name, "error")
 
 
-def solve_direct(bm: BuiltModel, opts: SolveOptions) -> SolveOutcome:
-    """Solve ``bm`` through highspy directly (same contract as the Pyomo path)."""
+@dataclass
+class MatrixSolution:
+    """What HiGHS gave for a :class:`MatrixModel`."""
+
+    status: str  # optimal | time_limit | …
+    termination: str
+    objective: float
+    bound: float
+    gap: float
+    x: np.ndarray
+    row_dual: np.ndarray | None = None  # of the LP with integer columns fixed (if asked)
+    col_dual: np.ndarray | None = None  # reduced costs of that LP (if asked)
+    times: dict[str, float] = field(default_factory=dict)
+
+
+def solve_matrix(mm: MatrixModel, opts: SolveOptions, duals: bool = False,
+                 start: np.ndarray | None = None, col_duals: bool = False) -> MatrixSolution:
+    """Solve ``mm``; with ``duals`` also the row duals (integer columns fixed, an LP),
+    with ``col_duals`` also the reduced costs.
+
+    ``start`` (a value per column) is handed to HiGHS as a MIP start.  Raises
+    InfeasibleError (infeasible or unbounded), SolverError (no solution found),
+    KeyboardInterrupt (Ctrl-C).
+    """
     t = time.perf_counter()
-    mm = assemble(bm)
     h = to_highs(mm, opts)
+    if start is not None:
+        import highspy
+
+        s = highspy.HighsSolution()
+        s.col_value = np.asarray(start, dtype=float).tolist()
+        s.value_valid = True
+        h.setSolution(s)
     handoff = time.perf_counter() - t
-    log.info("HiGHS solve started (direct): %d columns, %d rows, %d non-zeros, %d integer",
+    log.info("HiGHS solve started: %d columns, %d rows, %d non-zeros, %d integer",
              mm.num_col, mm.num_row, mm.num_nz, int(mm.integer.sum()))
     t = time.perf_counter()
-    _run(h)
+    run_interruptible(h.run, h.cancelSolve)
     solve_time = time.perf_counter() - t
     tc = _termination(h)
     sol = h.getSolution()
@@ -288,102 +373,79 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions) -> SolveOutcome:
     bound = float(info.mip_dual_bound) if is_mip and info.mip_node_count != -1 else obj
     gap = abs(bound - obj) / max(1e-10, abs(obj)) if np.isfinite(bound) else float("nan")
     x = np.asarray(sol.col_value, dtype=float)
-    values = mm.family_values(x, bm)
     status = "optimal" if tc == "optimal" else ("time_limit" if tc == "maxTimeLimit" else tc)
-    outcome = SolveOutcome(status, tc, obj, bound, gap, values,
-                           times={"handoff": handoff, "solve": solve_time},
-                           solver_version=highs_version())
-    if opts.duals:
+    out = MatrixSolution(status, tc, obj, bound, gap, x,
+                         times={"handoff": handoff, "solve": solve_time})
+    if duals:
         t = time.perf_counter()
-        outcome.duals = _lp_duals(h, mm, bm, x, is_mip, sol)
-        outcome.times["duals"] = time.perf_counter() - t
-    return outcome
+        lp = _lp_duals(h, mm, x, is_mip, sol)
+        if lp is not None:
+            out.row_dual = np.asarray(lp.row_dual, dtype=float)
+            if col_duals:
+                out.col_dual = np.asarray(lp.col_dual, dtype=float)
+        out.times["duals"] = time.perf_counter() - t
+    return out
 
 
-def _lp_duals(h, mm: MatrixModel, bm: BuiltModel, x: np.ndarray, is_mip: bool, sol
-              ) -> dict[str, np.ndarray]:
-    """Row duals of the LP with integer columns fixed at their (rounded) optimum.
+def _lp_duals(h, mm: MatrixModel, x: np.ndarray, is_mip: bool, sol):
+    """The solution (with duals) of the LP with the integer columns fixed at their
+    rounded optimum; None when HiGHS gives no valid duals.
 
     For an LP these are the duals of the solve just made.  For a MIP the integer
-    columns are fixed and the LP solved once more (no time limit), with the very
-    calls Pyomo's APPSI interface makes when variables are fixed (see
-    :func:`_fix_integers`), so that both paths give the same duals even where the
-    LP has several dual solutions.
-    """
-    row_position = np.arange(mm.num_row)
-    if is_mip:
-        row_position = _fix_integers(h, mm, x)
-        h.setOptionValue("time_limit", float("inf"))
-        _run(h)
-        tc = _termination(h)
-        if tc != "optimal":
-            log.warning("LP for shadow prices ended %s; duals left blank", tc)
-            return {}
-        sol = h.getSolution()
-    if not sol.dual_valid:
-        log.warning("HiGHS gave no valid duals; shadow prices left blank")
-        return {}
-    y = np.asarray(sol.row_dual, dtype=float)[row_position]
-    return {name: y[mm.row_offset[name]:mm.row_offset[name] + len(fam)].copy()
-            for name, fam in bm.cons.items()}
-
-
-def _fix_integers(h, mm: MatrixModel, x: np.ndarray) -> np.ndarray:
-    """Fix the integer columns at round(x) as APPSI does; return each row's new position.
-
-    APPSI (fixed variables treated as parameters) changes the columns' bounds and
-    integrality, deletes every row that references a fixed column, appends those
-    rows again without the fixed columns (their terms move into the row bounds),
-    in the order the fixed columns first reference them, and sets the objective
-    again with the fixed columns' costs as a constant.
+    columns' bounds become the rounded values and their integrality continuous;
+    the rows stay as they are (same indices), and the LP is solved again on the
+    same HiGHS instance without a time limit.
     """
     import highspy
 
-    idx = np.flatnonzero(mm.integer)
-    fixed = np.round(x[idx])
-    n = mm.num_col
-    h.changeColsBounds(len(idx), idx.astype(np.int32), fixed, fixed)
-    h.changeColsIntegrality(len(idx), idx.astype(np.int32), np.full(
-        len(idx), int(highspy.HighsVarType.kContinuous), dtype=np.uint8))
-    # rows referencing a fixed column, in order of first reference (column by column)
-    counts = np.diff(mm.a_start)
-    seq_rows = np.concatenate([mm.a_index[mm.a_start[j]:mm.a_start[j + 1]] for j in idx]) \
-        if len(idx) else np.zeros(0, np.int32)
-    uniq, first = np.unique(seq_rows, return_index=True)
-    moved = uniq[np.argsort(first, kind="stable")].astype(np.int64)
-    row_position = np.arange(mm.num_row, dtype=np.int64)
-    if len(moved):
-        # the rows' entries (row-wise), split into free and fixed columns
-        col_of = np.repeat(np.arange(n, dtype=np.int64), counts)
-        is_fixed = np.zeros(n, dtype=bool)
-        is_fixed[idx] = True
-        value = np.zeros(n)
-        value[idx] = fixed
-        in_moved = np.zeros(mm.num_row, dtype=bool)
-        in_moved[moved] = True
-        sel = in_moved[mm.a_index]
-        r, c, v = mm.a_index[sel].astype(np.int64), col_of[sel], mm.a_value[sel]
-        rank = np.empty(mm.num_row, dtype=np.int64)
-        rank[moved] = np.arange(len(moved))
-        order = np.lexsort((c, rank[r]))
-        r, c, v = r[order], c[order], v[order]
-        const = np.bincount(rank[r], weights=np.where(is_fixed[c], v * value[c], 0.0),
-                            minlength=len(moved))
-        keep = ~is_fixed[c]
-        r, c, v = r[keep], c[keep], v[keep]
-        lo = mm.row_lower[moved] - const
-        hi = mm.row_upper[moved] - const
-        starts = np.searchsorted(rank[r], np.arange(len(moved)))
-        h.deleteRows(len(moved), np.sort(moved).astype(np.int32))
-        h.addRows(len(moved), lo, hi, len(v), starts.astype(np.int32), c.astype(np.int32),
-                  v.astype(float))
-        stay = np.flatnonzero(~in_moved)
-        row_position[stay] = np.arange(len(stay))
-        row_position[moved] = len(stay) + np.arange(len(moved))
-    cost = mm.col_cost.copy()
-    offset = float(np.sum(cost[idx] * fixed))
-    cost[idx] = 0.0
-    h.changeObjectiveOffset(offset)
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    return row_position
+    if is_mip:
+        idx = np.flatnonzero(mm.integer).astype(np.int32)
+        fixed = np.round(x[idx])
+        h.changeColsBounds(len(idx), idx, fixed, fixed)
+        h.changeColsIntegrality(len(idx), idx, np.full(
+            len(idx), int(highspy.HighsVarType.kContinuous), dtype=np.uint8))
+        h.setOptionValue("time_limit", float("inf"))
+        run_interruptible(h.run, h.cancelSolve)
+        tc = _termination(h)
+        if tc != "optimal":
+            log.warning("LP for shadow prices ended %s; duals left blank", tc)
+            return None
+        sol = h.getSolution()
+    if not sol.dual_valid:
+        log.warning("HiGHS gave no valid duals; shadow prices left blank")
+        return None
+    return sol
+
+
+def outcome(bm: BuiltModel, mm: MatrixModel, res: MatrixSolution) -> SolveOutcome:
+    """The solution of ``mm`` (assembled from ``bm``) by ``bm``'s families."""
+    out = SolveOutcome(res.status, res.termination, res.objective, res.bound, res.gap,
+                       mm.family_values(res.x, bm), times=dict(res.times),
+                       solver_version=highs_version())
+    if res.row_dual is not None:
+        out.duals = mm.family_rows(res.row_dual, bm)
+    return out
+
+
+def solve_direct(bm: BuiltModel, opts: SolveOptions,
+                 write_model_to: Path | str | None = None) -> SolveOutcome:
+    """Solve ``bm`` with HiGHS (duals per ``opts.duals``); first write the model file
+    ``write_model_to`` (.mps or .lp) if given — the same matrix that is solved."""
+    t = time.perf_counter()
+    mm = assemble(bm)
+    assembly = time.perf_counter() - t
+    written = None
+    if write_model_to is not None:
+        t = time.perf_counter()
+        write_model(names(bm, mm), write_model_to)
+        written = time.perf_counter() - t
+    res = solve_matrix(mm, opts, duals=opts.duals)
+    res.times["handoff"] = res.times.get("handoff", 0.0) + assembly
+    if written is not None:
+        res.times["write_model"] = written
+    return outcome(bm, mm, res)
+
+
+def integer_columns(bm: BuiltModel, family: str) -> np.ndarray:
+    """Whether each variable of ``family`` is integer (from the tables)."""
+    return column_bounds(bm.vars[family])[2]

@@ -1,6 +1,8 @@
 """Solver options, the solver's outcome, and running HiGHS so that Ctrl-C reaches Python.
 
-Shared by every solve path (:mod:`optmodel.solver.highs`, :mod:`optmodel.solver.solve`).
+:func:`highs_options` is the one place where :class:`SolveOptions` become HiGHS
+options; every solve (:mod:`optmodel.solver.highs`, the diagnosis's elastic
+re-solve) goes through it.
 """
 
 from __future__ import annotations
@@ -19,16 +21,43 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SolveOptions:
-    mip_gap: float = 1e-4
-    time_limit: float | None = None
+    """How to solve: the MIP gap, limits and threads the user chose, and what to return."""
+
+    mip_gap: float = 1e-4  # relative MIP gap at which HiGHS stops
+    time_limit: float | None = None  # seconds per MIP solve (None: no limit)
     threads: int = 1
-    tee: bool = False
-    duals: bool = True
-    warmstart: bool = False  # hand HiGHS the variables' current values as a MIP start
-    # "direct": the term tables straight to highspy (optmodel.solver.highs); "appsi": the
-    # Pyomo model through APPSI; "auto": direct when the model has no Pyomo components
-    # (build_model(..., structure_only=True)) and no persistent solver is given, else APPSI
-    backend: str = "auto"
+    random_seed: int = 0  # HiGHS's seed: fixed, so that runs repeat exactly
+    tee: bool = False  # show HiGHS's log
+    duals: bool = True  # shadow prices from the LP with the integer decisions fixed
+    mip_abs_gap: float | None = None  # absolute gap (objective units); None: 1e-6, 0 if exact
+    # HiGHS's sub-MIP heuristics (RINS, RENS, root reduced cost): off for the robust
+    # extensive form, where each nested sub-MIP copies the whole model (docs/performance.md)
+    sub_mip_heuristics: bool = True
+    extra: str | None = None  # path of a user's --extra file of constraints (MODEL.md §5)
+
+
+def highs_options(opts: SolveOptions) -> dict[str, Any]:
+    """The HiGHS options for ``opts`` (the only place they are translated)."""
+    out: dict[str, Any] = {
+        "output_flag": bool(opts.tee),
+        "log_to_console": bool(opts.tee),
+        "threads": int(opts.threads),
+        "random_seed": int(opts.random_seed),
+        "mip_rel_gap": float(opts.mip_gap),
+        "mip_abs_gap": float(opts.mip_abs_gap) if opts.mip_abs_gap is not None else (
+            1e-6 if opts.mip_gap > 0 else 0.0),
+        "time_limit": float(opts.time_limit) if opts.time_limit is not None else float("inf"),
+    }
+    if not opts.sub_mip_heuristics:
+        out.update(mip_heuristic_run_rins=False, mip_heuristic_run_rens=False,
+                   mip_heuristic_run_root_reduced_cost=False)
+    return out
+
+
+def apply_options(h, opts: SolveOptions) -> None:
+    """Set :func:`highs_options` on the ``highspy.Highs`` ``h``."""
+    for key, value in highs_options(opts).items():
+        h.setOptionValue(key, value)
 
 
 @dataclass

@@ -37,18 +37,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from optmodel.errors import InfeasibleError, InputError, SolverError
 from optmodel.input.scenarios import BASE
 from optmodel.input.tables import Tables
 from optmodel.io.write import check_writable
-from optmodel.model.build import BuiltModel, build_model
+from optmodel.model.build import BuiltModel
 from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
 from optmodel.pipeline import load_tables, run_table, solve_options
+from optmodel.solver.highs import MatrixModel, assemble, outcome, solve_matrix
 from optmodel.solver.options import SolveOptions, SolveOutcome
-from optmodel.solver.solve import solve
 from optmodel.strategy.robust import (
     Evaluation,
     Evaluator,
@@ -56,6 +54,7 @@ from optmodel.strategy.robust import (
     extra_run_rows,
     plan_from_values,
     plans_side_by_side,
+    scenario_structure,
     write_sheets,
 )
 
@@ -100,17 +99,21 @@ class AlternativesResult:
 
 
 class _FirstStage:
-    """The first-stage variables of one model as flat arrays (build then open)."""
+    """The first-stage columns of an assembled model (build then open) as flat arrays."""
 
-    def __init__(self, bm: BuiltModel):
-        self.objs = np.concatenate([bm.vars["build"].objs, bm.vars["open"].objs])
-        self.ub = np.array([v.ub if v.ub is not None else 1.0 for v in self.objs], dtype=float)
-        self.ub = np.where(self.ub > 0, self.ub, 1.0)
-        self.integer = np.array([not v.is_continuous() for v in self.objs], dtype=bool)
+    def __init__(self, bm: BuiltModel, mm: MatrixModel):
+        self.cols = np.concatenate([mm.col_offset[f] + np.arange(len(bm.vars[f]))
+                                    for f in ("build", "open")]).astype(np.int64)
+        ub = mm.col_upper[self.cols]
+        self.ub = np.where(np.isfinite(ub) & (ub > 0), ub, 1.0)
+        self.integer = mm.integer[self.cols]
         self.nb = len(bm.vars["build"])
         self.group = np.concatenate([
             ("build:" + bm.vars["build"].index["option"].astype(str)).to_numpy(dtype=object),
             ("open:" + bm.vars["open"].index["node"].astype(str)).to_numpy(dtype=object)])
+
+    def __len__(self) -> int:
+        return len(self.cols)
 
     def widen(self, used: np.ndarray) -> np.ndarray:
         """Every variable of an option (all start years) or node that is used."""
@@ -128,7 +131,11 @@ def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.
                           count: int = 5, progress: Progress = _noop,
                           tables: Tables | None = None,
                           overlap: str = "variable") -> AlternativesResult:
-    """The optimum plus up to ``count`` distinct near-optimal plans (module docstring)."""
+    """The optimum plus up to ``count`` distinct near-optimal plans (module docstring).
+
+    The NPV floor and the no-good cuts are rows added to the assembled model
+    (:meth:`~optmodel.solver.highs.MatrixModel.add_rows`), the overlap its objective.
+    """
     if not (0 <= slack < 1) or not math.isfinite(slack):
         raise InputError(f"--slack must be in [0, 1) (got {slack}).")
     if overlap not in OVERLAPS:
@@ -138,42 +145,41 @@ def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.
     times: dict[str, float] = {}
     t = time.perf_counter()
     progress("Solving the NPV optimum")
-    bm = build_model(data)
-    sol = solve(bm, replace(opts, duals=False))
+    bm = scenario_structure(data, opts)
+    mm = assemble(bm)
+    mga_opts = replace(opts, duals=False)
+    sol = outcome(bm, mm, solve_matrix(mm, mga_opts))
     times["optimum"] = time.perf_counter() - t
     npv_star = sol.objective_usd
     floor = npv_floor_usd(npv_star, slack)
-    evaluator = Evaluator(BASE, data, opts)
+    evaluator = Evaluator(BASE, data, opts, bm=bm)
     plan0 = plan_from_values(bm, sol.values, "optimum")
     alts = [Alternative("optimum", plan0, evaluator.evaluate(plan0, tables=True), None)]
 
-    fs = _FirstStage(bm)
-    m = bm.model
-    m.npv.deactivate()
-    m.mga_npv_floor = pyo.Constraint(expr=bm.npv_expr >= floor)
-    m.mga_no_good = pyo.ConstraintList()
+    fs = _FirstStage(bm, mm)
+    # npv_floor: NPV(x) ≥ NPV* − slack·|NPV*|
+    nz = np.flatnonzero(mm.col_cost)
+    mga = mm.add_rows("mga_npv_floor", np.zeros(len(nz), dtype=np.int64), nz,
+                      mm.col_cost[nz], [floor], [np.inf])
     seen = {plan0.build_key}
     used = fs.values(sol) > 1e-9
     stopped = ""
-    mga_opts = replace(opts, duals=False)
     t = time.perf_counter()
-    if not len(fs.objs):
+    if not len(fs):
         stopped = "the model has no build or open decisions"
         count = 0
+    n_cuts = 0
     for k in range(1, count + 1):
         cuts = 0
         while True:
             progress(f"Alternative {k}/{count}: minimising overlap with {len(alts)} plan(s)"
                      + (f" ({cuts} repeat(s) cut off)" if cuts else ""))
             w = np.where(used if overlap == "variable" else fs.widen(used), 1.0 / fs.ub, 0.0)
-            nz = np.flatnonzero(w)
-            if hasattr(m, "mga_overlap"):
-                m.del_component(m.mga_overlap)
-            m.mga_overlap = pyo.Objective(expr=LinearExpression(
-                constant=0.0, linear_coefs=w[nz].tolist(), linear_vars=fs.objs[nz].tolist()),
-                sense=pyo.minimize)
+            cost = np.zeros(mga.num_col)
+            cost[fs.cols] = w
             try:
-                s = solve(bm, mga_opts)
+                s = outcome(bm, mga, solve_matrix(mga.with_objective(cost, maximize=False),
+                                                  mga_opts))
             except InfeasibleError:
                 s = None
                 stopped = (f"no further distinct plan has an NPV within {slack:.4g} of the "
@@ -187,7 +193,8 @@ def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.
             if plan.build_key not in seen:
                 break
             cuts += 1
-            _add_no_good(m.mga_no_good, fs, fs.values(s))
+            n_cuts += 1
+            mga = _add_no_good(mga, fs, fs.values(s), n_cuts)
         if s is None:
             break
         seen.add(plan.build_key)
@@ -201,23 +208,19 @@ def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.
                               stopped, times)
 
 
-def _add_no_good(cl: pyo.ConstraintList, fs: _FirstStage, x: np.ndarray) -> None:
-    """Cut off ``x``: some integer first-stage variable at a bound must move by ≥ 1."""
-    coefs, objs, const = [], [], 0.0
-    for v, xi, ub, integer in zip(fs.objs, x, fs.ub, fs.integer, strict=True):
-        if not integer:
-            continue
-        if xi <= 0.5:
-            coefs.append(1.0)
-            objs.append(v)
-        elif xi >= ub - 0.5:
-            coefs.append(-1.0)
-            objs.append(v)
-            const += ub
-    if not objs:
+def _add_no_good(mm: MatrixModel, fs: _FirstStage, x: np.ndarray, k: int) -> MatrixModel:
+    """``mm`` with ``x`` cut off: some integer first-stage variable at a bound must move
+    by ≥ 1 (Σ_{x̂=0} x_i + Σ_{x̂=ub} (ub_i − x_i) ≥ 1)."""
+    at_zero = fs.integer & (x <= 0.5)
+    at_ub = fs.integer & ~at_zero & (x >= fs.ub - 0.5)
+    if not (at_zero | at_ub).any():
         raise InfeasibleError("Cannot cut off a repeated plan: it has no integer build at a "
                               "bound.")
-    cl.add(LinearExpression(constant=const, linear_coefs=coefs, linear_vars=objs) >= 1.0)
+    sel = at_zero | at_ub
+    coef = np.where(at_zero, 1.0, -1.0)[sel]
+    const = float(fs.ub[at_ub].sum())
+    return mm.add_rows(f"mga_no_good_{k}", np.zeros(int(sel.sum()), dtype=np.int64),
+                       fs.cols[sel], coef, [1.0 - const], [np.inf])
 
 
 # ============================================================ tables and workbook

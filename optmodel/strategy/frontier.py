@@ -33,24 +33,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from optmodel.errors import InfeasibleError, InputError, SolverError
 from optmodel.input.scenarios import BASE
 from optmodel.input.tables import Tables
 from optmodel.io.write import atomic_write_bytes, check_writable
-from optmodel.model.build import BuiltModel, build_model
+from optmodel.model.build import BuiltModel
 from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
 from optmodel.pipeline import load_tables, run_table, solve_options
 from optmodel.results.tables import extract_tables, summary_table
+from optmodel.solver.highs import MatrixModel, assemble, outcome, solve_matrix
 from optmodel.solver.options import SolveOptions, SolveOutcome
-from optmodel.solver.solve import solve
 from optmodel.strategy.robust import (
     Plan,
     extra_run_rows,
     plan_from_values,
     plans_side_by_side,
+    scenario_structure,
     write_sheets,
 )
 
@@ -72,45 +71,46 @@ def _noop(_msg: str) -> None:
 
 @dataclass
 class Ratio:
-    """N(x)/D(x) with N, D linear: coefficient arrays over Pyomo variables."""
+    """N(x)/D(x) with N, D linear: coefficients over columns of the assembled model."""
 
     n_coef: np.ndarray
-    n_vars: np.ndarray
+    n_cols: np.ndarray
     d_coef: np.ndarray
-    d_vars: np.ndarray
+    d_cols: np.ndarray
     d_const: float = 0.0  # D = d_const + Σ d_coef·x (10⁶ for DVA, else 0)
 
-    def value(self, values: dict[int, float]) -> tuple[float, float]:
-        n = float(sum(c * values[id(v)] for c, v in zip(self.n_coef, self.n_vars, strict=True)))
-        d = self.d_const + float(sum(c * values[id(v)] for c, v in zip(
-            self.d_coef, self.d_vars, strict=True)))
+    def value(self, x: np.ndarray) -> tuple[float, float]:
+        """(N, D) at the column values ``x``."""
+        n = float(np.dot(self.n_coef, x[self.n_cols]))
+        d = self.d_const + float(np.dot(self.d_coef, x[self.d_cols]))
         return n, d
 
-    def expr(self, lam: float) -> LinearExpression:
-        """N − λ·D."""
-        return LinearExpression(
-            constant=-lam * self.d_const,
-            linear_coefs=list(self.n_coef) + list(-lam * self.d_coef),
-            linear_vars=list(self.n_vars) + list(self.d_vars))
+    def row(self, lam: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """N − λ·D as (columns, coefficients, constant)."""
+        return (np.concatenate([self.n_cols, self.d_cols]),
+                np.concatenate([self.n_coef, -lam * self.d_coef]), -lam * self.d_const)
 
 
-def measure_ratio(bm: BuiltModel, measure: str) -> Ratio:
-    """The measure of MODEL.md §2 as a ratio of linear expressions in ``bm``'s variables."""
+def measure_ratio(bm: BuiltModel, measure: str, mm: MatrixModel | None = None) -> Ratio:
+    """The measure of MODEL.md §2 as a ratio of linear expressions in the columns of
+    ``mm`` (``bm`` assembled, :func:`~optmodel.solver.highs.assemble`)."""
+    mm = assemble(bm) if mm is None else mm
     tr = bm.vars["trade"]
     idx = tr.index
+    cols = mm.col_offset["trade"] + np.arange(len(idx), dtype=np.int64)
     sell = (idx["direction"] == "sell").to_numpy()
     reo = idx["reo_content"].to_numpy(dtype=float)
     empty = np.zeros(0)
     if measure == "processing_depth_index":
         stage = idx["stage"].to_numpy(dtype=float)
-        return Ratio((reo * stage)[sell], tr.objs[sell], reo[sell], tr.objs[sell])
+        return Ratio((reo * stage)[sell], cols[sell], reo[sell], cols[sell])
     if measure == "domestic_value_added_musd":
         country = dict(zip(bm.data.nodes["node"], bm.data.nodes["country"], strict=True))
         dom = idx["node"].map(lambda n: country.get(n) is None or str(country.get(n)).strip()
                               .lower() in ("", "russia", "nan")).to_numpy(dtype=bool)
         coef = np.where(sell, 1.0, -1.0) * idx["price_usd_per_t"].to_numpy(dtype=float)
         keep = dom & (coef != 0)
-        return Ratio(coef[keep], tr.objs[keep], empty, np.array([], dtype=object), USD_PER_MUSD)
+        return Ratio(coef[keep], cols[keep], empty, np.zeros(0, dtype=np.int64), USD_PER_MUSD)
     if measure == "raw_export_share":
         raw = sell & (idx["scope"] == "export").to_numpy() & (
             idx["stage"].to_numpy(dtype=float) <= 2)
@@ -120,8 +120,8 @@ def measure_ratio(bm: BuiltModel, measure: str) -> Ratio:
             d.products[["product", "reo_content"]], on="product")
         a = bm.vars["act"].index[["node", "process", "vid"]].merge(dep, on=["node", "process"])
         coef = (a["qty_per_activity"] * a["reo_content"]).to_numpy(dtype=float)
-        return Ratio(reo[raw], tr.objs[raw], coef,
-                     bm.vars["act"].objs[a["vid"].to_numpy(dtype=np.int64)])
+        return Ratio(reo[raw], cols[raw], coef,
+                     mm.col_offset["act"] + a["vid"].to_numpy(dtype=np.int64))
     raise InputError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
 
 
@@ -153,55 +153,55 @@ class FrontierResult:
     times: dict[str, float] = field(default_factory=dict)
 
 
-def _values(bm: BuiltModel, sol: SolveOutcome) -> dict[int, float]:
-    return {id(v): float(x) for name, fam in bm.vars.items()
-            for v, x in zip(fam.objs, sol.values[name], strict=True)}
+def _x(mm: MatrixModel, sol: SolveOutcome) -> np.ndarray:
+    """The column vector of ``mm`` from a solution's values by family."""
+    return np.concatenate([sol.values[name] for name in mm.col_offset])
 
 
 def _opts(opts: SolveOptions) -> SolveOptions:
     return replace(opts, duals=False)
 
 
-def _extreme(bm: BuiltModel, ratio: Ratio, sense: int, start: float, d_floor: float,
-             opts: SolveOptions, progress: Progress) -> float:
+def _with_ratio_row(mm: MatrixModel, name: str, ratio: Ratio, lam: float, lower: float,
+                    upper: float) -> MatrixModel:
+    """``mm`` with the row  lower ≤ N − λ·D ≤ upper."""
+    cols, coef, const = ratio.row(lam)
+    return mm.add_rows(name, np.zeros(len(cols), dtype=np.int64), cols, coef,
+                       [lower - const], [upper - const])
+
+
+def _extreme(bm: BuiltModel, mm: MatrixModel, ratio: Ratio, sense: int, start: float,
+             d_floor: float, opts: SolveOptions, progress: Progress) -> float:
     """Max (sense +1) or min (−1) of N/D over the feasible set (Dinkelbach), D ≥ d_floor."""
-    m = bm.model
-    m.npv.deactivate()
-    try:
-        if not len(ratio.d_vars):  # D constant: one solve
-            progress("Finding the measure's extreme")
-            m.frontier_extreme = pyo.Objective(expr=ratio.expr(0.0),
-                                               sense=pyo.maximize if sense > 0 else pyo.minimize)
-            sol = solve(bm, _opts(opts))
-            n, d = ratio.value(_values(bm, sol))
-            return n / d
-        m.frontier_d_floor = pyo.Constraint(expr=LinearExpression(
-            constant=ratio.d_const, linear_coefs=list(ratio.d_coef),
-            linear_vars=list(ratio.d_vars)) >= d_floor)
-        lam = start
-        for it in range(1, 31):
-            progress(f"Finding the measure's extreme (Dinkelbach step {it}, λ = {lam:.6g})")
-            if hasattr(m, "frontier_extreme"):
-                m.del_component(m.frontier_extreme)
-            m.frontier_extreme = pyo.Objective(expr=ratio.expr(lam),
-                                               sense=pyo.maximize if sense > 0 else pyo.minimize)
-            sol = solve(bm, _opts(opts))
-            n, d = ratio.value(_values(bm, sol))
-            new = n / d if d > 0 else lam
-            if sense * (new - lam) <= 1e-9 * max(1.0, abs(lam)):
-                return max(new, lam) if sense > 0 else min(new, lam)
-            lam = new
-        return lam
-    finally:
-        for name in ("frontier_extreme", "frontier_d_floor"):
-            if hasattr(m, name):
-                m.del_component(getattr(m, name))
-        m.npv.activate()
+    def best(model: MatrixModel, lam: float) -> tuple[float, float]:
+        cols, coef, const = ratio.row(lam)
+        cost = np.zeros(model.num_col)
+        np.add.at(cost, cols, coef)
+        res = solve_matrix(model.with_objective(cost, maximize=sense > 0, offset=const),
+                           _opts(opts))
+        return ratio.value(res.x)
+
+    if not len(ratio.d_cols):  # D constant: one solve
+        progress("Finding the measure's extreme")
+        n, d = best(mm, 0.0)
+        return n / d
+    floor = mm.add_rows("frontier_d_floor", np.zeros(len(ratio.d_cols), dtype=np.int64),
+                        ratio.d_cols, ratio.d_coef, [d_floor - ratio.d_const], [np.inf])
+    lam = start
+    for it in range(1, 31):
+        progress(f"Finding the measure's extreme (Dinkelbach step {it}, λ = {lam:.6g})")
+        n, d = best(floor, lam)
+        new = n / d if d > 0 else lam
+        if sense * (new - lam) <= 1e-9 * max(1.0, abs(lam)):
+            return max(new, lam) if sense > 0 else min(new, lam)
+        lam = new
+    return lam
 
 
 def trace_frontier(data: ModelData, measure: str, points: int = 7, opts: SolveOptions | None = None,
                    progress: Progress = _noop, tables: Tables | None = None) -> FrontierResult:
-    """Solve the NPV optimum, the measure's extreme and ``points`` ε-constrained optima."""
+    """Solve the NPV optimum, the measure's extreme and ``points`` ε-constrained optima
+    (each ε a row added to the assembled model)."""
     if measure not in MEASURES:
         raise InputError(f"Unknown measure {measure!r} for --against; use one of "
                          f"{', '.join(MEASURES)}.")
@@ -212,10 +212,11 @@ def trace_frontier(data: ModelData, measure: str, points: int = 7, opts: SolveOp
     times: dict[str, float] = {}
     t = time.perf_counter()
     progress("Solving the NPV optimum")
-    bm = build_model(data)
-    sol0 = solve(bm, _opts(opts))
-    ratio = measure_ratio(bm, measure)
-    n0, d0 = ratio.value(_values(bm, sol0))
+    bm = scenario_structure(data, opts)
+    mm = assemble(bm)
+    sol0 = outcome(bm, mm, solve_matrix(mm, _opts(opts)))
+    ratio = measure_ratio(bm, measure, mm)
+    n0, d0 = ratio.value(_x(mm, sol0))
     if d0 <= 0:
         what = "nothing is sold" if measure == "processing_depth_index" else "nothing is mined"
         raise InfeasibleError(f"{measure} is blank at the NPV optimum ({what}), so there is no "
@@ -223,7 +224,7 @@ def trace_frontier(data: ModelData, measure: str, points: int = 7, opts: SolveOp
     m0 = n0 / d0
     times["optimum"] = time.perf_counter() - t
     t = time.perf_counter()
-    ext = _extreme(bm, ratio, sense, m0, 1e-3 * d0, opts, progress)
+    ext = _extreme(bm, mm, ratio, sense, m0, 1e-3 * d0, opts, progress)
     times["extreme"] = time.perf_counter() - t
     note = ""
     if sense * (ext - m0) <= 1e-9 * max(1.0, abs(m0)):
@@ -236,19 +237,17 @@ def trace_frontier(data: ModelData, measure: str, points: int = 7, opts: SolveOp
         eps[-1] = ext - sense * back
     t = time.perf_counter()
     pts: list[FrontierPoint] = []
-    m = bm.model
     for k, e in enumerate(eps):
         if k == 0:
             sol = sol0
         else:
             progress(f"Frontier point {k + 1}/{len(eps)}: {measure} "
                      f"{'≥' if sense > 0 else '≤'} {e:.6g}")
-            if hasattr(m, "frontier_epsilon"):
-                m.del_component(m.frontier_epsilon)
-            body = ratio.expr(e)
-            m.frontier_epsilon = pyo.Constraint(expr=body >= 0 if sense > 0 else body <= 0)
+            # push up: N − ε·D ≥ 0;  push down: N − ε·D ≤ 0
+            lo, hi = (0.0, np.inf) if sense > 0 else (-np.inf, 0.0)
+            point = _with_ratio_row(mm, "frontier_epsilon", ratio, e, lo, hi)
             try:
-                sol = solve(bm, _opts(opts))
+                sol = outcome(bm, point, solve_matrix(point, _opts(opts)))
             except InfeasibleError:
                 note = (f"ε = {e:.6g} is infeasible (numerical limit of the extreme); the "
                         "frontier stops at the previous point.")
@@ -258,7 +257,7 @@ def trace_frontier(data: ModelData, measure: str, points: int = 7, opts: SolveOp
                 break
         res = extract_tables(bm, sol)
         res["Summary"] = summary_table(bm, sol, res)
-        n, d = ratio.value(_values(bm, sol))
+        n, d = ratio.value(_x(mm, sol))
         pts.append(FrontierPoint(k, e, n / d if d > 0 else None, sol.objective_usd, sol.status,
                                  sol.gap, plan_from_values(bm, sol.values, f"p{k}"), res, k))
     times["points"] = time.perf_counter() - t
