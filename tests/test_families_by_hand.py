@@ -487,11 +487,12 @@ def test_investment_budget_year_and_whole_horizon(tmp_path: Path, rows, units, n
 
 def test_capex_relief_node_and_kind_highest_rate_wins(tmp_path: Path) -> None:
     # Two nodes, each with one binary option (10 /yr, capex 1 000 USD) and its own market
-    # at 120 USD/t (a unit earns 1 200). Relief rows: node S 0.3, kind "plant" 0.5
-    # (S is a plant: the highest, 0.5, applies → capex 500), kind "technopark" 0.2
-    # (T → capex 800). A whole-horizon budget of 1 300 USD = 500 + 800 admits both builds
-    # only because the budget counts capex after relief.
-    # NPV = (1 200 − 500) + (1 200 − 800) = 1 100 USD.
+    # at 120 USD/t (a unit earns 1 200). Relief rows (the highest rate in force wins):
+    #   S (a plant): node "S" 0.3, kind "plant" 0.5 → 0.5, capex 500;
+    #   T (a technopark): node "T" 0.4, kind "technopark" 0.2 → 0.4, capex 600.
+    # A whole-horizon budget of 1 100 USD = 500 + 600 admits both builds only because the
+    # budget counts capex after relief (any lower rate at either node breaks it).
+    # NPV = (1 200 − 500) + (1 200 − 600) = 1 300 USD.
     sheets = base()
     sheets["Nodes"].append({"node": "T", "kind": "technopark", "country": "Russia"})
     sheets["BuildOptions"] = [option("us", 10, 0.001), option("ut", 10, 0.001, node="T")]
@@ -499,14 +500,15 @@ def test_capex_relief_node_and_kind_highest_rate_wins(tmp_path: Path) -> None:
     sheets["Policy"] = [
         {"instrument": "capex_relief_rate", "target": "S", "value": 0.3},
         {"instrument": "capex_relief_rate", "target": "plant", "value": 0.5},
+        {"instrument": "capex_relief_rate", "target": "T", "value": 0.4},
         {"instrument": "capex_relief_rate", "target": "technopark", "value": 0.2},
-        {"instrument": "investment_budget_musd", "value": 0.0013},
+        {"instrument": "investment_budget_musd", "value": 0.0011},
     ]
     r = solve(tmp_path, sheets)
-    assert_npv(r.npv_usd, 1_100)
+    assert_npv(r.npv_usd, 1_300)
     assert r.builds("us") == {Y: 1.0} and r.builds("ut") == {Y: 1.0}
     b = r.tables["Builds"].set_index("option")["capex_musd"]
-    assert close(float(b["us"]), 0.0005) and close(float(b["ut"]), 0.0008)
+    assert close(float(b["us"]), 0.0005) and close(float(b["ut"]), 0.0006)
     assert ("investment_budget", "all") in r.binding()
 
 
