@@ -80,7 +80,7 @@ class Solved:
         s = self.tables["Summary"]
         return dict(zip(s["metric"], s["value"], strict=True))
 
-    def _sum(self, sheet: str, column: str, **where: Any) -> float:
+    def total(self, sheet: str, column: str, **where: Any) -> float:
         df = self.tables[sheet]
         mask = pd.Series(True, index=df.index)
         for k, v in where.items():
@@ -90,19 +90,19 @@ class Solved:
     def tonnes(self, market: str, year: int | None = None) -> float:
         """Tonnes traded on a market row (all years unless ``year``)."""
         where = {"market": market} if year is None else {"market": market, "year": year}
-        return self._sum("Trade", "tonnes", **where)
+        return self.total("Trade", "tonnes", **where)
 
     def unmet(self, market: str, year: int = Y) -> float:
-        return self._sum("Trade", "unmet_t", market=market, year=year)
+        return self.total("Trade", "unmet_t", market=market, year=year)
 
     def activity(self, process: str = "make", year: int = Y, node: str = "S") -> float:
-        return self._sum("Activity", "activity", node=node, process=process, year=year)
+        return self.total("Activity", "activity", node=node, process=process, year=year)
 
     def capacity(self, process: str = "make", year: int = Y, node: str = "S") -> float:
-        return self._sum("Activity", "capacity", node=node, process=process, year=year)
+        return self.total("Activity", "capacity", node=node, process=process, year=year)
 
     def flow(self, origin: str, destination: str, year: int) -> float:
-        return self._sum("Flows", "tonnes", origin=origin, destination=destination, year=year)
+        return self.total("Flows", "tonnes", origin=origin, destination=destination, year=year)
 
     def builds(self, opt: str) -> dict[int, float]:
         """Start year → units of one option (only years with a build)."""
@@ -189,6 +189,21 @@ def test_process_capacity_existing_retired_by_a_year_row_of_zero(tmp_path: Path)
     assert close(r.tonnes("home", Y + 2), 0)
     assert close(r.capacity(year=Y + 2), 0)
     assert {("process_capacity", f"S|make|{y}") for y in (Y, Y + 1)} <= r.binding()
+
+
+def test_process_capacity_existing_plus_built_units(tmp_path: Path) -> None:
+    # make at S: existing 10 /yr; option u adds 10 /yr for capex 500 USD (binary). Goods
+    # sell at 100 USD/t, at most 20 t. The unit adds 10 t = 1 000 for 500: built.
+    # Capacity 10 + 10 = 20, all used. NPV = 2 000 − 500 = 1 500 USD.
+    sheets = base()
+    sheets["NodeProcesses"] = [{"node": "S", "process": "make", "existing_capacity": 10}]
+    sheets["BuildOptions"] = [option("u", 10, 0.0005)]
+    sheets["Markets"] = [sell("home", 100, max_t=20)]
+    r = solve(tmp_path, sheets)
+    assert_npv(r.npv_usd, 1_500)
+    assert r.builds("u") == {Y: 1.0}
+    assert close(r.capacity(), 20) and close(r.activity(), 20)
+    assert ("process_capacity", f"S|make|{Y}") in r.binding()
 
 
 # ---------------------------------------------------------------- 3. process_min_load
@@ -374,6 +389,25 @@ def test_soft_market_min_with_unmet_penalty(tmp_path: Path, penalty: float, unme
     assert close(float(r.summary["unmet_demand_t"]), unmet)
     assert close(float(r.summary["unmet_penalty_musd"]), unmet * penalty / 1e6)
     assert ("market_min", f"B|goods|sell|domestic|{Y}") in r.binding()
+
+
+def test_market_min_on_a_buy_row_with_disposal(tmp_path: Path) -> None:
+    # A take-or-pay purchase: make at S turns 1 t reagent into 1 t goods (existing 10 /yr),
+    # goods sell at 50 USD/t. Reagent is bought at 10 USD/t with min_t 15 (buy rows:
+    # trade ≥ min_t, always hard); what is not used is disposed of at 2 USD/t.
+    # Buy 15, use 10, dispose 5: NPV = 10 × 50 − 15 × 10 − 5 × 2 = 340 USD.
+    sheets = base()
+    sheets["Products"].append({"product": "reagent", "stage": 0, "reo_content": 0.0,
+                               "disposal_cost_usd_per_t": 2})
+    sheets["Recipes"].append({"process": "make", "product": "reagent", "direction": "in",
+                              "qty_per_activity": 1})
+    sheets["NodeProcesses"] = [{"node": "S", "process": "make", "existing_capacity": 10}]
+    sheets["Markets"] = [sell("home", 50), buy("R", 10, "reagent", min_t=15)]
+    r = solve(tmp_path, sheets)
+    assert_npv(r.npv_usd, 340)
+    assert close(r.tonnes("R"), 15) and close(r.tonnes("home"), 10)
+    assert close(r.total("Disposal", "tonnes", product="reagent"), 5)
+    assert ("market_min", f"R|reagent|buy|domestic|{Y}") in r.binding()
 
 
 # -------------------------------------------------------------------- 9. export_quota
