@@ -81,6 +81,7 @@ class Solved:
         return dict(zip(s["metric"], s["value"], strict=True))
 
     def total(self, sheet: str, column: str, **where: Any) -> float:
+        """Σ sheet[column] over the rows matching ``where``."""
         df = self.tables[sheet]
         mask = pd.Series(True, index=df.index)
         for k, v in where.items():
