@@ -162,6 +162,7 @@ def test_bad_scenario_fails_alone(tmp_path):
         solve_all_scenarios(wb, tmp_path / "q.xlsx")
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_two_workers(tiny_min_t, tmp_path):
     sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=4000:36000:3",
             "Markets|ChinaC|conc|sell|export|:min_t=0:1e6:2"]
@@ -286,6 +287,7 @@ def test_ctrl_c_keeps_finished_runs_and_writes_the_batch_workbook(tiny_workbook,
     assert meta["interrupted"].startswith("yes, after 2 of 4")
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_a_terminal_stops_a_parallel_sweep_cleanly(tiny_workbook, tmp_path):
     """SIGINT to the whole process group (what Ctrl-C in a terminal does), workers
     included: exit 130 within seconds, no traceback, batch.xlsx written, no process left."""

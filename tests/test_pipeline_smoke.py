@@ -44,6 +44,7 @@ def test_cli_exit_codes(tiny_workbook, tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
 
 
+@pytest.mark.slow
 def test_results_workbook_opens_in_libreoffice(tiny_workbook, tmp_path):
     """LibreOffice Calc converts the results workbook to csv headless (skips without it)."""
     import shutil

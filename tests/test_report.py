@@ -303,6 +303,7 @@ def _render(html: Path, png: Path, profile: Path, size: str = "1400,2000") -> st
     return proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("which", ["report", "compare", "batch"])
 def test_chromium_renders_report(paths, which, tmp_path):

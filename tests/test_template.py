@@ -378,6 +378,7 @@ def _convert(exe: str, src: Path, fmt: str, outdir: Path, profile: Path) -> Path
     return result
 
 
+@pytest.mark.slow
 def test_libreoffice_opens_and_converts_the_template(example_path, tmp_path):
     exe = _soffice()
     profile = tmp_path / "lo-profile"
