@@ -58,6 +58,7 @@ import pandas as pd
 from optmodel.errors import InputError, OutputError
 from optmodel.io.results_read import read_results, run_values, summary_units, summary_values
 from optmodel.io.write import SheetSpec, atomic_write_bytes, check_writable, write_workbook
+from optmodel.model.objective import PV_TERM_LINES
 from optmodel.report.figures import product_reo, product_stage
 
 log = logging.getLogger(__name__)
@@ -615,7 +616,7 @@ def _stage_phrases(
 
 def _pv_phrase(kpis: pd.DataFrame, label: str, tol: float) -> str:
     col = f"change: {label}"
-    pv = kpis[kpis["metric"].str.startswith("pv_") & kpis[col].notna()]
+    pv = kpis[kpis["metric"].isin(PV_TERM_LINES) & kpis[col].notna()]
     pv = pv[pv[col].abs() > tol]
     if pv.empty:
         return ""
@@ -669,7 +670,7 @@ def narrative_lines(
     lines = []
     for _, row in kpis.iterrows():
         metric = row["metric"]
-        if metric.startswith("pv_") or not differs(row[base_col], row[new_col], tol):
+        if metric in PV_TERM_LINES or not differs(row[base_col], row[new_col], tol):
             continue
         change = row[col]
         unit = metric_unit(metric, row["unit"] or "")

@@ -15,6 +15,7 @@ from optmodel.errors import InputError
 from optmodel.input.scenarios import Override, apply_overrides
 from optmodel.input.validate import validate_raw
 from optmodel.io.read import read_raw
+from optmodel.model.objective import PV_TERM_LINES
 from optmodel.pipeline import solve_options, solve_workbook
 
 NPV = "npv_musd"
@@ -85,7 +86,7 @@ def test_reuse_path_equals_cold_path_run_by_run(tiny_workbook):
         modes.append(mode)
         assert sol_w.objective_usd == pytest.approx(sol_c.objective_usd, rel=1e-9, abs=1e-6)
         w = res_w["Summary"]
-        pv_w = w.loc[w.metric.str.startswith("pv_"), "value"].sum()
+        pv_w = w.loc[w.metric.isin(PV_TERM_LINES), "value"].sum()
         assert pv_w == pytest.approx(sol_w.objective_usd / 1e6, abs=1e-7)  # 9-decimal cells
         # (shadow prices are not compared: where the LP is dual degenerate a warm basis
         # may pick another, equally valid, dual solution)

@@ -26,7 +26,7 @@ from optmodel.io.read import RawSheet, read_raw
 from optmodel.io.read import column_letters as _col_letter
 
 _REF_NOUN = {"Nodes": "node", "Products": "product", "Processes": "process"}
-STAGE_TARGET = re.compile(r"^stage\s*<=\s*(\d+)$")
+STAGE_TARGET = re.compile(r"^stage\s*(<=|>=)\s*(\d+)$")
 NAME_PATTERN = r"^[^|,:*=+\-@][^|,:*]*$"
 
 
@@ -328,12 +328,11 @@ def _parse_settings(df: pd.DataFrame, issues: list[Issue]) -> dict[str, Any]:
 def _setting_value(key: str, val: Any) -> Any:
     if val is None:
         return S.SETTING_DEFAULTS.get(key)
-    if key in ("first_year", "last_year", "threads"):
+    if key in ("first_year", "last_year", "threads", "curve_segments"):
         x = _as_float(val, "a whole number")
         if not x.is_integer():
             raise ValueError("expected a whole number")
-        lo = 1 if key == "threads" else 1000
-        hi = 1024 if key == "threads" else 9999
+        lo, hi = {"threads": (1, 1024), "curve_segments": (1, 50)}.get(key, (1000, 9999))
         if not lo <= x <= hi:
             raise ValueError(f"expected a whole number between {lo} and {hi}")
         return int(x)
@@ -505,6 +504,8 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
     for rec in f["Policy"].to_dict("records"):
         _check_policy(rec, products, processes, nodes, err)
 
+    _price_response_rules(f["Markets"], t.settings, err)
+
     # horizon
     if isinstance(fy, int) and isinstance(ly, int):
         for sheet, col in (("NodeProcesses", "year"), ("Markets", "year"), ("Policy", "year"),
@@ -549,6 +550,50 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
     _warnings(f, products, err)
 
 
+def _price_response_rules(markets: pd.DataFrame, settings: dict[str, Any], err) -> None:
+    """Markets rows with a price response (MODEL.md §2.1, §3.5).
+
+    ``elasticity`` only on sell rows, never 0 (it must be < 0), always with
+    ``market_size_t`` > 0, and the effective max_t (blank = −elasticity ×
+    market_size_t ÷ 2) at most −elasticity × market_size_t, where the price
+    reaches 0; min_t is checked against that effective max_t.  market_size_t
+    without an elasticity is ignored with a warning.
+    """
+    del settings  # curve_segments is checked with the other settings
+    for rec in markets.to_dict("records"):
+        row, eps, size = rec[ROW], rec["elasticity"], rec["market_size_t"]
+        if eps is None:
+            if size is not None:
+                err("Markets", row, "market_size_t", size,
+                    "market_size_t without an elasticity is ignored (the row keeps a fixed "
+                    "price); give an elasticity < 0 or leave market_size_t blank", "warning")
+            continue
+        if rec["direction"] == "buy":
+            err("Markets", row, "elasticity", eps,
+                "an elasticity is allowed on sell rows only; leave it blank on a buy row")
+            continue
+        if eps >= 0:
+            err("Markets", row, "elasticity", eps,
+                "expected a number < 0 (the price falls as the row sells more); leave it "
+                "blank for a fixed price")
+            continue
+        if size is None or size <= 0:
+            err("Markets", row, "market_size_t", size,
+                "a row with an elasticity needs market_size_t > 0 (the size of the market "
+                "it sells into)")
+            continue
+        limit = -eps * size
+        mx = rec["max_t"] if rec["max_t"] is not None else limit / 2
+        if mx > limit * (1 + 1e-12):
+            err("Markets", row, "max_t", mx,
+                f"expected max_t ≤ −elasticity × market_size_t = {limit:g} t (beyond it the "
+                "price would be negative)")
+        elif rec["max_t"] is None and rec["min_t"] is not None and rec["min_t"] > mx:
+            err("Markets", row, "min_t", rec["min_t"],
+                f"min_t must be ≤ max_t ({mx:g}, the default −elasticity × market_size_t ÷ 2 "
+                "of a row with an elasticity)")
+
+
 def _check_scenario_selectors(raw: dict[str, RawSheet], t: Tables, issues: list[Issue]) -> None:
     """Dry-run each scenario on the raw rows: a selector that matches no row, or a factor on a
     cell without a number, is an input error even when the scenario is not being run (§3.4)."""
@@ -576,9 +621,14 @@ def _check_policy(rec, products, processes, nodes, err) -> None:
         return
     tgt = None if target is None else str(target).strip()
     low = None if tgt is None else tgt.lower()
-    if inst in ("export_duty_rate", "import_duty_rate", "export_quota_t"):
-        if tgt is not None and tgt not in products and not STAGE_TARGET.match(low):
-            err("Policy", row, "target", tgt, "expected a product name, stage<=N or blank")
+    if inst in ("export_duty_rate", "import_duty_rate", "export_quota_t",
+                "domestic_demand_support_usd_per_t"):
+        stage = None if low is None else STAGE_TARGET.match(low)
+        if tgt is not None and tgt not in products and not stage:
+            err("Policy", row, "target", tgt,
+                "expected a product name, stage<=N, stage>=N (N 0–6) or blank")
+        elif stage and not 0 <= int(stage.group(2)) <= 6:
+            err("Policy", row, "target", tgt, "expected a stage N between 0 and 6")
     elif inst == "processing_subsidy_usd_per_activity":
         if tgt is not None and tgt not in processes:
             err("Policy", row, "target", tgt, "expected a process name or blank")
