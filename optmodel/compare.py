@@ -197,6 +197,11 @@ METRIC_LABELS = {
     "capex_musd": "capex",
     "opex_musd": "opex",
     "unmet_demand_t": "unmet demand",
+    "support_musd": "domestic demand support",
+    "relief_given_musd": "capex relief given",
+    "fiscal_net_musd": "fiscal balance",
+    "pv_fiscal_net_musd": "fiscal balance (present value)",
+    "national_npv_musd": "national NPV",
 }
 
 
@@ -664,6 +669,11 @@ def narrative_lines(
         "transport_musd": flow_p,
         "opex_musd": act_p,
         "subsidies_musd": act_p,
+        "support_musd": trade_p,
+        "relief_given_musd": build_p,
+        "fiscal_net_musd": trade_p[:2] + act_p[:1] + build_p[:1],
+        "pv_fiscal_net_musd": trade_p[:2] + act_p[:1] + build_p[:1],
+        "national_npv_musd": build_p + trade_p,
         "processing_depth_index": _stage_phrases(sub["Trade"], stages, reo, exports_only=False),
         "raw_export_share": _stage_phrases(sub["Trade"], stages, reo, exports_only=True),
     }

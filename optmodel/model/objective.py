@@ -248,3 +248,24 @@ def fiscal_net(bm, x: dict[str, np.ndarray]) -> tuple[float, float, float]:
 # the Summary's present-value lines of the objective terms: they add up to npv_musd
 # (pv_fiscal_net_musd is the state's view, not one of them)
 PV_TERM_LINES: frozenset[str] = frozenset(f"pv_{f.__name__}_musd" for f in TERMS)
+
+
+def national_coefficients(bm) -> dict[str, np.ndarray]:
+    """Coefficients (USD, discounted) of national_npv = npv + pv_fiscal_net: the objective
+    with every transfer (duties, extraction tax, subsidies, support, relief) set to zero."""
+    coefs = objective_coefficients(bm)
+    for f, s in FISCAL:
+        for fam, pv in f(bm).pv.items():
+            if fam in coefs:
+                coefs[fam] = coefs[fam] + s * np.broadcast_to(pv, coefs[fam].shape)
+    return coefs
+
+
+def value_added_coefficients(bm) -> dict[str, np.ndarray]:
+    """Coefficients (USD, undiscounted) of domestic value added = revenue (every sell row,
+    R̃ on a price-response row) − purchases (every buy row), MODEL.md §2."""
+    coefs: dict[str, np.ndarray] = {}
+    for term in (revenue(bm), purchases(bm)):
+        for fam, a in term.amount.items():
+            coefs[fam] = coefs.get(fam, 0.0) + term.sign * a
+    return coefs
