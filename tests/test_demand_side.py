@@ -332,3 +332,76 @@ def test_national_npv_is_npv_without_transfers(tmp_path, seed):
     pv = sum(v for k, v in s.items() if k in PV_TERM_LINES)
     assert pv == pytest.approx(s["npv_musd"], rel=1e-8, abs=1e-7)
     assert not math.isnan(s["fiscal_net_musd"])
+
+
+# ------------------------------------------------------------------- batch against base
+
+
+def test_against_base_table_by_hand():
+    # Three solved runs and one failed: "sub" raises chain NPV by 10 and depth by 0.5 at a
+    # fiscal cost of 12 (Δ fiscal balance −12) → national Δ −2, fiscal cost per depth
+    # −(−12)/0.5 = 24 MUSD per stage; "duty" leaves depth alone → its cost is blank.
+    import pandas as pd
+
+    from optmodel.batch.engine import against_base
+
+    runs = pd.DataFrame({
+        "scenario": ["base", "sub", "duty", "broken"],
+        "exit_code": [0, 0, 0, 1],
+        "npv_musd": [100.0, 110.0, 95.0, None],
+        "national_npv_musd": [120.0, 118.0, 120.0, None],
+        "pv_fiscal_net_musd": [20.0, 8.0, 25.0, None],
+        "processing_depth_index": [3.0, 3.5, 3.0, None],
+        "domestic_value_added_musd": [500.0, 530.0, 480.0, None],
+    })
+    v = against_base(runs, []).set_index("scenario")
+    assert list(v.index) == ["base", "sub", "duty"]
+    assert v.loc["sub", "d_chain_npv_musd"] == pytest.approx(10.0)
+    assert v.loc["sub", "d_national_npv_musd"] == pytest.approx(-2.0)
+    assert v.loc["sub", "d_fiscal_balance_musd"] == pytest.approx(-12.0)
+    assert v.loc["sub", "d_processing_depth"] == pytest.approx(0.5)
+    assert v.loc["sub", "d_domestic_value_added_musd"] == pytest.approx(30.0)
+    assert v.loc["sub", "fiscal_cost_per_depth_musd"] == pytest.approx(24.0)
+    assert math.isnan(v.loc["duty", "fiscal_cost_per_depth_musd"])
+    assert math.isnan(v.loc["base", "fiscal_cost_per_depth_musd"])
+    assert against_base(runs[runs["scenario"] != "base"], []) is None
+
+
+def test_scenario_all_writes_against_base(tiny_workbook, tmp_path):
+    # The tiny case's duty50 scenario raises the concentrate export duty from 10 % to 50 %:
+    # in every run Δ chain NPV + Δ fiscal balance = Δ national NPV (MODEL.md §2.1).
+    import pandas as pd
+
+    from optmodel.batch.engine import solve_all_scenarios
+
+    assert solve_all_scenarios(tiny_workbook, tmp_path / "all.xlsx", report=True) == 0
+    book = pd.read_excel(tmp_path / "all_batch.xlsx", sheet_name=None, engine="calamine")
+    v = book["Against base"].set_index("scenario")
+    assert list(v.index) == ["base", "duty50"]
+    d = v.loc["duty50"]
+    assert d["d_chain_npv_musd"] + d["d_fiscal_balance_musd"] == pytest.approx(
+        d["d_national_npv_musd"], abs=1e-8)
+    runs = book["Runs"].set_index("scenario")
+    assert d["d_chain_npv_musd"] == pytest.approx(
+        runs.loc["duty50", "npv_musd"] - runs.loc["base", "npv_musd"], abs=1e-9)
+    page = (tmp_path / "all_batch.html").read_text(encoding="utf-8")
+    assert "Against base" in page and "fiscal cost per unit of depth" in page.lower()
+
+
+def test_policy_sweep_is_read_against_base(tiny_workbook, tmp_path):
+    # A sweep of a Policy row adds the unchanged workbook as run "base"; the Response
+    # sheet still has one row per swept value, and a duty of 0.1 (the base's own value)
+    # reproduces the base: all its Δ are 0.
+    import pandas as pd
+
+    from optmodel.batch.engine import run_sweep
+
+    out = run_sweep(tiny_workbook, ["Policy|export_duty_rate|stage<=1|:value=0.1:0.5:2"],
+                    out_dir=tmp_path, workers=1, page=False)
+    assert out.exit_code == 0
+    book = pd.read_excel(tmp_path / "batch.xlsx", sheet_name=None, engine="calamine")
+    assert book["Runs"]["scenario"].tolist() == ["base", "sweep_001", "sweep_002"]
+    assert len(book["Response"]) == 2
+    v = book["Against base"].set_index("scenario")
+    for col in ("d_chain_npv_musd", "d_national_npv_musd", "d_fiscal_balance_musd"):
+        assert v.loc["sweep_001", col] == pytest.approx(0.0, abs=1e-9)
