@@ -761,7 +761,7 @@ def depth_index_figure(tables: Tables) -> go.Figure:
             annotation_text=f"whole horizon {whole:.2f}",
             annotation_position="top left",
         )
-    fig.update_yaxes(title_text="depth index (stage, 0–5)", range=[-0.1, 5.3], dtick=1)
+    fig.update_yaxes(title_text="depth index (stage, 0–6)", range=[-0.1, 6.3], dtick=1)
     fig.update_xaxes(title_text="year", dtick=1)
     return _base_layout(fig, title, height=460)
 
