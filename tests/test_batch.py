@@ -379,7 +379,8 @@ def test_batch_page_draws_every_solved_run(tiny_min_t, tmp_path):
     assert xs == sorted(solved[labels[0]].tolist())
     ys = sorted(y for t in npv for y in t.y)
     assert ys == pytest.approx(sorted(solved["npv_musd"].tolist()))
-    assert len(fig.data) == 4 * len({*map(tuple, solved[labels[1:]].values.tolist())})
+    assert len(fig.data) == len(KPI_LABELS) * len(
+        {*map(tuple, solved[labels[1:]].values.tolist())})
     page = (tmp_path / "b" / "batch.html").read_text(encoding="utf-8")
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     assert "Runs that did not solve (3)" in page
@@ -390,7 +391,7 @@ def test_batch_page_draws_every_solved_run(tiny_min_t, tmp_path):
     assert not re.search(r"(src|href)=[\"']https?://", body)
     # scenarios: a bar per solved scenario and KPI
     bars = scenario_figure(runs)
-    assert [len(t.y) for t in bars.data] == [3] * 4
+    assert [len(t.y) for t in bars.data] == [3] * len(KPI_LABELS)
     assert json.loads(bars.to_json())["data"][0]["orientation"] == "h"
 
 
