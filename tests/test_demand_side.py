@@ -405,3 +405,31 @@ def test_policy_sweep_is_read_against_base(tiny_workbook, tmp_path):
     v = book["Against base"].set_index("scenario")
     for col in ("d_chain_npv_musd", "d_national_npv_musd", "d_fiscal_balance_musd"):
         assert v.loc["sweep_001", col] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_compare_and_report_show_the_state_view(tmp_path):
+    # The hand case without and with support 300 USD/t (the derivations above): compare's
+    # KPIs carry the new Summary lines — national NPV 25 000 → 18 750 USD (−0.00625 MUSD),
+    # fiscal balance 0 → −45 000 USD — with a narrative line for each; the single report
+    # shows chain NPV, national NPV and fiscal balance side by side.
+    from optmodel.compare import compare_tables
+    from optmodel.io.results_read import read_results
+    from optmodel.report.single import report_html, state_view
+
+    _solve(tmp_path, motor_sheets(), "a")
+    policy = [{"instrument": "domestic_demand_support_usd_per_t", "target": "stage>=6",
+               "value": 300}]
+    _solve(tmp_path, motor_sheets(policy=policy), "b")
+    a, b = read_results(tmp_path / "a_out.xlsx"), read_results(tmp_path / "b_out.xlsx")
+    sheets, narrative, _, _ = compare_tables([a, b], ["a", "b"])
+    k = sheets["KPIs"].set_index("metric")
+    assert k.loc["national_npv_musd", "change: b"] == pytest.approx(-0.00625, rel=1e-9)
+    assert k.loc["fiscal_net_musd", "change: b"] == pytest.approx(-0.045, rel=1e-9)
+    assert k.loc["support_musd", "changed"] == "yes"
+    text = " ".join(str(line) for line in narrative)
+    assert "national NPV" in text and "fiscal balance" in text
+    view = state_view(b)
+    assert list(view.columns[:3]) == ["chain NPV (MUSD)", "national NPV (MUSD)",
+                                      "fiscal balance, present value (MUSD)"]
+    assert view.iloc[0].tolist()[:3] == pytest.approx([0.06375, 0.01875, -0.045], rel=1e-9)
+    assert "The chain and the state" in report_html(b, "b")
