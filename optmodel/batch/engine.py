@@ -667,7 +667,7 @@ def write_batch(path: Path, results: list[RunResult], params: list, meta: dict[s
     Returns the Runs table (the batch page is drawn from it)."""
     labels = [p.label for p in params]
     runs = runs_table(results, labels, changes)
-    fmt = {k: "#,##0.000" for k in ("npv_musd", "domestic_value_added_musd")}
+    fmt = {k: "#,##0.000" for k in KPIS if k.endswith("_musd")}
     fmt.update(processing_depth_index="0.000", raw_export_share="0.0%", time_s="0.00")
     sheets = [SheetSpec("Runs", runs, number_formats=fmt, wrap_columns=("message",),
                         widths={"scenario": 14, "message": 40, "builds": 40,

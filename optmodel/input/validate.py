@@ -504,7 +504,7 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
     for rec in f["Policy"].to_dict("records"):
         _check_policy(rec, products, processes, nodes, err)
 
-    _price_response_rules(f["Markets"], t.settings, err)
+    _price_response_rules(f["Markets"], err)
 
     # horizon
     if isinstance(fy, int) and isinstance(ly, int):
@@ -550,7 +550,7 @@ def _cross_checks(t: Tables, issues: list[Issue]) -> None:
     _warnings(f, products, err)
 
 
-def _price_response_rules(markets: pd.DataFrame, settings: dict[str, Any], err) -> None:
+def _price_response_rules(markets: pd.DataFrame, err) -> None:
     """Markets rows with a price response (MODEL.md §2.1, §3.5).
 
     ``elasticity`` only on sell rows, never 0 (it must be < 0), always with
@@ -559,7 +559,7 @@ def _price_response_rules(markets: pd.DataFrame, settings: dict[str, Any], err) 
     reaches 0; min_t is checked against that effective max_t.  market_size_t
     without an elasticity is ignored with a warning.
     """
-    del settings  # curve_segments is checked with the other settings
+    # (curve_segments is checked with the other settings, in _setting_value)
     for rec in markets.to_dict("records"):
         row, eps, size = rec[ROW], rec["elasticity"], rec["market_size_t"]
         if eps is None:
