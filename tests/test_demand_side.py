@@ -433,3 +433,26 @@ def test_compare_and_report_show_the_state_view(tmp_path):
                                       "fiscal balance, present value (MUSD)"]
     assert view.iloc[0].tolist()[:3] == pytest.approx([0.06375, 0.01875, -0.045], rel=1e-9)
     assert "The chain and the state" in report_html(b, "b")
+
+
+def test_relief_given_net_of_the_salvage_it_removed(tmp_path):
+    # Years 2025–2026, discount 0, salvage on; no existing capacity: a line (1 000 t/yr,
+    # capex 10 000 USD, lifetime 4, lead 0) with 40 % capex relief on plants; a fixed-price
+    # row (1 000 USD/t, max 100 t/yr), opex 500 → margin 50 000 USD a year.
+    # Built in 2025 (alive 2025–2028): capex after relief 6 000, salvage R = 2025 + 4 − 1
+    # − 2026 = 2 years → 6 000 × 2/4 = 3 000; NPV = 100 000 − 6 000 + 3 000 = 97 000
+    # (a 2026 start gives 50 000 − 6 000 + 4 500 = 48 500).  relief_given = 10 000 × 0.4 ×
+    # (1 − 2/4) = 2 000; fiscal_net = −2 000; national NPV = 95 000 = 100 000 − 10 000 +
+    # 5 000, the plan valued without relief.
+    sheets = motor_sheets(elasticity=None, market_size_t=None, max_t=100, capacity=0,
+                          policy=[{"instrument": "capex_relief_rate", "target": "plant",
+                                   "value": 0.4}])
+    sheets["Settings"] = settings_rows(2025, 2026, 0.0, salvage="on")
+    sheets["BuildOptions"] = [{"option": "line", "node": "P", "process": "make",
+                               "unit_capacity": 1000, "capex_musd": 0.01, "lifetime_years": 4}]
+    s, _ = _solve(tmp_path, sheets)
+    assert num(s["npv_musd"]) == pytest.approx(0.097, rel=1e-9)
+    assert num(s["relief_given_musd"]) == pytest.approx(0.002, rel=1e-9)
+    assert num(s["fiscal_net_musd"]) == pytest.approx(-0.002, rel=1e-9)
+    assert num(s["pv_fiscal_net_musd"]) == pytest.approx(-0.002, rel=1e-9)
+    assert num(s["national_npv_musd"]) == pytest.approx(0.095, rel=1e-9)
