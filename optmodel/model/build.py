@@ -18,6 +18,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from optmodel.input.targets import product_target_mask
 from optmodel.model.data import USD_PER_MUSD, ModelData
 from optmodel.model.linear import ConFamily, VarFamily, add_con_family, add_var_family, terms_for
+from optmodel.model.objective import objective_coefficients
 
 
 @dataclass
@@ -103,6 +104,10 @@ def _add_variables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, VarFamily]:
                                 ["market", "product", "direction", "scope", "year"],
                                 upper=un["min_t"].to_numpy(dtype=float))
     v["dispose"] = add_var_family(m, "dispose", _with_vid(d.dispose), ["node", "product", "year"])
+    # segments of price-response sell rows (MODEL.md §2.1): 0 ≤ s_j ≤ max_t/K
+    sg = _with_vid(d.segments)
+    v["seg"] = add_var_family(m, "seg", sg, [*_MKEYS, "segment"],
+                              upper=sg["upper"].to_numpy(dtype=float))
     return v
 
 
@@ -251,9 +256,10 @@ _MKEYS = ["market", "product", "direction", "scope", "year"]
 
 
 def market_max(bm: BuiltModel) -> ConFamily | None:
-    """market_max[m,t]: trade[m,t] ≤ max_t (where given)."""
+    """market_max[m,t]: trade[m,t] ≤ max_t (where given; not on a price-response row, whose
+    segment bounds do its work)."""
     tr = bm.vars["trade"].index
-    tr = tr[tr["max_t"].notna()]
+    tr = tr[tr["max_t"].notna() & ~tr["price_response"].astype(bool)]
     return add_con_family(bm.model, "market_max", terms_for(bm.vars["trade"],
                           tr[_MKEYS + ["vid"]], 1.0), _MKEYS, bm.vars,
                           bounds=tr[_MKEYS].assign(upper=tr["max_t"].to_numpy()))
@@ -270,6 +276,21 @@ def market_min(bm: BuiltModel) -> ConFamily | None:
                       ignore_index=True)
     return add_con_family(bm.model, "market_min", terms, _MKEYS, bm.vars,
                           bounds=tr[_MKEYS].assign(lower=tr["min_t"].to_numpy()))
+
+
+def price_response_link(bm: BuiltModel) -> ConFamily | None:
+    """price_response_link[m,t]: trade[m,t] − Σ_j s_j[m,t] = 0 on every price-response row
+    (MODEL.md §2.1), so that ``trade`` is the row's tonnes for every other family."""
+    sg = bm.vars["seg"].index
+    if not len(sg):
+        return None
+    tr = bm.vars["trade"].index
+    tr = tr[tr["price_response"].astype(bool)]
+    terms = pd.concat([terms_for(bm.vars["trade"], tr[_MKEYS + ["vid"]], 1.0),
+                       terms_for(bm.vars["seg"], sg[_MKEYS + ["vid"]], -1.0)],
+                      ignore_index=True)
+    return add_con_family(bm.model, "price_response_link", terms, _MKEYS, bm.vars,
+                          lower=0.0, upper=0.0)
 
 
 def _policy_rows(bm: BuiltModel, instrument: str) -> pd.DataFrame:
@@ -337,23 +358,6 @@ def investment_budget(bm: BuiltModel) -> ConFamily | None:
 # ------------------------------------------------------------------ objective
 
 
-def objective_coefficients(bm: BuiltModel) -> dict[str, np.ndarray]:
-    """Objective coefficient (USD, discounted) of every variable, by family."""
-    v, d = bm.vars, bm.data
-    coefs = {
-        "act": v["act"].index["obj"].to_numpy(dtype=float),
-        "build": v["build"].index["obj"].to_numpy(dtype=float),
-        "open": -v["open"].index["opening_cost_musd"].to_numpy(dtype=float) * USD_PER_MUSD,
-        "flow": v["flow"].index["obj"].to_numpy(dtype=float),
-        "trade": v["trade"].index["obj"].to_numpy(dtype=float),
-        "dispose": v["dispose"].index["obj"].to_numpy(dtype=float),
-    }
-    un = v["unmet"].index
-    coefs["unmet"] = -(un["d"] * un["penalty"]).to_numpy(dtype=float)
-    del d
-    return coefs
-
-
 def npv_expression(bm: BuiltModel) -> LinearExpression:
     """NPV (USD) = Σ_fam Σ_i coef_i · x_i."""
     coefs, objs = [], []
@@ -369,7 +373,7 @@ def npv_expression(bm: BuiltModel) -> LinearExpression:
 # constraint families in model order (the order of rows handed to the solver)
 FAMILIES = (product_balance, process_capacity, process_min_load, build_limit, node_open_link,
             deposit_reserve, deposit_annual, route_capacity, market_max, market_min,
-            export_quota, min_domestic_processing, investment_budget)
+            export_quota, min_domestic_processing, investment_budget, price_response_link)
 # the families over act, build and open made from the core of the plant section alone
 # (optmodel.model.data.CORE_SHEETS; investment_budget reads Policy and relieved capex)
 CORE_FAMILIES = (process_capacity, process_min_load, build_limit, node_open_link,
