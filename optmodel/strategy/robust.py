@@ -113,7 +113,10 @@ def plan_from_values(bm: BuiltModel, values: dict[str, np.ndarray], label: str =
     """The plan in a solution (integer variables rounded)."""
     b = bm.vars["build"]
     x = np.asarray(values["build"], dtype=float)
-    integer = np.array([not v.is_continuous() for v in b.objs], dtype=bool)
+    if len(b.objs) and b.objs[0] is None:  # a structure-only model (tables handed to HiGHS)
+        integer = ~b.index["divisible"].astype(bool).to_numpy()
+    else:
+        integer = np.array([not v.is_continuous() for v in b.objs], dtype=bool)
     x = np.where(integer, np.round(x), x)
     x = np.where(np.abs(x) < 1e-5, 0.0, x)  # solver noise on divisible builds
     nz = x > 0
