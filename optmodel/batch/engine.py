@@ -21,6 +21,7 @@ batch ends with the worst exit code of its runs (MODEL.md §3.4, §5).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import gc
 import logging
@@ -215,6 +216,8 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
         tables, run_raw = _validated(raw, run, sheets)
         times["validate"] = time.perf_counter() - t
         opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads)
+        if job.plans:  # a plan needs no shadow prices (the LP re-solve for duals)
+            opts = dataclasses.replace(opts, duals=False)
         if cores is not None and not cache.reuse:  # the single-solve path, shared core
             t = time.perf_counter()
             data, bm, shared = cores.model(run_raw, tables)

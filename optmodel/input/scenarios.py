@@ -88,6 +88,12 @@ def _same_number(a: str, b: str) -> bool:
         return False
 
 
+def _normalised(spec: S.Sheet, parts: list[str]) -> list[str]:
+    """Selector positions with Policy targets through the one normaliser (§3.4)."""
+    return [p if p.strip() == "*" or spec.column(name).kind != "target"
+            else _key_text(p, spec.column(name)) for p, name in zip(parts, spec.key, strict=True)]
+
+
 def _header(sheet: RawSheet) -> list[str]:
     return [str(h).strip().lower() if h is not None else "" for h in sheet.header]
 
@@ -127,6 +133,7 @@ def matched_values(raw: dict[str, RawSheet], sheet: str, selector: str, column: 
     j = header.index(col) if col in header else None
     if len(parts) != len(spec.key):
         return []
+    parts = _normalised(spec, parts)
     return [row[j] if j is not None and j < len(row) else None
             for _, _, row in row_selectors(raw[name], spec)
             if _selector_matches(parts, _row_keys(spec, header, row))]
@@ -168,10 +175,7 @@ def apply_overrides(raw: dict[str, RawSheet], overrides: Iterable[Override],
                                 f"{label}expected {len(spec.key)} positions "
                                 f"({'|'.join(spec.key)})"))
             continue
-        # Policy targets in a selector are compared after the one normaliser (§3.4)
-        parts = [p if p.strip() == "*" or spec.column(name).kind != "target"
-                 else _key_text(p, spec.column(name)) for p, name in zip(parts, spec.key,
-                                                                          strict=True)]
+        parts = _normalised(spec, parts)
         kidx = [header.index(k) if k in header else None for k in spec.key]
         j = header.index(col)
         hits = 0
