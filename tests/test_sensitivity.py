@@ -245,6 +245,13 @@ def test_selector_matching_no_row_and_base_of_set(one_option):
         parameters_for(raw, [], 1.0)
 
 
+def test_base_of_a_policy_target_selector_is_normalised(tiny_workbook):
+    # the tiny workbook's duty row is written "stage<=1" with value 0.1
+    [p] = parameters_for(read_raw(tiny_workbook),
+                         ["Policy|export_duty_rate|Stage <= 1|:value=0:0.5"], 0.3)
+    assert (p.label, p.base) == ("Policy|export_duty_rate|Stage <= 1|:value", 0.1)
+
+
 def test_default_parameters_every_price_and_capex_zero_skipped(tmp_path):
     sheets = tiny_sheets()
     sheets["Markets"][1]["year"] = 2027
