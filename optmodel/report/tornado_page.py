@@ -46,7 +46,7 @@ def tornado_figure(tornado: pd.DataFrame, base_npv: float | None) -> go.Figure:
         fig.add_trace(go.Bar(
             y=names, x=[None if v is None else v - centre for v in npv], base=centre,
             orientation="h", name=f"at the {'low' if end == 'lo' else 'high'} end",
-            marker_color=colour,
+            marker_color=colour, opacity=0.8,
             customdata=[[v, n, s] for v, n, s in zip(values, npv, rows["status"], strict=True)],
             hovertemplate="%{y}<br>value %{customdata[0]:,.6g}<br>NPV %{customdata[1]:,.3f} "
                           "MUSD<br>%{customdata[2]}<extra></extra>"))
@@ -82,7 +82,10 @@ def tornado_html(flips: pd.DataFrame, tornado: pd.DataFrame, meta: dict[str, Any
     page.add(page.figure(tornado_figure(tornado, base), "tornado"))
     page.add(f"<h2>Flip points ({len(flips)})</h2>")
     page.add(f'<p class="meta">{html.escape(str(meta.get("note", "")))}</p>')
-    page.add(table_html(flips, text_columns=("parameter", "plan_below", "plan_above")))
+    shown = flips.copy()  # the bracket ends to six significant digits, as text
+    for col in ("below", "above"):
+        shown[col] = [f"{v:,.6g}" for v in shown[col]]
+    page.add(table_html(shown, text_columns=("parameter", "plan_below", "plan_above")))
     page.add("<h2>All parameters</h2>")
     page.add(table_html(tornado, text_columns=("parameter", "plan_changes", "status"),
                         max_rows=1000))
