@@ -293,7 +293,8 @@ def test_cli_writes_workbook_and_offline_page(one_option, tmp_path):
 @pytest.mark.slow
 def test_two_workers_find_the_same_flips(one_option, tmp_path):
     sets = [f"{PRICE}=6000:15000", f"{CAPEX}=0.5:1.5"]
-    one = run_sensitivity(one_option, sets, output=tmp_path / "a.xlsx", workers=1)
-    two = run_sensitivity(one_option, sets, output=tmp_path / "b.xlsx", workers=2)
+    kw = dict(points=3, tol=0.05)
+    one = run_sensitivity(one_option, sets, output=tmp_path / "a.xlsx", workers=1, **kw)
+    two = run_sensitivity(one_option, sets, output=tmp_path / "b.xlsx", workers=2, **kw)
     pd.testing.assert_frame_equal(one.flips, two.flips)
     assert not math.isnan(two.tornado["swing_musd"].iloc[0])
