@@ -48,7 +48,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from optmodel.errors import InfeasibleError, InputError, Issue, SolverError
 from optmodel.input.scenarios import BASE
@@ -59,6 +58,7 @@ from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
 from optmodel.pipeline import load_tables, run_table, solve_options
 from optmodel.results.tables import NUMBER_FORMATS, extract_tables, summary_table
 from optmodel.solver.highs import (
+    Csc,
     MatrixModel,
     assemble,
     integer_columns,
@@ -354,17 +354,17 @@ def build_extensive_form(datas: dict[str, ModelData], weights: dict[str, float],
         c_lo.append(mm.col_lower[second])
         c_hi.append(mm.col_upper[second])
         c_int.append(mm.integer[second])
-        coo = mm.a.tocoo()
-        rows.append(coo.row.astype(np.int64) + m)
-        cols.append(to_ef[coo.col])
-        vals.append(coo.data)
+        r, c, v = mm.a.coo()
+        rows.append(r + m)
+        cols.append(to_ef[c])
+        vals.append(v)
         rlo.append(mm.row_lower)
         rhi.append(mm.row_upper)
         m += mm.num_row
         nz = np.flatnonzero(mm.col_cost)
         costs[name] = (to_ef[nz], mm.col_cost[nz])
         scenario_cols[name] = to_ef
-        del bm, mm, coo
+        del bm, mm, r, c, v
     col_lower = np.concatenate([f_lo, *c_lo])
     col_upper = np.concatenate([f_hi, *c_hi])
     integer = np.concatenate([f_int, *c_int])
@@ -393,11 +393,8 @@ def build_extensive_form(datas: dict[str, ModelData], weights: dict[str, float],
                 rlo.append(np.array([float(optimum_usd[name])]))
                 rhi.append(np.array([np.inf]))
             m += 1
-    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(m, n_cols))
-    a.sum_duplicates()
-    a.eliminate_zeros()
-    a.sort_indices()
+    a = Csc.from_coo(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), m,
+                     n_cols)
     col_offset = {"build": 0, "open": len(first_index["build"])}
     mm = MatrixModel(col_offset, {}, cost, col_lower, col_upper, integer,
                      np.concatenate(rlo), np.concatenate(rhi), a,
