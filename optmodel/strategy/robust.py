@@ -65,7 +65,7 @@ from optmodel.solver.highs import (
     outcome,
     solve_matrix,
 )
-from optmodel.solver.options import SolveOptions, SolveOutcome, highs_version
+from optmodel.solver.options import SolveOptions, SolveOutcome, highs_version, release_memory
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +211,10 @@ class Evaluator:
         if self._mm is None:
             self._mm = assemble(self.bm)
         return self._mm
+
+    def release(self) -> None:
+        """Drop the model (made again when next needed); the evaluations stay cached."""
+        self._bm = self._mm = None
 
     def evaluate(self, plan: Plan, tables: bool = False) -> Evaluation:
         hit = self._cache.get(plan.key)
@@ -437,6 +441,7 @@ def solve_extensive_form(ef: ExtensiveForm, opts: SolveOptions,
         # the NPV*_s are known to mip_gap·|NPV*_s| only: ask no more of the regret
         scale = max(abs(v) for v in ef.optimum_usd.values())
         o = replace(o, mip_abs_gap=max(opts.mip_gap * scale, 1e-6))
+    release_memory()
     try:
         res = solve_matrix(ef.mm, o, start=start)
     except InfeasibleError as exc:
@@ -760,6 +765,8 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     if ph_result is not None:
         sol, plan = ph_result
     else:
+        for ev in evaluators.values():  # one model per scenario at a time, not two
+            ev.release()
         t = time.perf_counter()
         ef = build_extensive_form(datas, w, criterion,
                                   {s: optimum[s].npv_usd for s in names}, progress, opts)
