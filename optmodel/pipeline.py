@@ -27,6 +27,8 @@ from optmodel.io.read import read_raw
 from optmodel.io.write import check_writable
 from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import ModelData, build_model_data
+from optmodel.results.inputs_sheet import inputs_table
+from optmodel.results.plan_checks import reexport_warnings
 from optmodel.results.tables import extract_tables, summary_table, write_results
 from optmodel.solver.diagnose import (
     diagnosis,
@@ -194,9 +196,13 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
 
 def add_context_sheets(result: dict[str, pd.DataFrame], data: ModelData,
                        tables: Tables) -> None:
-    """The sheets a results workbook carries besides the solution: Warnings, Nodes,
+    """The sheets a results workbook carries besides the solution: Warnings (input and
+    plan warnings; the plan warnings are added to ``tables.warnings``), Inputs, Nodes,
     Products (the last two for the report's map and depth charts)."""
+    tables.warnings = tables.warnings + [w for w in reexport_warnings(result.get("Trade"))
+                                         if w not in tables.warnings]
     result["Warnings"] = _warnings_frame(tables.warnings)
+    result["Inputs"] = inputs_table(tables)
     result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
     result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
 

@@ -19,7 +19,8 @@ from optmodel.solver.options import SolveOutcome
 
 TOL = 1e-9
 RESULT_SHEETS = ("Summary", "Builds", "Activity", "Flows", "Trade", "Disposal", "Extraction",
-                 "Depth", "Prices", "Binding", "Warnings", "Run", "Nodes", "Products")
+                 "Depth", "Prices", "Binding", "Warnings", "Inputs", "Run", "Nodes",
+                 "Products")
 
 _MONEY = "#,##0.000"
 _TONNES = "#,##0.0"
@@ -295,8 +296,6 @@ def _specs(tables: dict[str, pd.DataFrame]) -> list[SheetSpec]:
         if name not in tables:
             continue
         df = tables[name]
-        if name == "Warnings" and not len(df):
-            continue
         specs.append(SheetSpec(name, df, number_formats={
             k: f for k, f in NUMBER_FORMATS.items() if k in df.columns},
             widths={"value": 22} if name in ("Summary", "Run") else {},
