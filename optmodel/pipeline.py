@@ -83,11 +83,12 @@ def load_tables(path: Path, scenario: str | None = None,
 
 
 def _raise_errors(issues: list[Issue], prefix: str = "") -> None:
+    """InputError with every error, then the warnings (printed with them by ``validate``)."""
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         if prefix:
             errors = [Issue(i.sheet, i.row, i.column, i.value, prefix + i.message) for i in errors]
-        raise InputError(errors)
+        raise InputError(errors + [i for i in issues if i.severity != "error"])
 
 
 def solve_options(settings: dict[str, Any], mip_gap: float | None = None,

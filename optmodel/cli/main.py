@@ -24,6 +24,7 @@ from optmodel.cli.common import (
     err,
     guard,
     out,
+    silence_closed_pipes,
 )
 from optmodel.errors import EXIT_INPUT, EXIT_INTERRUPTED, InputError
 
@@ -258,12 +259,19 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app(standalone_mode=True)
+    except BrokenPipeError:  # output piped into a reader that stopped early (head)
+        silence_closed_pipes()
+        sys.exit(0)
     except KeyboardInterrupt:
         err.print("[bold red]Interrupted: nothing was written.[/]")
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit as exc:
         if _exits_fast():
             _exit_now(exc.code)
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            silence_closed_pipes()
         raise
 
 
