@@ -29,7 +29,12 @@ from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import ModelData, build_model_data
 from optmodel.results.inputs_sheet import inputs_table
 from optmodel.results.plan_checks import reexport_warnings
-from optmodel.results.tables import extract_tables, summary_table, write_results
+from optmodel.results.tables import (
+    extract_tables,
+    summary_table,
+    with_meanings,
+    write_results,
+)
 from optmodel.solver.diagnose import (
     diagnosis,
     diagnosis_text,
@@ -204,6 +209,7 @@ def add_context_sheets(result: dict[str, pd.DataFrame], data: ModelData,
                                          if w not in tables.warnings]
     result["Warnings"] = _warnings_frame(tables.warnings)
     result["Inputs"] = inputs_table(tables)
+    result["Summary"] = with_meanings(result["Summary"])
     result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
     result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
 

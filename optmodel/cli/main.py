@@ -108,7 +108,8 @@ def _print_headline(res) -> None:
         t.add_row(k, _fmt(s.get(k), d))
     b = res.tables["Builds"]
     if len(b):
-        builds = "; ".join(f"{r.option} ×{r.units:g} ({r.year})" for r in b.itertuples())
+        builds = "; ".join(f"{r.option} ×{r.units:g} (online {r.online_year})"
+                           for r in b.itertuples())
         t.add_row("builds", escape(builds))
     else:
         t.add_row("builds", "none")

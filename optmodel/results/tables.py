@@ -290,17 +290,36 @@ def kpi_values(bm: BuiltModel, tables: dict[str, pd.DataFrame]) -> dict[str, flo
 # --------------------------------------------------------------------- writing
 
 
+def with_meanings(summary: pd.DataFrame) -> pd.DataFrame:
+    """The Summary with its fourth column ``meaning`` (one sentence per line, from
+    :func:`optmodel.schema.summary_meaning`)."""
+    from optmodel.schema import summary_meaning
+
+    out = summary.drop(columns=["meaning"], errors="ignore")
+    return out.assign(meaning=[summary_meaning(str(m)) for m in out["metric"]])
+
+
 def _specs(tables: dict[str, pd.DataFrame]) -> list[SheetSpec]:
     specs = []
     for name in RESULT_SHEETS:
         if name not in tables:
             continue
         df = tables[name]
+        if name == "Summary":
+            specs.append(summary_spec(df))
+            continue
         specs.append(SheetSpec(name, df, number_formats={
             k: f for k, f in NUMBER_FORMATS.items() if k in df.columns},
             widths={"value": 22} if name in ("Summary", "Run") else {},
             wrap_columns=("message",) if name == "Warnings" else ()))
     return specs
+
+
+def summary_spec(summary: pd.DataFrame) -> SheetSpec:
+    """The Summary as written: with ``meaning``, printed on one page."""
+    return SheetSpec("Summary", with_meanings(summary), number_formats={"value": "#,##0.######"},
+                     widths={"metric": 28, "value": 16, "unit": 34, "meaning": 80},
+                     wrap_columns=("meaning",), one_page=True)
 
 
 def write_results(path: Path, tables: dict[str, pd.DataFrame]) -> None:
