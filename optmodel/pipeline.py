@@ -231,14 +231,14 @@ def _warnings_frame(warnings: list[Issue]) -> pd.DataFrame:
          for w in warnings], columns=["sheet", "row", "message"])
 
 
-def _write_report(results_path: Path) -> None:
+def _write_report(results_path: Path, shared_plotly: bool = False) -> None:
     try:
         from optmodel.report import write_report
     except ImportError:  # report package not available
         log.warning("report module not available; no HTML report written")
         return
     try:
-        write_report(results_path, results_path.with_suffix(".html"))
+        write_report(results_path, results_path.with_suffix(".html"), shared_plotly)
     except Exception as exc:  # the results workbook is written; a report failure loses nothing
         log.warning("HTML report not written: %s", exc)
 
