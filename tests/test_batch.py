@@ -108,7 +108,8 @@ def test_sweep_reuse_equals_cold_and_cli_files(tiny_workbook, tmp_path):
     for a, b in zip(warm.results, cold.results, strict=True):
         assert a.kpis[NPV] == pytest.approx(b.kpis[NPV], rel=1e-9, abs=1e-9), a.name
     files = sorted(p.name for p in (tmp_path / "w").iterdir())
-    assert files == ["batch.html", "batch.xlsx"] + [f"sweep_00{i}.xlsx" for i in range(1, 7)]
+    assert files == ["batch.html", "batch.xlsx", "plotly.min.js"] + [
+        f"sweep_00{i}.xlsx" for i in range(1, 7)]  # the batch's pages share plotly.min.js
     book = _book(tmp_path / "w" / "batch.xlsx")
     runs = book["Runs"]
     assert list(runs.columns[:3]) == ["scenario", *(s.split("=")[0] for s in sets)]
@@ -138,7 +139,7 @@ def test_failed_and_infeasible_runs_do_not_stop_the_sweep(tiny_min_t, tmp_path, 
     # the infeasible run gets the diagnosis workbook a single solve would write
     assert runs["output"].fillna("").tolist() == ["", "sweep_002.xlsx", "sweep_003.xlsx"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "batch.html", "batch.xlsx", "sweep_002.xlsx", "sweep_003.xlsx"]
+        "batch.html", "batch.xlsx", "plotly.min.js", "sweep_002.xlsx", "sweep_003.xlsx"]
     diag = _book(tmp_path / "out" / "sweep_003.xlsx")
     assert set(diag) >= {"Diagnosis", "Run"} and "Summary" not in diag
     assert "ChinaC" in diag["Diagnosis"].to_string()
