@@ -194,3 +194,14 @@ def test_import_and_reexport_is_a_plan_warning(runs):
     assert [("2026" in m, "2027" in m) for m in hits["message"]] == [(True, False),
                                                                       (False, True)]
     assert all("ImportOx" in m and "JapanOx" in m for m in hits["message"])
+
+
+def test_binding_says_the_unit_of_each_dual(runs):
+    b = pd.read_excel(runs["base"], sheet_name="Binding", engine="calamine")
+    assert len(b) and b["dual_unit"].notna().all()
+    units = dict(zip(b["constraint"], b["dual_unit"], strict=False))
+    # a yearly constraint's dual is in that year's USD; the reserve (whole horizon) in PV
+    assert units.get("deposit_reserve", "USD (present value) per t of reserve") == (
+        "USD (present value) per t of reserve")
+    yearly = b[b["index"].astype(str).str.contains(r"\|20\d\d$")]
+    assert yearly["dual_unit"].str.startswith("USD of that year per ").all()

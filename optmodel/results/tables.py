@@ -156,9 +156,29 @@ def _prices(bm: BuiltModel, sol: SolveOutcome) -> pd.DataFrame:
     return idx.reset_index(drop=True)
 
 
+# what one more unit of a constraint's right-hand side is, for the Binding sheet's dual_unit
+DUAL_PER = {
+    "process_capacity": "activity unit of capacity", "process_min_load": "activity unit",
+    "build_limit": "unit of the option", "node_open_link": "unit built",
+    "deposit_reserve": "t of reserve", "deposit_annual": "t per year",
+    "route_capacity": "t of route capacity", "market_max": "t", "market_min": "t",
+    "export_quota": "t of quota", "min_domestic_processing": "t REO",
+    "investment_budget": "USD of budget",
+}
+
+
+def dual_unit(name: str, yearly: bool) -> str:
+    """The unit of a Binding dual: USD of NPV (of that year when the constraint has a
+    year, present value otherwise) per unit of the right-hand side."""
+    money = "USD of that year" if yearly else "USD (present value)"
+    return f"{money} per {DUAL_PER.get(name, 'unit of the constraint')}"
+
+
 def _binding(bm: BuiltModel, sol: SolveOutcome, val) -> pd.DataFrame:
     rows = []
+    units: dict[str, str] = {}
     for name, fam in bm.cons.items():
+        units[name] = dual_unit(name, "year" in fam.keys)
         t = fam.terms
         x = np.zeros(len(t))
         for f in t["fam"].unique():
@@ -190,6 +210,7 @@ def _binding(bm: BuiltModel, sol: SolveOutcome, val) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["constraint", "index", "slack", "dual"])
     df["slack"] = _clean(df["slack"].to_numpy(dtype=float))
     df["dual"] = _clean(df["dual"].to_numpy(dtype=float))
+    df["dual_unit"] = df["constraint"].map(units)
     return df
 
 
