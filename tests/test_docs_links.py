@@ -20,6 +20,7 @@ HTML_LINK = re.compile(r"""(?:href|src)=["']([^"']+)["']""")
 
 def _links(text: str) -> list[str]:
     text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)  # code blocks are not links
+    text = re.sub(r"`[^`\n]*`", "", text)  # nor is inline code
     return LINK.findall(text) + REF_LINK.findall(text) + HTML_LINK.findall(text)
 
 
