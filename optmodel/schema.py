@@ -389,7 +389,7 @@ SETTING_HELP: dict[str, str] = {
 
 
 # ---------------------------------------------------------------- results: Summary meanings
-# One sentence per Summary line (the results workbook's `meaning` column, MODEL.md §4, and
+# One sentence per Summary line (the results workbook's `meaning` column, docs/model.md §12, and
 # the README's KPI section).  Money lines are undiscounted sums over the horizon unless
 # they say otherwise.
 OBJECTIVE_TERM_MEANINGS: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""Sheet-level validation (MODEL.md §3.5): empty sheets named, follow-on errors collapsed,
+"""Sheet-level validation (docs/model.md §11.5): empty sheets named, follow-on errors collapsed,
 ``validate`` prints the warnings and survives a closed pipe."""
 
 from __future__ import annotations

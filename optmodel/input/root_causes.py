@@ -1,4 +1,4 @@
-"""Sheet-level findings and their follow-ons (MODEL.md §3.5).
+"""Sheet-level findings and their follow-ons (docs/model.md §11.5).
 
 Two rules that look at whole sheets rather than cells, applied once, after every
 other rule, by :func:`sheet_level_issues` (called from

@@ -1,4 +1,4 @@
-"""The Inputs sheet of a results workbook: the input the run used (MODEL.md §4).
+"""The Inputs sheet of a results workbook: the input the run used (docs/model.md §12).
 
 One line per non-blank cell outside the key columns and ``note`` of every row
 of every data sheet except README, Sources and Scenarios, after scenario

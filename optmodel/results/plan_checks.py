@@ -1,4 +1,4 @@
-"""Plan warnings: findings about a solved plan that would mislead a reader (MODEL.md §4).
+"""Plan warnings: findings about a solved plan that would mislead a reader (docs/model.md §12).
 
 They go to the Warnings sheet (sheet Trade, row blank) next to the input warnings
 and never change the exit code.
