@@ -87,6 +87,15 @@ def test_duty_line_names_exactly_the_rows_that_paid_duty(runs, tmp_path):
     assert written["InputChanges"].shape[0] == 1
 
 
+def test_compare_page_lists_the_input_changes(runs, tmp_path):
+    page = tmp_path / "d.html"
+    compare_results([runs["base"], runs["duty30"]], None, page)
+    text = page.read_text(encoding="utf-8")
+    assert "<h2>Input changes (1)</h2>" in text
+    assert text.index("Input changes (1)") < text.index("What changed")
+    assert "export_duty_rate|stage&lt;=2|" in text
+
+
 def test_revenue_names_sell_rows_only(runs):
     res = compare_results([runs["base"], runs["dearimport"]])
     ch = res.tables["InputChanges"]

@@ -92,3 +92,23 @@ def test_labels_point_away_from_the_nearest_neighbour():
     # 0 and 1 side by side (1 slightly east): 0's label left, 1's right; 2 below 3
     assert label_positions(nodes) == ["middle left", "middle right", "bottom center",
                                       "top center"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_frontier_page_explains_itself_and_renders(tmp_path):
+    from optmodel.strategy.frontier import frontier_workbook
+
+    src = write_input(tmp_path / "tiny.xlsx", tiny_sheets())
+    _, _, page = frontier_workbook(src, tmp_path / "front.xlsx", "processing_depth_index",
+                                   points=3)
+    text = page.read_text(encoding="utf-8")
+    for heading in ("What this page shows", "How to read it", "Points and plans", "Method"):
+        assert f"<h2>{heading}</h2>" in text
+    assert "NPV cost" in text and "Average stage of what is sold" in text  # the definition
+    log = _render(page, tmp_path / "front.png", tmp_path / "profile")
+    width, height, rows = png_pixels((tmp_path / "front.png").read_bytes(), max_rows=1300)
+    lower = {r[i:i + 3] for r in rows[500::9] for i in range(0, len(r), 15)}
+    assert len(lower) > 20  # the chart is drawn
+    console = [ln for ln in log.splitlines() if ":CONSOLE" in ln or "Uncaught" in ln]
+    assert not console, "\n".join(console)
