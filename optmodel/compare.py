@@ -660,24 +660,32 @@ def _detail_contributions(frame: pd.DataFrame | None, filt, column: str, keys: t
 
 def attribution(metric: str, base: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame],
                 limit: int = 3) -> list[str]:
+    """See :func:`attribution_total`; the phrases only."""
+    return attribution_total(metric, base, new, limit)[0]
+
+
+def attribution_total(metric: str, base: dict[str, pd.DataFrame],
+                      new: dict[str, pd.DataFrame], limit: int = 3
+                      ) -> tuple[list[str], float | None]:
     """Up to ``limit`` detail rows with the largest contributions to the change of
     ``metric``, as ``market product year: ±X MUSD`` (empty for a KPI without detail rows).
     The duty lines name rows whose duty changed (rows that paid duty in one run or both);
     revenue names sell rows only, purchases buy rows only."""
     spec = ATTRIBUTION.get(metric)
     if spec is None:
-        return []
+        return [], None
     sheet, filt, column, _sign, keys, unit = spec
     signed = metric == "domestic_value_added_musd"
     a = _detail_contributions(base.get(sheet), filt, column, keys, signed)
     b = _detail_contributions(new.get(sheet), filt, column, keys, signed)
     delta = b.reindex(b.index.union(a.index), fill_value=0.0).sub(
         a.reindex(b.index.union(a.index), fill_value=0.0))
+    total = float(delta.sum())
     delta = delta[delta.abs() > ATTRIBUTION_TOL]
     if delta.empty:
-        return []
+        return [], total
     order = sorted(delta.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
-    return [f"{k}: {fmt_delta(float(v), unit)}" for k, v in order[:limit]]
+    return [f"{k}: {fmt_delta(float(v), unit)}" for k, v in order[:limit]], total
 
 
 # --------------------------------------------------------------------------- narrative
@@ -853,9 +861,10 @@ def narrative_lines(
         "processing_depth_index": _stage_phrases(sub["Trade"], stages, reo, exports_only=False),
         "raw_export_share": _stage_phrases(sub["Trade"], stages, reo, exports_only=True),
     }
+    totals: dict[str, float | None] = {}
     if base_run is not None and new_run is not None:
         for metric in ATTRIBUTION:
-            reasons_for[metric] = attribution(metric, base_run, new_run)
+            reasons_for[metric], totals[metric] = attribution_total(metric, base_run, new_run)
         reasons_for["unmet_penalty_musd"] = attribution("unmet_demand_t", base_run, new_run)
     lines = []
     for _, row in kpis.iterrows():
@@ -869,6 +878,13 @@ def narrative_lines(
         else:
             head = f"{metric_label(metric)} {fmt_delta(float(change), unit)}"
         reasons = list(reasons_for.get(metric, []))
+        total = totals.get(metric)
+        if (total is not None and change is not None and not _blank(change)
+                and abs(total - float(change)) > 1e-6 * max(1.0, abs(float(change)))):
+            # the rows named would not explain this KPI: say so rather than mislead
+            reasons = [f"its detail rows ({ATTRIBUTION[metric][0]}) change by "
+                       f"{fmt_delta(total, ATTRIBUTION[metric][5])} in all, not by the same "
+                       "amount, so no row is named"]
         if metric == "npv_musd":
             pv = _pv_phrase(kpis, label, tol)
             if pv:

@@ -214,3 +214,16 @@ def test_binding_says_the_unit_of_each_dual(runs):
         "USD (present value) per t of reserve")
     yearly = b[b["index"].astype(str).str.contains(r"\|20\d\d$")]
     assert yearly["dual_unit"].str.startswith("USD of that year per ").all()
+
+
+def test_no_row_is_named_when_the_rows_do_not_make_up_the_kpi(tmp_path):
+    # revenue moves by 10 MUSD while no Trade row changes: naming rows would mislead
+    base = write_results_workbook(tmp_path / "a.xlsx")
+    t = results_tables()
+    s = t["Summary"]
+    s.loc[s["metric"] == "revenue_musd", "value"] = s.loc[
+        s["metric"] == "revenue_musd", "value"].astype(float) + 10.0
+    other = write_results_workbook(tmp_path / "b.xlsx", t)
+    line = _line(compare_results([base, other]).narrative, "revenue ")
+    assert line.startswith("revenue +10.0 MUSD: its detail rows (Trade) change by")
+    assert "no row is named" in line
