@@ -388,10 +388,14 @@ def _write_sheet(wb, spec: SheetSpec, header, required, formats, wrap, bulk: boo
             ws.write_comment(0, j, spec.comments[col], {"x_scale": 2, "y_scale": 1.5})
         fmt_str = spec.number_formats.get(col)
         fmt = None
-        if fmt_str:
-            fmt = formats.get(fmt_str)
+        # next to wrapped text (several lines a row) every cell sits at the top of its row
+        top = bool(wrap_cols) and col not in wrap_cols
+        if fmt_str or top:
+            key = f"{fmt_str or ''}|top" if top else fmt_str
+            fmt = formats.get(key)
             if fmt is None:
-                fmt = formats[fmt_str] = wb.add_format({"num_format": fmt_str})
+                props = {"num_format": fmt_str} if fmt_str else {}
+                fmt = formats[key] = wb.add_format(props | ({"valign": "top"} if top else {}))
         if col in wrap_cols:
             fmt = wrap
         width = spec.widths.get(col)
