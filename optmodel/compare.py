@@ -505,6 +505,195 @@ def run_differences(
     return frame.reset_index(drop=True), provenance, counted
 
 
+# --------------------------------------------------------------------------- inputs
+
+INPUT_CHANGE_COLUMNS = ["sheet", "key", "column", "value_a", "value_b"]
+INPUT_REL_TOL = 1e-12
+INPUT_LINES_IN_NARRATIVE = 5
+
+
+def _input_lines(tables: dict[str, pd.DataFrame]) -> dict[tuple[str, str, str], Any] | None:
+    """The Inputs sheet as ``{(sheet, key, column): value}``; None when there is none."""
+    frame = tables.get("Inputs")
+    if frame is None:
+        return None
+    frame = frame.copy()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if not {"sheet", "key", "column", "value"} <= set(frame.columns):
+        return None
+    out: dict[tuple[str, str, str], Any] = {}
+    for sh, key, col, val in zip(frame["sheet"], frame["key"], frame["column"], frame["value"],
+                                 strict=True):
+        if _blank(sh):
+            continue
+        k = (str(sh).strip(), "" if _blank(key) else _key_cell(key),
+             "" if _blank(col) else str(col).strip())
+        out[k] = None if _blank(val) else val
+    return out
+
+
+def _key_cell(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _same_input(a: Any, b: Any) -> bool:
+    """Inputs are diffed exactly: numbers equal within 1e-12 relative, text equal."""
+    if _blank(a) or _blank(b):
+        return _blank(a) and _blank(b)
+    fa = a if isinstance(a, int | float) and not isinstance(a, bool) else None
+    fb = b if isinstance(b, int | float) and not isinstance(b, bool) else None
+    if fa is not None and fb is not None:
+        return abs(float(fa) - float(fb)) <= INPUT_REL_TOL * max(abs(float(fa)), abs(float(fb)))
+    return str(a).strip() == str(b).strip()
+
+
+def input_changes(runs: list[dict[str, pd.DataFrame]], labels: list[str],
+                  paths: Sequence[Path] | None = None) -> pd.DataFrame:
+    """Sheet InputChanges: every Inputs line that differs between the first run and each
+    other run (a line in one run only has the other value blank); one explaining row when
+    a workbook has no Inputs sheet."""
+    names = [Path(p).name for p in paths] if paths is not None else labels
+    lines = [_input_lines(t) for t in runs]
+    multi = len(runs) > 2
+    cols = INPUT_CHANGE_COLUMNS + (["run"] if multi else [])
+    missing = [n for n, x in zip(names, lines, strict=True) if x is None]
+    if missing:
+        text = (", ".join(missing) + (" has" if len(missing) == 1 else " have")
+                + " no Inputs sheet (written by an older optmodel), so which inputs "
+                "changed is not known")
+        row = {"sheet": "(no Inputs sheet)", "key": text, "column": None, "value_a": None,
+               "value_b": None} | ({"run": None} if multi else {})
+        return pd.DataFrame([row], columns=cols)
+    base = lines[0]
+    assert base is not None
+    rows = []
+    for label, other in zip(labels[1:], lines[1:], strict=True):
+        assert other is not None
+        keys = list(base) + [k for k in other if k not in base]
+        for k in keys:
+            a, b = base.get(k), other.get(k)
+            if k in base and k in other and _same_input(a, b):
+                continue
+            row = {"sheet": k[0], "key": k[1], "column": k[2] or None, "value_a": a,
+                   "value_b": b}
+            rows.append(row | ({"run": label} if multi else {}))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _input_phrase(r: dict[str, Any]) -> str:
+    def show(v: Any) -> str:
+        if _blank(v):
+            return "blank"
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v)
+
+    where = f"{r['sheet']} {r['key']}" + (f" {r['column']}" if r.get("column") else "")
+    return f"{where}: {show(r['value_a'])} → {show(r['value_b'])}"
+
+
+def input_narrative(changes: pd.DataFrame, label: str | None) -> list[dict[str, Any]]:
+    """The Narrative's first lines: what changed in the input (from InputChanges)."""
+    if len(changes) and changes["sheet"].iloc[0] == "(no Inputs sheet)":
+        return [{"run": "all", "metric": "inputs", "change": None,
+                 "line": "Inputs: " + str(changes["key"].iloc[0]) + "."}]
+    sub = changes
+    if label is not None and "run" in changes.columns:
+        sub = changes[changes["run"] == label]
+    run = label or "all"
+    if not len(sub):
+        return [{"run": run, "metric": "inputs", "change": None,
+                 "line": "Inputs: identical."}]
+    recs = sub.to_dict("records")
+    shown = "; ".join(_input_phrase(r) for r in recs[:INPUT_LINES_IN_NARRATIVE])
+    more = len(recs) - INPUT_LINES_IN_NARRATIVE
+    tail = f"; and {more} more (sheet InputChanges)" if more > 0 else ""
+    noun = "change" if len(recs) == 1 else "changes"
+    return [{"run": run, "metric": "inputs", "change": None,
+             "line": f"Inputs: {len(recs)} {noun}: {shown}{tail}."}]
+
+
+# --------------------------------------------------------------------------- attribution
+
+# KPI → (detail sheet, row filter, column, sign, key columns naming a row, unit).  Every
+# cause the Narrative gives for one of these KPIs is a row of its detail sheet.
+_SELL = ("direction", "sell")
+_BUY = ("direction", "buy")
+ATTRIBUTION: dict[str, tuple[str, tuple[str, str] | None, str, float, tuple[str, ...], str]] = {
+    "revenue_musd": ("Trade", _SELL, "value_musd", 1.0, ("market", "product", "year"), "MUSD"),
+    "purchases_musd": ("Trade", _BUY, "value_musd", 1.0, ("market", "product", "year"), "MUSD"),
+    "export_duties_musd": ("Trade", _SELL, "duty_musd", 1.0, ("market", "product", "year"),
+                           "MUSD"),
+    "import_duties_musd": ("Trade", _BUY, "duty_musd", 1.0, ("market", "product", "year"),
+                           "MUSD"),
+    "support_musd": ("Trade", _SELL, "support_musd", 1.0, ("market", "product", "year"),
+                     "MUSD"),
+    "unmet_demand_t": ("Trade", _SELL, "unmet_t", 1.0, ("market", "product", "year"), "t"),
+    "domestic_value_added_musd": ("Trade", None, "value_musd", 1.0,
+                                  ("market", "product", "year"), "MUSD"),
+    "transport_musd": ("Flows", None, "cost_musd", 1.0,
+                       ("origin", "destination", "product", "year"), "MUSD"),
+    "opex_musd": ("Activity", None, "opex_musd", 1.0, ("node", "process", "year"), "MUSD"),
+    "subsidies_musd": ("Activity", None, "subsidy_musd", 1.0, ("node", "process", "year"),
+                       "MUSD"),
+    "capex_musd": ("Builds", None, "capex_musd", 1.0, ("option", "year"), "MUSD"),
+    "fixed_om_musd": ("Builds", None, "fixed_om_musd", 1.0, ("option", "year"), "MUSD"),
+    "extraction_tax_musd": ("Extraction", None, "tax_musd", 1.0, ("deposit", "product", "year"),
+                            "MUSD"),
+    "disposal_musd": ("Disposal", None, "cost_musd", 1.0, ("node", "product", "year"), "MUSD"),
+}
+ATTRIBUTION_TOL = 1e-9
+
+
+def _detail_contributions(frame: pd.DataFrame | None, filt, column: str, keys: tuple[str, ...],
+                          signed_by_direction: bool) -> pd.Series:
+    if frame is None or frame.empty or column not in frame.columns:
+        return pd.Series(dtype=float)
+    f = frame
+    if filt is not None:
+        f = f[f[filt[0]] == filt[1]]
+    if f.empty:
+        return pd.Series(dtype=float)
+    vals = pd.to_numeric(f[column], errors="coerce").fillna(0.0)
+    if signed_by_direction:
+        vals = vals * f["direction"].map(lambda d: -1.0 if d == "buy" else 1.0)
+    key = pd.Series([" ".join(_key_cell(x) for x in k if not _blank(x))
+                     for k in zip(*(f[c].tolist() for c in keys), strict=True)], index=f.index)
+    return vals.groupby(key, sort=False).sum()
+
+
+def attribution(metric: str, base: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame],
+                limit: int = 3) -> list[str]:
+    """See :func:`attribution_total`; the phrases only."""
+    return attribution_total(metric, base, new, limit)[0]
+
+
+def attribution_total(metric: str, base: dict[str, pd.DataFrame],
+                      new: dict[str, pd.DataFrame], limit: int = 3
+                      ) -> tuple[list[str], float | None]:
+    """Up to ``limit`` detail rows with the largest contributions to the change of
+    ``metric``, as ``market product year: ±X MUSD`` (empty for a KPI without detail rows).
+    The duty lines name rows whose duty changed (rows that paid duty in one run or both);
+    revenue names sell rows only, purchases buy rows only."""
+    spec = ATTRIBUTION.get(metric)
+    if spec is None:
+        return [], None
+    sheet, filt, column, _sign, keys, unit = spec
+    signed = metric == "domestic_value_added_musd"
+    a = _detail_contributions(base.get(sheet), filt, column, keys, signed)
+    b = _detail_contributions(new.get(sheet), filt, column, keys, signed)
+    delta = b.reindex(b.index.union(a.index), fill_value=0.0).sub(
+        a.reindex(b.index.union(a.index), fill_value=0.0))
+    total = float(delta.sum())
+    delta = delta[delta.abs() > ATTRIBUTION_TOL]
+    if delta.empty:
+        return [], total
+    order = sorted(delta.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+    return [f"{k}: {fmt_delta(float(v), unit)}" for k, v in order[:limit]], total
+
+
 # --------------------------------------------------------------------------- narrative
 
 
@@ -543,6 +732,7 @@ def _trade_phrases(trade: pd.DataFrame, limit: int = 2) -> list[str]:
         .sum()
         .reset_index()
     )
+    g = g[g["tonnes_change"].abs() > ATTRIBUTION_TOL]  # a price or duty change moves no tonnes
     g = g.reindex(g["value_impact_musd"].abs().sort_values(ascending=False).index)
     any_gone = bool(((g["tonnes_new"] <= 0) & (g["tonnes_base"] > 0)).any())
     out = []
@@ -641,8 +831,13 @@ def narrative_lines(
     stages: dict[str, int],
     reo: dict[str, float],
     tol: float,
+    base_run: dict[str, pd.DataFrame] | None = None,
+    new_run: dict[str, pd.DataFrame] | None = None,
 ) -> list[dict[str, Any]]:
-    """One line per changed KPI of run ``label`` (pv_* lines fold into the NPV line)."""
+    """One line per changed KPI of run ``label`` (pv_* lines fold into the NPV line).
+
+    With the two runs' tables, the causes of every KPI in :data:`ATTRIBUTION` are its
+    detail rows with the largest contributions (:func:`attribution`)."""
     col = f"change: {label}"
     base_col = kpis.columns[2]
     new_col = f"value: {label}"
@@ -677,6 +872,11 @@ def narrative_lines(
         "processing_depth_index": _stage_phrases(sub["Trade"], stages, reo, exports_only=False),
         "raw_export_share": _stage_phrases(sub["Trade"], stages, reo, exports_only=True),
     }
+    totals: dict[str, float | None] = {}
+    if base_run is not None and new_run is not None:
+        for metric in ATTRIBUTION:
+            reasons_for[metric], totals[metric] = attribution_total(metric, base_run, new_run)
+        reasons_for["unmet_penalty_musd"] = attribution("unmet_demand_t", base_run, new_run)
     lines = []
     for _, row in kpis.iterrows():
         metric = row["metric"]
@@ -689,6 +889,13 @@ def narrative_lines(
         else:
             head = f"{metric_label(metric)} {fmt_delta(float(change), unit)}"
         reasons = list(reasons_for.get(metric, []))
+        total = totals.get(metric)
+        if (total is not None and change is not None and not _blank(change)
+                and abs(total - float(change)) > 1e-6 * max(1.0, abs(float(change)))):
+            # the rows named would not explain this KPI: say so rather than mislead
+            reasons = [f"its detail rows ({ATTRIBUTION[metric][0]}) change by "
+                       f"{fmt_delta(total, ATTRIBUTION[metric][5])} in all, not by the same "
+                       "amount, so no row is named"]
         if metric == "npv_musd":
             pv = _pv_phrase(kpis, label, tol)
             if pv:
@@ -718,8 +925,11 @@ def compare_tables(
     runs: list[dict[str, pd.DataFrame]],
     labels: list[str],
     tol: float = DEFAULT_TOL,
+    paths: Sequence[Path] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], list[str], int, bool]:
-    """Difference sheets of read runs: ``(sheets, narrative, n_differences, provenance)``."""
+    """Difference sheets of read runs: ``(sheets, narrative, n_differences, provenance)``.
+
+    InputChanges comes first and the Narrative starts from it."""
     if len(runs) < 2:
         raise InputError("compare needs at least two results workbooks.")
     kpis = kpi_table(runs, labels, tol)
@@ -749,9 +959,12 @@ def compare_tables(
         ignore_index=True,
     )
     rundiff, provenance, run_counted = run_differences(runs, labels)
+    changes = input_changes(runs, labels, paths)
     stages = product_stage(base)
     reo = product_reo(base)
     narrative: list[dict[str, Any]] = []
+    for lb in labels[1:] if len(runs) > 2 else [None]:
+        narrative += input_narrative(changes, lb)
     if provenance:
         prov = rundiff[rundiff["kind"] == "provenance"]
         narrative.append(
@@ -764,10 +977,12 @@ def compare_tables(
                 + "): differences may reflect data, not only decisions.",
             }
         )
-    for lb in labels[1:]:
-        narrative += narrative_lines(kpis, lb, builds, diffs, stages, reo, tol)
+    for lb, run in zip(labels[1:], runs[1:], strict=True):
+        narrative += narrative_lines(kpis, lb, builds, diffs, stages, reo, tol, base, run)
     n_kpi = int((kpis["changed"] == "yes").sum())
-    n = n_kpi + len(builds) + sum(len(d) for d in diffs.values()) + len(prices) + run_counted
+    n_inputs = 0 if "(no Inputs sheet)" in set(changes["sheet"]) else len(changes)
+    n = (n_inputs + n_kpi + len(builds) + sum(len(d) for d in diffs.values()) + len(prices)
+         + run_counted)
     if n == 0:
         narrative.append(
             {
@@ -778,7 +993,7 @@ def compare_tables(
             }
         )
     narr = pd.DataFrame(narrative, columns=["run", "metric", "change", "line"])
-    sheets: dict[str, pd.DataFrame] = {}
+    sheets: dict[str, pd.DataFrame] = {"InputChanges": changes}
     if provenance:
         sheets["RunDifferences"] = rundiff
     sheets["KPIs"] = kpis
@@ -846,7 +1061,7 @@ def compare_results(
         raise OutputError(f"The difference workbook and the HTML page cannot both be {out_xlsx}.")
     runs = [read_results(p) for p in paths]
     labels = run_labels(paths)
-    sheets, narrative, n, provenance = compare_tables(runs, labels, tol)
+    sheets, narrative, n, provenance = compare_tables(runs, labels, tol, paths)
     for line in narrative:
         log.info("%s", line)
     result = CompareResult(

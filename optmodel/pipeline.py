@@ -27,7 +27,14 @@ from optmodel.io.read import read_raw
 from optmodel.io.write import check_writable
 from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import ModelData, build_model_data
-from optmodel.results.tables import extract_tables, summary_table, write_results
+from optmodel.results.inputs_sheet import inputs_table
+from optmodel.results.plan_checks import reexport_warnings
+from optmodel.results.tables import (
+    extract_tables,
+    summary_table,
+    with_meanings,
+    write_results,
+)
 from optmodel.solver.diagnose import (
     diagnosis,
     diagnosis_text,
@@ -81,11 +88,12 @@ def load_tables(path: Path, scenario: str | None = None,
 
 
 def _raise_errors(issues: list[Issue], prefix: str = "") -> None:
+    """InputError with every error, then the warnings (printed with them by ``validate``)."""
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         if prefix:
             errors = [Issue(i.sheet, i.row, i.column, i.value, prefix + i.message) for i in errors]
-        raise InputError(errors)
+        raise InputError(errors + [i for i in issues if i.severity != "error"])
 
 
 def solve_options(settings: dict[str, Any], mip_gap: float | None = None,
@@ -195,9 +203,14 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
 
 def add_context_sheets(result: dict[str, pd.DataFrame], data: ModelData,
                        tables: Tables) -> None:
-    """The sheets a results workbook carries besides the solution: Warnings, Nodes,
+    """The sheets a results workbook carries besides the solution: Warnings (input and
+    plan warnings; the plan warnings are added to ``tables.warnings``), Inputs, Nodes,
     Products (the last two for the report's map and depth charts)."""
+    tables.warnings = tables.warnings + [w for w in reexport_warnings(result.get("Trade"))
+                                         if w not in tables.warnings]
     result["Warnings"] = _warnings_frame(tables.warnings)
+    result["Inputs"] = inputs_table(tables)
+    result["Summary"] = with_meanings(result["Summary"])
     result["Nodes"] = data.nodes[["node", "kind", "region", "country", "lat", "lon"]].copy()
     result["Products"] = data.products[["product", "stage", "reo_content"]].copy()
 
@@ -219,14 +232,14 @@ def _warnings_frame(warnings: list[Issue]) -> pd.DataFrame:
          for w in warnings], columns=["sheet", "row", "message"])
 
 
-def _write_report(results_path: Path) -> None:
+def _write_report(results_path: Path, shared_plotly: bool = False) -> None:
     try:
         from optmodel.report import write_report
     except ImportError:  # report package not available
         log.warning("report module not available; no HTML report written")
         return
     try:
-        write_report(results_path, results_path.with_suffix(".html"))
+        write_report(results_path, results_path.with_suffix(".html"), shared_plotly)
     except Exception as exc:  # the results workbook is written; a report failure loses nothing
         log.warning("HTML report not written: %s", exc)
 

@@ -401,3 +401,70 @@ SHEETS: dict[str, Sheet] = {
 SHEET_ORDER = tuple(SHEETS)
 IGNORED_SHEETS = ("README",)
 
+# ---------------------------------------------------------------- results: Summary meanings
+# One sentence per Summary line (the results workbook's `meaning` column, docs/model.md §12, and
+# the README's KPI section).  Money lines are undiscounted sums over the horizon unless
+# they say otherwise.
+OBJECTIVE_TERM_MEANINGS: dict[str, str] = {
+    "revenue": "Money from every sell row: price × tonnes (the realised revenue on a "
+               "price-response row), before duty and support.",
+    "purchases": "Money paid on every buy row: price × tonnes.",
+    "export_duties": "Export duty paid: rate × value on export sell rows of the products a "
+                     "duty row targets (highest rate when several apply).",
+    "import_duties": "Import duty paid: rate × value on import buy rows of the products a "
+                     "duty row targets.",
+    "opex": "Variable operating cost of processes: opex per activity unit × activity.",
+    "subsidies": "Processing subsidies received: subsidy per activity unit × activity of "
+                 "the targeted processes.",
+    "support": "Domestic demand support received from the state: value per tonne × tonnes "
+               "on domestic sell rows of the targeted products.",
+    "fixed_om": "Fixed operation and maintenance of built units, for every year they are "
+                "alive.",
+    "transport": "Shipping cost on routes: tonnes × (cost per tonne + cost per tonne-km × "
+                 "distance).",
+    "extraction_tax": "Extraction tax on the gross output of deposits.",
+    "disposal": "Cost of disposing of products that are removed for good.",
+    "unmet_penalty": "Penalty for demand below a sell row's minimum (with a Settings "
+                     "penalty).",
+    "capex": "Investment in built units after capex relief, paid in the start year.",
+    "opening_cost": "One-off cost of opening new sites (not discounted, no relief).",
+    "salvage": "Value of the unused lifetime of units still alive at the end of the horizon "
+               "(when Settings salvage is on).",
+}
+SUMMARY_MEANINGS: dict[str, str] = {
+    "npv_musd": "Net present value of the chain: every income minus every cost, discounted "
+                "to first_year; the number the model maximises.",
+    "objective_bound_musd": "Best NPV the solver could still prove possible; equal to "
+                            "npv_musd when the solve is optimal.",
+    "mip_gap": "Relative distance between npv_musd and the bound (0 = proven optimal).",
+    "status": "How the solve ended: optimal, or time_limit with the best plan found.",
+    **{f"{k}_musd": v for k, v in OBJECTIVE_TERM_MEANINGS.items()},
+    "processing_depth_index": "Average stage of what is sold, weighted by tonnes of REO "
+                              "content (0 ore … 5 magnet, 6 end product); higher = deeper "
+                              "processing.",
+    "raw_export_share": "REO tonnes exported as ore, concentrate or mixed compounds (stage "
+                        "≤ 2) divided by REO tonnes mined.",
+    "domestic_value_added_musd": "Revenue on every sell row minus purchases on every buy "
+                                 "row: the gross value the chain adds to what it buys.",
+    "unmet_demand_t": "Tonnes by which sales fall short of sell rows' minimums, over all "
+                      "years.",
+    "relief_given_musd": "Capex relief the state gives up (less the salvage that relief "
+                         "removed).",
+    "fiscal_net_musd": "The state's net receipts: duties + extraction tax − subsidies − "
+                       "support − relief given.",
+    "pv_fiscal_net_musd": "fiscal_net_musd with each item discounted as in the NPV.",
+    "national_npv_musd": "npv_musd + pv_fiscal_net_musd: the plan's value to the country, "
+                         "as if every transfer between state and chain were zero.",
+}
+
+
+def summary_meaning(metric: str) -> str:
+    """The one-sentence meaning of a Summary line ("" for an unknown line)."""
+    if metric in SUMMARY_MEANINGS:
+        return SUMMARY_MEANINGS[metric]
+    if metric.startswith("pv_") and metric.endswith("_musd"):
+        term = metric[3:-5]
+        if term in OBJECTIVE_TERM_MEANINGS:
+            return (f"{term.replace('_', ' ').capitalize()}, discounted, income + and "
+                    "costs −; the pv_ lines add up to npv_musd.")
+    return ""

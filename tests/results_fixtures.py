@@ -272,6 +272,15 @@ def results_tables(
         ],
         columns=["key", "value"],
     )
+    # the input the run used (MODEL.md §4 Inputs), a few lines of it
+    T["Inputs"] = pd.DataFrame(
+        [
+            ("Settings", "first_year", "value", 2026),
+            ("Settings", "discount_rate", "value", 0.08),
+            ("Policy", "export_duty_rate|stage<=2|", "value", 0.0),
+        ],
+        columns=["sheet", "key", "column", "value"],
+    )
     order = [
         "Summary",
         "Builds",
@@ -284,6 +293,7 @@ def results_tables(
         "Prices",
         "Binding",
         "Warnings",
+        "Inputs",
         "Run",
         "Nodes",
         "Products",

@@ -102,7 +102,8 @@ def test_sweep_writes_the_cli_files(tiny_workbook, tmp_path):
     # the plant core, the other runs find it by content
     assert sorted(r.model for r in warm.results) == ["built"] * 2 + ["structure re-used"] * 4
     files = sorted(p.name for p in (tmp_path / "w").iterdir())
-    assert files == ["batch.html", "batch.xlsx"] + [f"sweep_00{i}.xlsx" for i in range(1, 7)]
+    assert files == ["batch.html", "batch.xlsx", "plotly.min.js"] + [
+        f"sweep_00{i}.xlsx" for i in range(1, 7)]  # the batch's pages share plotly.min.js
     book = _book(tmp_path / "w" / "batch.xlsx")
     runs = book["Runs"]
     assert list(runs.columns[:3]) == ["scenario", *(s.split("=")[0] for s in sets)]
@@ -131,7 +132,7 @@ def test_failed_and_infeasible_runs_do_not_stop_the_sweep(tiny_min_t, tmp_path):
     # the infeasible run gets the diagnosis workbook a single solve would write
     assert runs["output"].fillna("").tolist() == ["", "sweep_002.xlsx", "sweep_003.xlsx"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "batch.html", "batch.xlsx", "sweep_002.xlsx", "sweep_003.xlsx"]
+        "batch.html", "batch.xlsx", "plotly.min.js", "sweep_002.xlsx", "sweep_003.xlsx"]
     diag = _book(tmp_path / "out" / "sweep_003.xlsx")
     assert set(diag) >= {"Diagnosis", "Run"} and "Summary" not in diag
     assert "ChinaC" in diag["Diagnosis"].to_string()

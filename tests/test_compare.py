@@ -131,9 +131,11 @@ def test_workbook_vs_itself_has_no_differences(base_path, tmp_path):
         assert res.tables[sheet].empty, sheet
     assert (res.tables["KPIs"]["changed"] == "").all()
     assert res.tables["RunDifferences"].empty
-    assert res.narrative == ["No differences beyond the tolerance."]
+    assert res.narrative == ["Inputs: identical.", "No differences beyond the tolerance."]
+    assert res.tables["InputChanges"].empty
     names = _sheet_names(out)
     assert names == [
+        "InputChanges",
         "KPIs",
         "Builds",
         "Flows",
@@ -174,7 +176,10 @@ def test_one_build_removed_reports_exactly_that(base_path, tmp_path):
     for sheet in ("Flows", "Trade", "Activity", "Prices"):
         assert res.tables[sheet].empty, sheet
     assert res.n_differences == 2
-    assert res.narrative == ["NPV −312 MUSD: Novosibirsk separation no longer built"]
+    assert res.narrative == [
+        "Inputs: identical.",
+        "NPV −312 MUSD: Novosibirsk separation no longer built",
+    ]
     # the written workbook holds the same
     written = pd.read_excel(tmp_path / "d.xlsx", sheet_name=None, engine="calamine")
     assert len(written["Builds"]) == 1 and written["Builds"]["change"].iloc[0] == "removed"
@@ -184,7 +189,8 @@ def test_one_build_removed_reports_exactly_that(base_path, tmp_path):
 def test_strategy_change_tables_and_narrative(base_path, tmp_path):
     other = write_results_workbook(tmp_path / "no_sep.xlsx", results_tables(False))
     res = compare_results([base_path, other], None, None)
-    npv_line = res.narrative[0]
+    assert res.narrative[0] == "Inputs: identical."
+    npv_line = res.narrative[1]
     assert npv_line.startswith("NPV −")
     assert "Novosibirsk separation no longer built" in npv_line
     assert "mixed_compounds exported to China instead" in npv_line
@@ -230,6 +236,7 @@ def test_builds_resized_and_moved(base_path, tmp_path):
     assert got == {"tomtor_mine": "resized", "novosib_sep": "moved"}
     assert res.n_differences == 2
     assert res.narrative == [
+        "Inputs: identical.",
         "No KPI changed beyond the tolerance, but: Tomtor mining_tomtor resized 1→2 units; "
         "Novosibirsk separation moved 2026 → 2027"
     ]
@@ -242,13 +249,14 @@ def test_different_input_lists_run_differences_first(base_path, tmp_path):
     out = tmp_path / "d.xlsx"
     res = compare_results([base_path, p], out)
     assert res.provenance_differs
-    assert _sheet_names(out)[0] == "RunDifferences"
+    assert _sheet_names(out)[:2] == ["InputChanges", "RunDifferences"]
     rd = res.tables["RunDifferences"]
     assert dict(zip(rd["key"], rd["kind"], strict=True)) == {
         "input_sha256": "provenance",
         "scenario": "setting",
     }
-    assert res.narrative[0].startswith("Runs come from different inputs or versions")
+    assert res.narrative[0] == "Inputs: identical."
+    assert res.narrative[1].startswith("Runs come from different inputs or versions")
     assert res.n_differences == 2
 
 
@@ -353,7 +361,7 @@ def test_real_results_one_build_removed(solved, tmp_path):
         else:
             assert res.tables[sheet].empty, sheet
     node, process = b["node"].iloc[0], b["process"].iloc[0]
-    assert res.narrative == [
+    assert res.narrative[1:] == [
         f"No KPI changed beyond the tolerance, but: {node} {process} no longer built"
     ]
 
@@ -373,7 +381,8 @@ def test_real_scenarios_compare(solved, tmp_path):
         b["npv_musd"] - a["npv_musd"]
     )
     if abs(b["npv_musd"] - a["npv_musd"]) > 1e-6:
-        assert res.narrative[0].startswith("NPV ")
-        assert "MUSD" in res.narrative[0] and "(" not in res.narrative[0].split(":")[0]
-    assert _sheet_names(tmp_path / "d.xlsx")[0] == "KPIs"
+        assert res.narrative[0].startswith("Inputs: 1 change: Policy export_duty_rate|stage<=1|")
+        assert res.narrative[1].startswith("NPV ")
+        assert "MUSD" in res.narrative[1] and "(" not in res.narrative[1].split(":")[0]
+    assert _sheet_names(tmp_path / "d.xlsx")[:2] == ["InputChanges", "KPIs"]
     assert (tmp_path / "d.html").stat().st_size > 1_000_000  # plotly.js inlined

@@ -60,8 +60,9 @@ def test_results_workbook_opens_in_libreoffice(tiny_workbook, tmp_path):
                            "--convert-to", "csv", "--outdir", str(tmp_path / "csv"), str(out)],
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
-    csv = (tmp_path / "csv" / "res.csv").read_text()
-    assert csv.startswith("metric,value,unit") and "npv_musd" in csv
+    # LibreOffice writes csv in its own default encoding; the meaning sentences hold − and ×
+    csv = (tmp_path / "csv" / "res.csv").read_bytes().decode("utf-8", errors="replace")
+    assert csv.startswith("metric,value,unit,meaning") and "npv_musd" in csv
 
 
 def test_default_command_solves_the_base_case_without_report(tmp_path):

@@ -222,7 +222,7 @@ def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
         return
     write_results(path, tables)
     if report:
-        _write_report(path)
+        _write_report(path, shared_plotly=True)  # one plotly.min.js for the batch's pages
 
 
 def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec,
@@ -768,16 +768,21 @@ def write_batch(path: Path, results: list[RunResult], params: list, meta: dict[s
 
 def print_batch(outcome: BatchOutcome, console, limit: int = 25) -> None:
     """A short table of the runs and one line of totals."""
+    from rich.markup import escape
     from rich.table import Table
 
     res = outcome.results
+    swept = any(r.params for r in res)  # a sweep: each run is listed with its values
     t = Table(title=f"Batch: {outcome.batch_path}")
-    for col, just in (("run", "left"), ("status", "left"), ("exit", "right"),
-                      ("npv_musd", "right"), ("depth", "right"), ("time_s", "right")):
-        t.add_column(col, justify=just)
+    for col, just in (("run", "left"), *([("swept values", "left")] if swept else []),
+                      ("status", "left"), ("exit", "right"), ("npv_musd", "right"),
+                      ("depth", "right"), ("time_s", "right")):
+        t.add_column(col, justify=just, overflow="fold", min_width=len(col))
     for r in res[:limit]:
         npv, depth = r.kpis.get("npv_musd"), r.kpis.get("processing_depth_index")
-        t.add_row(r.name, r.status if r.exit_code == EXIT_OK else f"[red]{r.status}[/]",
+        values = [escape(_swept_values(r.params))] if swept else []
+        t.add_row(r.name, *values,
+                  r.status if r.exit_code == EXIT_OK else f"[red]{r.status}[/]",
                   str(r.exit_code), "–" if npv is None else f"{npv:,.1f}",
                   "–" if depth is None else f"{depth:.2f}", f"{r.time_s:.2f}")
     console.print(t)
@@ -788,6 +793,16 @@ def print_batch(outcome: BatchOutcome, console, limit: int = 25) -> None:
     bad = sum(r.exit_code != EXIT_OK for r in res)
     console.print(f"{len(res)} runs, {len(res) - bad} solved, {bad} failed in "
                   f"{outcome.wall_s:.1f} s; exit code {outcome.exit_code}.", highlight=False)
+
+
+def _swept_values(params: dict[str, Any]) -> str:
+    """``{"Policy|export_duty_rate|stage<=1|:value": 0.25}`` →
+    ``export_duty_rate|stage<=1|:value=0.25`` (each swept parameter without its sheet)."""
+    parts = []
+    for label, v in params.items():
+        name = str(label).split("|", 1)[-1]
+        parts.append(f"{name}={v:,.6g}" if isinstance(v, int | float) else f"{name}={v}")
+    return "; ".join(parts)
 
 
 # ------------------------------------------------------------ entry points

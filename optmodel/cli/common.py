@@ -29,12 +29,50 @@ app = typer.Typer(
     help="optmodel: where to mine, process and sell rare earths (Pyomo + HiGHS, Excel in/out).",
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-out = Console()
+class _Console(Console):
+    """A rich console that, when its reader has gone (``optmodel validate … | head``),
+    discards the rest of its output and lets the command end with its own exit code
+    (rich's default ends the process with exit code 1)."""
+
+    def on_broken_pipe(self) -> None:
+        import os
+
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self.file.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        os.close(devnull)
+
+
+err = _Console(stderr=True)
+out = _Console()
 log = logging.getLogger("optmodel")
 
 
+def silence_closed_pipes() -> None:
+    """After a reader such as ``head`` closed our output: send the rest to /dev/null, so
+    that neither the remaining prints nor the final flush at exit fail (exit code kept)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    os.close(devnull)
+
+
 def fail(exc: BaseException) -> None:
+    try:
+        _print_failure(exc)
+    except BrokenPipeError:
+        silence_closed_pipes()
+    raise typer.Exit(getattr(exc, "exit_code", 1))
+
+
+def _print_failure(exc: BaseException) -> None:
     if isinstance(exc, InputError):
         n = sum(1 for i in exc.issues if i.severity == "error")
         err.print(f"[bold red]Input problems ({n}):[/]" if n > 1 else "[bold red]Input problem:[/]")
@@ -44,13 +82,14 @@ def fail(exc: BaseException) -> None:
                       soft_wrap=True)
     elif isinstance(exc, OptmodelError):
         err.print(f"[bold red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
-    raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
 def guard(fn):
     """Run a command body; map errors to exit codes and sentences."""
     try:
-        return fn()
+        result = fn()
+        sys.stdout.flush()  # a closed pipe shows here, inside the guard
+        return result
     except OptmodelError as exc:
         fail(exc)
     except KeyboardInterrupt as exc:
@@ -59,6 +98,9 @@ def guard(fn):
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except typer.Exit:
         raise
+    except BrokenPipeError:  # `optmodel validate … | head`: the reader has what it wanted
+        silence_closed_pipes()
+        raise typer.Exit(0) from None
     except Exception as exc:  # last resort: a sentence, never a traceback
         log.debug("unexpected error", exc_info=True)
         err.print(f"[bold red]Unexpected error ({type(exc).__name__}): {escape(str(exc))}[/]\n"

@@ -24,6 +24,7 @@ from optmodel.cli.common import (
     err,
     guard,
     out,
+    silence_closed_pipes,
 )
 from optmodel.errors import EXIT_INPUT, EXIT_INTERRUPTED, InputError
 
@@ -107,7 +108,8 @@ def _print_headline(res) -> None:
         t.add_row(k, _fmt(s.get(k), d))
     b = res.tables["Builds"]
     if len(b):
-        builds = "; ".join(f"{r.option} ×{r.units:g} ({r.year})" for r in b.itertuples())
+        builds = "; ".join(f"{r.option} ×{r.units:g} (online {r.online_year})"
+                           for r in b.itertuples())
         t.add_row("builds", escape(builds))
     else:
         t.add_row("builds", "none")
@@ -258,12 +260,19 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app(standalone_mode=True)
+    except BrokenPipeError:  # output piped into a reader that stopped early (head)
+        silence_closed_pipes()
+        sys.exit(0)
     except KeyboardInterrupt:
         err.print("[bold red]Interrupted: nothing was written.[/]")
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit as exc:
         if _exits_fast():
             _exit_now(exc.code)
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            silence_closed_pipes()
         raise
 
 

@@ -66,6 +66,9 @@ def _print_robust(res, tables, output: Path) -> None:
     t.add_column("metric")
     t.add_column("value", justify="right")
     t.add_row("status", str(s["status"]) + _status_note(str(s["status"])))
+    gap = s.get("mip_gap")  # at a time limit: how far the plan may be from the optimum
+    t.add_row("mip_gap", "–" if gap is None else f"{float(gap):.4%}" if isinstance(
+        gap, int | float) else str(gap))
     for k in ("objective_musd", "expected_npv_robust_plan_musd", "expected_npv_base_plan_musd",
               "expected_npv_perfect_information_musd", "vss_musd", "evpi_musd",
               "worst_npv_robust_plan_musd", "max_regret_robust_plan_musd"):

@@ -32,8 +32,9 @@ def normalise_target(value: Any) -> str | None:
     if not text:
         return None
     compact = re.sub(r"\s+", "", text).casefold()
-    if _STAGE_FORM.match(compact):
-        return compact
+    m = _STAGE_FORM.match(compact)
+    if m:  # N as a plain integer: stage<=05 is stage<=5
+        return f"stage{m.group(1)}{int(m.group(2))}"
     return text.casefold()
 
 

@@ -32,7 +32,7 @@ LIST_ROWS = 1000
 #: Rows below the header that carry the data validations.
 VALIDATION_ROWS = LIST_ROWS
 
-#: Each Policy instrument: the form of its target, and what its value means (MODEL.md §3.1).
+#: Each Policy instrument: the form of its target, and what its value means (docs/model.md §11.1).
 INSTRUMENT_HELP: dict[str, tuple[str, str]] = {
     "export_duty_rate": (
         "a product, stage<=N or stage>=N; blank = every product",
@@ -184,7 +184,7 @@ def _general_lines() -> list[str]:
     common = ", ".join(c.name for c in schema.COMMON_COLUMNS)
     return [
         "Input workbook of optmodel (the model chooses where to mine, process and sell rare "
-        "earths; see MODEL.md). This README sheet is ignored by the loader.",
+        "earths; see docs/model.md). This README sheet is ignored by the loader.",
         "Headers are in row 1 (case-insensitive, surrounding spaces ignored). Red headers are "
         "required columns, blue ones optional; hover over a header for its meaning, unit, "
         "default and allowed values. A blank cell takes the column default.",

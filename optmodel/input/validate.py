@@ -22,6 +22,7 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, cre
 
 from optmodel import schema as S
 from optmodel.errors import InputError, Issue
+from optmodel.input.root_causes import sheet_level_issues
 from optmodel.input.scenarios import Override, apply_overrides
 from optmodel.input.tables import ROW, Tables, clean_cell
 from optmodel.input.targets import fold, stage_form
@@ -126,6 +127,8 @@ def validate_raw(raw: dict[str, RawSheet], extra_rules: bool = True,
         # run even when Settings has errors: every problem is reported at once
         _cross_checks(tables, issues)
         _check_scenario_selectors(raw, tables, issues)
+    # empty sheets named, follow-on errors collapsed under their root (one place)
+    issues = sheet_level_issues(raw, issues)
     return tables, issues
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def _check_package(path: Path) -> dict[str, list[tuple[int, str]]]:
                     cells = _scan_sheet(zf, info, path.name)
                     if cells:
                         errors[parts.get(info.filename, info.filename)] = cells
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error) as exc:  # zlib: a damaged compressed member
         raise InputError(f"{path.name} is not a valid .xlsx workbook (damaged zip).") from exc
     except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError) as exc:
         raise InputError(f"{path.name} cannot be read as an .xlsx workbook: {exc}.") from exc

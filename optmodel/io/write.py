@@ -54,6 +54,9 @@ class SheetSpec:
     autofilter: bool = True
     freeze: bool = True
     wrap_columns: Iterable[str] = ()
+    # printing: every sheet prints landscape, fitted to the page width, with its header row
+    # repeated on every page; one_page fits the whole sheet on one page (the Summary)
+    one_page: bool = False
 
 
 def check_writable(path: Path, inputs: Iterable[Path] = ()) -> None:
@@ -327,13 +330,19 @@ class _BulkWorksheet(xlsxwriter.worksheet.Worksheet):
             frags.append(col)
         has = (kinds != 0).any(axis=1).tolist()
         spans = self.row_spans
+        # rows given a height by set_row (wrapped text), written as xlsxwriter's _write_row
+        heights = {r: f' ht="{info.height * 0.75:.16g}" customHeight="1"'
+                   for r, info in self.row_info.items()
+                   if info.height is not None and info.height != self.default_row_height}
         out: list[str] = []
         for i, cells in enumerate(zip(*frags, strict=True)):
             if not has[i]:
                 continue
             r = first_row + i
             span = spans.get(r // 16)
-            out.append(f'<row r="{r + 1}" spans="{span}">' if span else f'<row r="{r + 1}">')
+            ht = heights.get(r, "")
+            out.append(f'<row r="{r + 1}" spans="{span}"{ht}>' if span
+                       else f'<row r="{r + 1}"{ht}>')
             out.append("".join(cells))
             out.append("</row>")
         return "".join(out)
@@ -379,10 +388,14 @@ def _write_sheet(wb, spec: SheetSpec, header, required, formats, wrap, bulk: boo
             ws.write_comment(0, j, spec.comments[col], {"x_scale": 2, "y_scale": 1.5})
         fmt_str = spec.number_formats.get(col)
         fmt = None
-        if fmt_str:
-            fmt = formats.get(fmt_str)
+        # next to wrapped text (several lines a row) every cell sits at the top of its row
+        top = bool(wrap_cols) and col not in wrap_cols
+        if fmt_str or top:
+            key = f"{fmt_str or ''}|top" if top else fmt_str
+            fmt = formats.get(key)
             if fmt is None:
-                fmt = formats[fmt_str] = wb.add_format({"num_format": fmt_str})
+                props = {"num_format": fmt_str} if fmt_str else {}
+                fmt = formats[key] = wb.add_format(props | ({"valign": "top"} if top else {}))
         if col in wrap_cols:
             fmt = wrap
         width = spec.widths.get(col)
@@ -397,6 +410,8 @@ def _write_sheet(wb, spec: SheetSpec, header, required, formats, wrap, bulk: boo
         ws.set_bulk(df, first_row=1)
     else:
         _write_cells(ws, df, first_row=1)
+    _print_setup(ws, spec)
+    _wrapped_row_heights(ws, spec, cols)
     if spec.freeze:
         ws.freeze_panes(1, 0)
     if spec.autofilter and cols:
@@ -426,3 +441,33 @@ def _write_sheet(wb, spec: SheetSpec, header, required, formats, wrap, bulk: boo
                 "error_message": f"{col}: choose a value from the list.",
             },
         )
+
+
+def _print_setup(ws, spec: SheetSpec) -> None:
+    """Print or PDF export: A4 landscape, fitted to the page width (one page for
+    ``one_page``), the header row repeated on every page, the sheet name and page number
+    in the footer."""
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.fit_to_pages(1, 1 if spec.one_page else 0)
+    ws.repeat_rows(0)
+    ws.set_footer(f"&L{spec.name[:31].replace('&', '&&')}&RPage &P of &N")
+
+
+def _wrapped_row_heights(ws, spec: SheetSpec, cols: list[str]) -> None:
+    """Rows whose wrapped text needs several lines get the height for them (spreadsheets
+    do not grow rows on opening a file, and printed lines would overlap)."""
+    wrap = [c for c in spec.wrap_columns if c in cols]
+    if not wrap or not len(spec.frame):
+        return
+    lines = np.ones(len(spec.frame), dtype=int)
+    for c in wrap:
+        width = spec.widths.get(c) or 60
+        per_line = max(int(width * 1.1) - 1, 10)
+        text = spec.frame[c].map(lambda v: "" if _cell(v) is None else str(v))
+        need = np.array([sum(max(1, -(-len(part) // per_line)) for part in t.split("\n"))
+                         for t in text], dtype=int)
+        lines = np.maximum(lines, need)
+    for i in np.flatnonzero(lines > 1).tolist():
+        ws.set_row(i + 1, 15 * int(lines[i]))

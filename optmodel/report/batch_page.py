@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 from optmodel.io.write import atomic_write_bytes
 from optmodel.report.colours import colour_for
 from optmodel.report.figures import FONT, note_figure
-from optmodel.report.html import Page, table_html
+from optmodel.report.html import Page, ensure_plotly_js, table_html
 
 KPI_LABELS = {
     "npv_musd": "NPV (MUSD)",
@@ -157,9 +157,10 @@ def _against_base_section(page: Page, versus: pd.DataFrame, notes: dict[str, str
 
 def batch_html(runs: pd.DataFrame, labels: list[str], meta: dict[str, Any],
                grid: bool = True, versus: pd.DataFrame | None = None,
-               notes: dict[str, str] | None = None) -> str:
+               notes: dict[str, str] | None = None, plotly_src: str | None = None) -> str:
     """The whole page: provenance, the response (sweep) or scenario panels, each run against
-    base (``versus``, its column definitions ``notes``), failed runs."""
+    base (``versus``, its column definitions ``notes``), failed runs; plotly.js inlined or
+    loaded from ``plotly_src``."""
     page = Page(f"optmodel batch: {meta.get('input_file', '')}")
     page.add(f"<h1>Batch of {len(runs)} runs: {html.escape(str(meta.get('input_file', '')))}"
              "</h1>")
@@ -188,12 +189,15 @@ def batch_html(runs: pd.DataFrame, labels: list[str], meta: dict[str, Any],
     page.add("<h2>All runs</h2>")
     page.add(table_html(runs[[c for c in cols if c in runs.columns]],
                         text_columns=("scenario", "status", "builds")))
-    return page.render()
+    return page.render(plotly_src)
 
 
 def write_batch_page(path: Path, runs: pd.DataFrame, labels: list[str],
                      meta: dict[str, Any], grid: bool = True,
                      versus: pd.DataFrame | None = None,
                      notes: dict[str, str] | None = None) -> None:
-    """Write :func:`batch_html` to ``path`` (atomically)."""
-    atomic_write_bytes(path, batch_html(runs, labels, meta, grid, versus, notes).encode("utf-8"))
+    """Write :func:`batch_html` to ``path`` (atomically); it loads the ``plotly.min.js``
+    its folder shares with the batch's run reports."""
+    src = ensure_plotly_js(Path(path).parent).name
+    atomic_write_bytes(path, batch_html(runs, labels, meta, grid, versus, notes,
+                                        src).encode("utf-8"))

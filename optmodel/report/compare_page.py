@@ -165,6 +165,10 @@ def compare_html(result: Any) -> str:
         parts.append(
             f'<p class="meta"><b>{html.escape(label)}</b> ({role}) — {run_line(tables)}</p>'
         )
+    changes = result.tables.get("InputChanges")
+    if changes is not None and not changes.empty:
+        parts.append(f"<h2>Input changes ({len(changes)})</h2>")
+        parts.append(table_html(changes, text_columns=("sheet", "key", "column"), max_rows=50))
     parts.append("<h2>What changed</h2>")
     parts.append(
         '<ul class="narrative">'

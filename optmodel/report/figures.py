@@ -331,6 +331,28 @@ def _node_kinds(tables: Tables) -> dict[str, str]:
 # --------------------------------------------------------------------------- map
 
 
+def label_positions(nodes: pd.DataFrame) -> list[str]:
+    """A text position for each node's label that points away from its nearest
+    neighbour (so that labels of close nodes do not overlap): the neighbour above →
+    the label below, to the right → the label on the left, and so on."""
+    lon = nodes["lon"].astype(float).to_numpy()
+    lat = nodes["lat"].astype(float).to_numpy()
+    if len(lon) < 2:
+        return ["top center"] * len(lon)
+    x = lon * math.cos(math.radians(float((lat.min() + lat.max()) / 2)))
+    out = []
+    for i in range(len(x)):
+        dx, dy = x - x[i], lat - lat[i]
+        d = dx * dx + dy * dy
+        d[i] = math.inf
+        j = int(d.argmin())
+        if abs(dy[j]) >= abs(dx[j]):
+            out.append("bottom center" if dy[j] > 0 else "top center")
+        else:
+            out.append("middle left" if dx[j] > 0 else "middle right")
+    return out
+
+
 def map_figure(tables: Tables) -> go.Figure:
     """Nodes at their coordinates and route flows as lines (width ∝ tonnes).
 
@@ -415,6 +437,7 @@ def map_figure(tables: Tables) -> go.Figure:
             )
         )
     nodes = nodes.assign(kind=nodes["kind"].fillna("node"))
+    nodes = nodes.assign(_label_at=label_positions(nodes))
     for kind, grp in nodes.groupby("kind", sort=True):
         fig.add_trace(
             go.Scatter(
@@ -422,8 +445,8 @@ def map_figure(tables: Tables) -> go.Figure:
                 y=grp["lat"],
                 mode="markers+text",
                 text=grp["node"],
-                textposition="top center",
-                textfont=dict(size=10),
+                textposition=list(grp["_label_at"]),
+                textfont=dict(size=11),
                 marker=dict(
                     size=13,
                     symbol=KIND_SYMBOLS.get(str(kind), "circle"),
@@ -440,32 +463,33 @@ def map_figure(tables: Tables) -> go.Figure:
                 ),
             )
         )
-    # zoom on the active network (nodes with flows or trade); double-click shows all nodes
-    active = set(flows["origin"]).union(flows["destination"]) if not flows.empty else set()
-    trade = _table(tables, "Trade")
-    if not trade.empty:
-        active |= set(trade.loc[trade["tonnes"].fillna(0) > 0, "node"])
-    shown = nodes[nodes["node"].isin(active)] if active & set(nodes["node"]) else nodes
-    lon_lo, lon_hi = float(shown["lon"].min()), float(shown["lon"].max())
-    lat_lo, lat_hi = float(shown["lat"].min()), float(shown["lat"].max())
+    # every node is on the map, unused ones too (a site the plan leaves out is an answer);
+    # margins leave room for the labels around the outermost nodes
+    lon_lo, lon_hi = float(nodes["lon"].min()), float(nodes["lon"].max())
+    lat_lo, lat_hi = float(nodes["lat"].min()), float(nodes["lat"].max())
     mid_lat = (lat_lo + lat_hi) / 2
+    pad_lon = max(6.0, 0.08 * (lon_hi - lon_lo))
+    pad_lat = max(3.0, 0.08 * (lat_hi - lat_lo))
     fig.update_xaxes(
         title_text="longitude (°E)",
         showgrid=True,
         zeroline=False,
-        range=[lon_lo - 4, lon_hi + 4],
+        range=[lon_lo - pad_lon, lon_hi + pad_lon],
         constrain="domain",
     )
+    # true proportions while the nodes span less than a third of the globe; a network that
+    # reaches across it (markets in America and Japan) is drawn stretched north–south, so
+    # that the Russian sites stay readable
+    to_scale = lon_hi - lon_lo <= 120
     fig.update_yaxes(
-        title_text="latitude (°N)",
+        title_text="latitude (°N)" + ("" if to_scale else " — stretched, not to scale"),
         showgrid=True,
         zeroline=False,
-        range=[lat_lo - 3, lat_hi + 3],
-        scaleanchor="x",
-        scaleratio=1.0 / max(math.cos(math.radians(mid_lat)), 0.2),
-        constrain="domain",
+        range=[lat_lo - pad_lat, lat_hi + pad_lat],
+        **(dict(scaleanchor="x", scaleratio=1.0 / max(math.cos(math.radians(mid_lat)), 0.2),
+                constrain="domain") if to_scale else {}),
     )
-    _base_layout(fig, title, height=600)
+    _base_layout(fig, title, height=680)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.16, x=0, font=dict(size=10)))
     fig.add_annotation(
         text=f"line width ∝ tonnes shipped over the horizon (thickest ≈ "

@@ -1,4 +1,5 @@
-"""Self-contained offline HTML pages: plotly.js embedded once, no request leaves the machine.
+"""Offline HTML pages: plotly.js embedded once (or, for the pages of a batch, one shared
+``plotly.min.js`` beside them); no request leaves the machine.
 
 The page carries a Content-Security-Policy that forbids every network
 fetch (``default-src 'none'``), so even a plotly feature that would reach
@@ -12,6 +13,7 @@ import html
 import json
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,6 +26,10 @@ CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:; connect-src 'none'"
 )
+# a batch's pages load one plotly.js file from their own folder ('self': the same folder's
+# file, or the same server); still nothing is fetched from elsewhere
+CSP_SHARED_JS = CSP.replace("script-src 'unsafe-inline'", "script-src 'self' 'unsafe-inline'")
+PLOTLY_JS = "plotly.min.js"
 PLOT_CONFIG = {
     "displaylogo": False,
     "responsive": True,
@@ -77,21 +83,46 @@ class Page:
             f'style="height:{height}px; width:100%;"></div>'
         )
 
-    def render(self) -> str:
-        """The complete document: plotly.js inlined once in the head, plots at the end."""
+    def render(self, plotly_src: str | None = None) -> str:
+        """The complete document: plotly.js inlined once in the head (or, with
+        ``plotly_src``, loaded from that file beside the page), plots at the end."""
         config = json.dumps(PLOT_CONFIG)
         plots = "\n".join(self.scripts)
+        if plotly_src is None:
+            csp, js = CSP, f'<script type="text/javascript">{get_plotlyjs()}</script>\n'
+        else:
+            csp = CSP_SHARED_JS
+            js = (f'<script type="text/javascript" src="{html.escape(plotly_src)}"></script>\n'
+                  f'<script type="text/javascript">if (typeof Plotly === "undefined") '
+                  f'document.write("<p><b>The charts need the file {html.escape(plotly_src)} '
+                  f'in the folder of this page.</b></p>");</script>\n')
         return (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(self.title)}</title>\n<style>{CSS}</style>\n"
-            f'<script type="text/javascript">{get_plotlyjs()}</script>\n'
+            + js +
             "</head>\n<body>\n"
             + "\n".join(self.parts)
             + f'\n<script type="text/javascript">\nvar CONFIG = {config};\n{plots}\n</script>\n'
             "</body>\n</html>\n"
         )
+
+
+def ensure_plotly_js(folder: Path) -> Path:
+    """``folder/plotly.min.js``, written (atomically) unless it already holds this plotly
+    version's file: the one copy a batch's pages share."""
+    from optmodel.io.write import atomic_write_bytes
+
+    path = Path(folder) / PLOTLY_JS
+    data = get_plotlyjs().encode("utf-8")
+    try:
+        same = path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        same = False
+    if not same:
+        atomic_write_bytes(path, data)
+    return path
 
 
 def format_number(value: object, digits: int = 3) -> str:

@@ -12,7 +12,7 @@ from optmodel.errors import OutputError
 from optmodel.io.results_read import read_results, run_values, summary_units, summary_values
 from optmodel.io.write import atomic_write_bytes, check_writable
 from optmodel.report.figures import Tables, report_figures
-from optmodel.report.html import Page, format_number, table_html
+from optmodel.report.html import Page, ensure_plotly_js, format_number, table_html
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ STATE_NOTE = (
 )
 
 
-def report_html(tables: Tables, name: str) -> str:
-    """The report page for one run's tables (``name`` is shown as its title)."""
+def report_html(tables: Tables, name: str, plotly_src: str | None = None) -> str:
+    """The report page for one run's tables (``name`` is shown as its title); plotly.js
+    inlined, or loaded from ``plotly_src`` beside the page (the pages of a batch)."""
     pg = Page(f"optmodel results: {name}")
     pg.add(f"<h1>optmodel results: {html.escape(name)}</h1>")
     pg.add(f'<p class="meta">{run_line(tables)}</p>')
@@ -105,14 +106,20 @@ def report_html(tables: Tables, name: str) -> str:
         pg.add(f'<div class="chart">{pg.figure(fig, f"chart-{i}")}</div>')
     pg.add(
         '<p class="meta">Written by optmodel from the results workbook; works offline '
-        "(plotly.js embedded, no network requests). Money in MUSD (million US dollars, "
+        + ("(plotly.js embedded, " if plotly_src is None else
+           f"(plotly.js from {html.escape(plotly_src)} in this folder, ")
+        + "no network requests). Money in MUSD (million US dollars, "
         "constant prices); REO = rare-earth oxide equivalent.</p>"
     )
-    return pg.render()
+    return pg.render(plotly_src)
 
 
-def write_report(results_path: Path, out_html: Path) -> None:
+def write_report(results_path: Path, out_html: Path, shared_plotly: bool = False) -> None:
     """Write the offline HTML report of one results workbook.
+
+    A single run's report is one file with plotly.js inside; with ``shared_plotly``
+    (the runs of a batch) the page loads ``plotly.min.js`` from its own folder, written
+    there once for all the batch's pages.
 
     Raises InputError when ``results_path`` is not a readable results
     workbook of this major output schema version, OutputError when
@@ -141,7 +148,10 @@ def write_report(results_path: Path, out_html: Path) -> None:
         raise OutputError(f"Refusing to write the HTML report to {out_html}: use a .html name.")
     check_writable(out_html, inputs=[results_path])
     tables = read_results(results_path)
-    text = report_html(tables, results_path.name)
+    src = None
+    if shared_plotly:
+        src = ensure_plotly_js(out_html.parent).name
+    text = report_html(tables, results_path.name, src)
     atomic_write_bytes(out_html, text.encode("utf-8"))
     log.info("report written to %s", out_html)
 

@@ -20,7 +20,8 @@ from optmodel.solver.options import SolveOutcome
 
 TOL = 1e-9
 RESULT_SHEETS = ("Summary", "Builds", "Activity", "Flows", "Trade", "Disposal", "Extraction",
-                 "Depth", "Prices", "Binding", "Warnings", "Run", "Nodes", "Products")
+                 "Depth", "Prices", "Binding", "Warnings", "Inputs", "Run", "Nodes",
+                 "Products")
 
 _MONEY = "#,##0.000"
 _TONNES = "#,##0.0"
@@ -176,9 +177,29 @@ def _prices(bm: BuiltModel, sol: SolveOutcome) -> pd.DataFrame:
     return idx.reset_index(drop=True)
 
 
+# what one more unit of a constraint's right-hand side is, for the Binding sheet's dual_unit
+DUAL_PER = {
+    "process_capacity": "activity unit of capacity", "process_min_load": "activity unit",
+    "build_limit": "unit of the option", "node_open_link": "unit built",
+    "deposit_reserve": "t of reserve", "deposit_annual": "t per year",
+    "route_capacity": "t of route capacity", "market_max": "t", "market_min": "t",
+    "export_quota": "t of quota", "min_domestic_processing": "t REO",
+    "investment_budget": "USD of budget",
+}
+
+
+def dual_unit(name: str, yearly: bool) -> str:
+    """The unit of a Binding dual: USD of NPV (of that year when the constraint has a
+    year, present value otherwise) per unit of the right-hand side."""
+    money = "USD of that year" if yearly else "USD (present value)"
+    return f"{money} per {DUAL_PER.get(name, 'unit of the constraint')}"
+
+
 def _binding(bm: BuiltModel, sol: SolveOutcome, val) -> pd.DataFrame:
     rows = []
+    units: dict[str, str] = {}
     for name, fam in bm.cons.items():
+        units[name] = dual_unit(name, "year" in fam.keys)
         t = fam.terms
         x = np.zeros(len(t))
         for f in t["fam"].unique():
@@ -210,6 +231,7 @@ def _binding(bm: BuiltModel, sol: SolveOutcome, val) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["constraint", "index", "slack", "dual"])
     df["slack"] = _clean(df["slack"].to_numpy(dtype=float))
     df["dual"] = _clean(df["dual"].to_numpy(dtype=float))
+    df["dual_unit"] = df["constraint"].map(units)
     return df
 
 
@@ -286,19 +308,36 @@ def kpi_values(bm: BuiltModel, tables: dict[str, pd.DataFrame]) -> dict[str, flo
 # --------------------------------------------------------------------- writing
 
 
+def with_meanings(summary: pd.DataFrame) -> pd.DataFrame:
+    """The Summary with its fourth column ``meaning`` (one sentence per line, from
+    :func:`optmodel.schema.summary_meaning`)."""
+    from optmodel.schema import summary_meaning
+
+    out = summary.drop(columns=["meaning"], errors="ignore")
+    return out.assign(meaning=[summary_meaning(str(m)) for m in out["metric"]])
+
+
 def _specs(tables: dict[str, pd.DataFrame]) -> list[SheetSpec]:
     specs = []
     for name in RESULT_SHEETS:
         if name not in tables:
             continue
         df = tables[name]
-        if name == "Warnings" and not len(df):
+        if name == "Summary":
+            specs.append(summary_spec(df))
             continue
         specs.append(SheetSpec(name, df, number_formats={
             k: f for k, f in NUMBER_FORMATS.items() if k in df.columns},
             widths={"value": 22} if name in ("Summary", "Run") else {},
             wrap_columns=("message",) if name == "Warnings" else ()))
     return specs
+
+
+def summary_spec(summary: pd.DataFrame) -> SheetSpec:
+    """The Summary as written: with ``meaning``, printed on one page."""
+    return SheetSpec("Summary", with_meanings(summary), number_formats={"value": "#,##0.######"},
+                     widths={"metric": 28, "value": 16, "unit": 34, "meaning": 80},
+                     wrap_columns=("meaning",), one_page=True)
 
 
 def write_results(path: Path, tables: dict[str, pd.DataFrame]) -> None:

@@ -338,6 +338,84 @@ def frontier_figure(res: FrontierResult):
 
 
 SHEET_ORDER = ("About", "Frontier", "Builds")
+# the page loads nothing from anywhere: every script and style is inline
+_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "img-src data: blob:; font-src data:; connect-src 'none'")
+_CSS = ("body{font-family:Arial,Helvetica,sans-serif;margin:18px 24px;color:#222;max-width:"
+        "1200px}h1{font-size:22px}h2{font-size:17px;border-bottom:1px solid #ccc}"
+        "p,li{font-size:14px;line-height:1.5}table{border-collapse:collapse;font-size:12.5px}"
+        "td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}"
+        "th{background:#1f4e78;color:#fff;font-weight:normal}td.t{text-align:left}")
+
+
+def _money(v: float) -> str:
+    return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.4g}"
+
+
+def frontier_html(res: FrontierResult) -> str:
+    """The frontier page: what the chart shows and how to read it, the chart, and the
+    points with their plans (offline: plotly.js inside, nothing fetched)."""
+    import html as _html
+
+    from optmodel.schema import summary_meaning
+
+    esc = _html.escape
+    df = frontier_tables(res)["Frontier"]
+    m = res.measure
+    up = res.sense > 0
+    star = res.points[0].npv_usd / USD_PER_MUSD
+    last = df.iloc[-1]
+    first = df["point"].iloc[0]
+    meaning = summary_meaning(m)
+    rows = []
+    prev = None
+    for r in df.to_dict("records"):
+        plan = r["builds"] if r["builds"] != prev else "(same plan as above)"
+        prev = r["builds"]
+        rows.append(f"<tr><td>{r['point']}</td><td>{r['epsilon']:.4g}</td><td>{r[m]:.4g}</td>"
+                    f"<td>{_money(r['npv_musd'])}</td><td>{_money(r['npv_cost_musd'])}</td>"
+                    f'<td class="t">{esc(str(plan))}</td></tr>')
+    chart = frontier_figure(res).to_html(include_plotlyjs=True, full_html=False,
+                                         config={"displaylogo": False})
+    goal = "at least" if up else "at most"
+    text = f"""
+<h1>Trade-off frontier: NPV against {esc(m)}</h1>
+<h2>What this page shows</h2>
+<p><b>{esc(m)}</b>: {esc(meaning)}</p>
+<p>Each point is the best plan the model can find (the highest NPV) when {esc(m)} must be
+{goal} a target value ε. Point {first} has no target: it is the ordinary optimum, with {esc(m)} =
+{res.optimum_measure:.4g} and NPV = {_money(star)} MUSD. The following points push {esc(m)}
+{'up' if up else 'down'} in equal steps, to {res.extreme:.4g}, the most that can be reached
+({'maximum' if up else 'minimum'}) whatever it costs.</p>
+<h2>How to read it</h2>
+<ul>
+<li>The <b>NPV cost</b> of a point is the NPV given up against point {first} (MUSD, discounted to
+first_year): what reaching that value of {esc(m)} costs the chain. At the last point it is
+{_money(last['npv_cost_musd'])} MUSD.</li>
+<li>A flat stretch means the goal is cheap there; a steep one that each further step costs
+much more. Where the plan (the builds) changes, the table below says so.</li>
+<li>The frontier is a menu, not a recommendation: a policy that asks for a value of {esc(m)}
+should be judged against its NPV cost (and, for a policy with transfers, against
+national_npv_musd in the workbook's Frontier sheet).</li>
+</ul>
+<h2>Chart</h2>
+{chart}
+<h2>Points and plans</h2>
+<table><tr><th>point</th><th>target ε</th><th>{esc(m)}</th><th>NPV (MUSD)</th>
+<th>NPV cost (MUSD)</th><th>builds</th></tr>{''.join(rows)}</table>
+<h2>Method</h2>
+<p>Epsilon-constraint: each point maximises NPV with {esc(m)} {goal} ε, written as a linear
+constraint on the trade and activity variables. The extreme value comes from
+Dinkelbach's method. A point's plan is also feasible for every earlier (looser) point, so where
+the MIP gap lets a later point beat an earlier one, the earlier point takes the later plan: NPV
+never rises along the frontier. Solved with the workbook's mip_gap; details in the workbook
+(sheets About, Frontier, Builds) and in docs/strategy.md.</p>
+{f'<p><b>Note:</b> {esc(res.note)}</p>' if res.note else ''}
+"""
+    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+            f"<title>optmodel frontier: {esc(m)}</title>\n<style>{_CSS}</style>\n</head>\n"
+            f"<body>{text}</body>\n</html>\n")
 
 
 def frontier_workbook(input_path: Path | str, output_path: Path | str, measure: str, *,
@@ -370,8 +448,7 @@ def frontier_workbook(input_path: Path | str, output_path: Path | str, measure: 
     progress(f"Writing {output_path.name}")
     write_sheets(output_path, out, SHEET_ORDER, "optmodel trade-off frontier")
     if html_path is not None:
-        fig = frontier_figure(res)
-        atomic_write_bytes(html_path, fig.to_html(include_plotlyjs=True, full_html=True))
+        atomic_write_bytes(html_path, frontier_html(res).encode("utf-8"))
     return res, out, html_path
 
 
@@ -381,4 +458,4 @@ def is_monotone(npv: list[float], tol: float = 1e-6) -> bool:
 
 
 __all__ = ["MEASURES", "trace_frontier", "frontier_workbook", "frontier_tables",
-           "frontier_figure", "measure_ratio", "is_monotone"]
+           "frontier_figure", "frontier_html", "measure_ratio", "is_monotone"]

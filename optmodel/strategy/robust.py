@@ -964,9 +964,7 @@ def write_sheets(path: Path, tables: dict[str, pd.DataFrame], order: Sequence[st
     names = [n for n in order if n in tables] + [n for n in tables if n not in order]
     specs = []
     for name in names:
-        df = tables[name]
-        if name == "Warnings" and not len(df):
-            continue
+        df = tables[name]  # Warnings too when empty: a header says there is nothing to say
         fmts = {k: f for k, f in NUMBER_FORMATS.items() if k in df.columns}
         fmts.update({c: "#,##0.000" for c in df.columns
                      if isinstance(c, str) and c.endswith("_musd")})
