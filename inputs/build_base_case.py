@@ -1112,6 +1112,8 @@ EX_CHINA = {  # the 2025-26 ex-China quotes (USD/t), SMM_overseas_Dec2025
 }
 EX_CHINA_CAPS = {"Japan": 400, "Korea": 125, "EU": 320}  # 10 % x imports x 25 % NdPr
 ELASTICITY = -0.5  # assumption, see price_response()
+# Oxide-grade Nb2O5 outlets: 10 % of the ≈10.7 kt/yr used outside steel (MMTA_Nb), by place
+NB_OXIDE_CAPS = {"China": 400, "Japan": 200, "Korea": 100, "USA": 200, "RU_domestic": 200}
 DOM_SRC = {"La_oxide": "SMM_overseas_Jan2026", "Ce_oxide": "SMM_overseas_Jan2026",
            "NdPr_oxide": "SMM2025_Dec", "SEGY_oxide": "SMM2025_Y",
            "DyTb_oxide": "SMM_overseas_Jan2026,SMM2025_DyTb"}
@@ -1185,9 +1187,9 @@ def markets() -> list[dict]:
         "value 49 USD/kg (Adamas2024_magnets; Jan-Aug 2024 51.4, Metalnomist2024_magnets) x1.1 "
         "import parity (assumption). The old 66 USD/kg is scenario magnet_price_old.")
     add("RU_domestic", "Moscow", "Nb2O5", "sell", "domestic", sig(NB_OXIDE * DOMESTIC_MARKUP),
-        300, source="Argus2024_columbite",
+        NB_OXIDE_CAPS["RU_domestic"], source="Argus2024_columbite",
         note="Russian users of niobium oxide (Nb metal, superalloys, optics, capacitors): cap "
-        "300 t/yr (assumption). Price = the oxide-grade basis (see China Nb2O5) x1.1.")
+        "200 t/yr (assumption). Price = the oxide-grade basis (see China Nb2O5) x1.1.")
     add("RU_FeNb", "Moscow", "Nb2O5", "sell", "domestic", NB_FENB_FEED, 3000,
         source="USGS_MCS2021_Nb,Argus2020_FeNb,MMTA_Nb,Cyberleninka_Nb",
         note="Nb2O5 sold to a Russian ferroniobium maker (the Klyuchevsky ferroalloy works "
@@ -1250,13 +1252,15 @@ def markets() -> list[dict]:
         row = add("China", "China", prod, "sell", "export", P[prod], None, source=src,
                   note=why + " No cap: Russian volumes are small against China's market.")
         price_response(row, *CHINA_SIZE[prod])
-    row = add("China", "China", "Nb2O5", "sell", "export", NB_OXIDE, 1000,
+    row = add("China", "China", "Nb2O5", "sell", "export", NB_OXIDE, NB_OXIDE_CAPS["China"],
               source="Argus2024_columbite,Metalnomist2025_Nb",
               note="Oxide-grade niobium at the 2024 columbite basis: 18.20 USD/lb cif "
               "(Argus2024_columbite) read per lb of contained Nb2O5 ≈40 USD/kg (inference; "
-              "50 % Nb concentrate 19-20 USD/lb cif, Metalnomist2025_Nb). Cap 1,000 t/yr "
-              "(assumption): the oxide market outside steel is ≈10 % of world niobium use "
-              "(MMTA_Nb); the rest must go to ferroniobium (China_FeNb, RU_FeNb).")
+              "50 % Nb concentrate 19-20 USD/lb cif, Metalnomist2025_Nb). Caps on the "
+              "oxide-grade rows (China 400, Japan 200, Korea 100, USA 200 t/yr) = a 10 % share "
+              "(modelling choice, as for every foreign market) of the ≈10.7 kt/yr of Nb2O5 "
+              "used outside steel (≈10 % of world niobium use, MMTA_Nb); the rest must go to "
+              "ferroniobium makers (China_FeNb, RU_FeNb) at the FeNb-equivalent value.")
     price_response(row, *CHINA_SIZE["Nb2O5"])
     row = add("China_FeNb", "China", "Nb2O5", "sell", "export", NB_FENB_FEED, 5000,
               source="USGS_MCS2021_Nb,Argus2020_FeNb,MMTA_Nb",
@@ -1293,12 +1297,13 @@ def markets() -> list[dict]:
     add("Japan", "Japan", "NdPr_metal", "sell", "export", P["NdPr_metal"], 200,
         source="SMM2025_Dec,Cnyes2026_Baotou",
         note="Japanese magnet makers buy metal; cap 200 t/yr (assumption).")
-    add("Japan", "Japan", "Nb2O5", "sell", "export", NB_OXIDE, 500, source="Argus2024_columbite",
-        note="Japanese oxide users; cap 500 t/yr (assumption). Price: see China Nb2O5.")
+    add("Japan", "Japan", "Nb2O5", "sell", "export", NB_OXIDE, NB_OXIDE_CAPS["Japan"],
+        source="Argus2024_columbite,MMTA_Nb",
+        note="Japanese oxide users; cap: see China Nb2O5. Price: see China Nb2O5.")
     foreign("Korea", "Korea", 5000, "KoreaTimes_KSM",
             "Korean demand proxy (KSM Metals 5-10 kt/yr metal capacity)")
-    add("Korea", "Korea", "Nb2O5", "sell", "export", NB_OXIDE, 300, source="Argus2024_columbite",
-        note="Korean oxide users; cap 300 t/yr (assumption).")
+    add("Korea", "Korea", "Nb2O5", "sell", "export", NB_OXIDE, NB_OXIDE_CAPS["Korea"],
+        source="Argus2024_columbite,MMTA_Nb", note="Korean oxide users; cap: see China Nb2O5.")
     row = add("Korea", "Korea", "NdFeB_magnet", "sell", "export", MAGNET_EXPORT,
               rnd(FOREIGN_SHARE * KOREA_MAGNET_T, 10), source="KITA2022_Korea,Adamas2024_magnets",
               note="Korean magnet imports US$394.5 M in Jan-Sep 2022, 87 % from China "
@@ -1334,10 +1339,10 @@ def markets() -> list[dict]:
     add("USA", "USA", "NdFeB_magnet", "sell", "export", sig(MAGNET_EXPORT * usd), 1000,
         source="Proclamation10420,Adamas2024_magnets",
         note="Netback after the 35 % duty (Proclamation10420). Cap 1,000 t/yr (assumption).")
-    add("USA", "USA", "Nb2O5", "sell", "export", sig(NB_OXIDE * usd), 500,
+    add("USA", "USA", "Nb2O5", "sell", "export", sig(NB_OXIDE * usd), NB_OXIDE_CAPS["USA"],
         source="Proclamation10420,USGS_MCS2021_Nb,Argus2024_columbite",
         note="Russia supplied 19 % of US niobium-oxide imports in 2016-19 (USGS_MCS2021_Nb). "
-        "Netback after the 35 % duty. Cap 500 t/yr (assumption).")
+        "Netback after the 35 % duty. Cap: see China Nb2O5.")
     # The 2025-26 ex-China premium: separate markets, closed in the base case
     for market, node, basis, size in (("Japan_exChina", "Japan", "fob", JAPAN_T),
                                       ("Korea_exChina", "Korea", "fob", 5000),
@@ -1749,7 +1754,8 @@ def counts_markdown(tabs: dict[str, pd.DataFrame]) -> str:
     lines += ["",
               f"Sources sheet: {len(SOURCES)} documents. Decisive rows (prices of what is "
               "sold, capexes of what is or nearly is built, existing capacities, deposit "
-              f"limits): {n_dec_src} of {len(dec)} name a public source. Demand side "
+              f"limits): {n_dec_src} of {len(dec)} name a public source. Named scenarios: "
+              f"{tabs['Scenarios']['scenario'].nunique()} (plus the implied base). Demand side "
               f"(DEMAND_SIDE) is {'on' if DEMAND_SIDE else 'off'} in this workbook.",
               "", COUNTS_END]
     return "\n".join(lines)
