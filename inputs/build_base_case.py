@@ -566,9 +566,9 @@ NODES = [
      "Wiki_Tomtor,TASS2025_Rosneft",
      "Tomtor Nb-REE deposit, Buranny area; no all-season road, off-grid (diesel power). "
      "Licence holder Vostok Engineering, 100 % Rosneft since 2025."),
-    ("Lovozero", "mine", "Murmansk oblast", "Russia", 67.9, 34.6, "Wiki_Lovozero",
+    ("Lovozero", "mine", "Murmansk oblast", "Russia", 67.9, 34.6, A,
      "Karnasurt underground mine and Lovozersky GOK concentrator (Revda); coordinates of "
-     "Revda, approximate."),
+     "Revda, approximate. Deposit: Wiki_Lovozero, output VIMS2021."),
     ("Solikamsk", "plant", "Perm krai", "Russia", 59.65, 56.77, "VIMS2021",
      "Solikamsk Magnesium Works (SMZ, Rosatom): chlorination of loparite concentrate to RE "
      "carbonate + Nb/Ta/Ti; separation complex from 2027."),
@@ -599,16 +599,16 @@ NODES = [
      "Domestic demand (catalysts, glass, magnets, renewables) and imports, lumped at Moscow."),
     ("China", "market", "Liaoning (Dalian port)", "China", 38.92, 121.63, "FSARF2024_freight",
      "Chinese buyers, delivered at Dalian (freight quote point)."),
-    ("Japan", "market", "Kanagawa (Yokohama)", "Japan", 35.44, 139.64, "JapanMetalDaily2022",
+    ("Japan", "market", "Kanagawa (Yokohama)", "Japan", 35.44, 139.64, A,
      "Japanese buyers, delivered at Yokohama (city coordinates)."),
     ("Korea", "market", "Busan", "South Korea", 35.1, 129.04, "FSARF2024_freight",
      "Korean buyers (e.g. KSM Metals, magnet users), delivered at Busan."),
-    ("EU", "market", "Rotterdam (EU)", "Netherlands", 51.92, 4.48, "Eurostat2024_EU",
+    ("EU", "market", "Rotterdam (EU)", "Netherlands", 51.92, 4.48, A,
      "EU buyers of oxides, metal and magnets, delivered at Rotterdam (city coordinates)."),
     ("Sillamae", "market", "Ida-Viru (Sillamäe)", "Estonia", 59.4, 27.76, "Argus2023_Silmet",
      "NPM Silmet separation plant, the historic buyer of SMZ carbonate (Quartz2022_Silmet)."),
     ("USA", "market", "California (Los Angeles/Long Beach)", "United States", 33.75, -118.2,
-     "USGS_MCS2019", "US buyers, delivered at Los Angeles/Long Beach (city coordinates)."),
+     A, "US buyers, delivered at Los Angeles/Long Beach (city coordinates)."),
 ]
 NODES_DEMAND_SIDE = [
     ("Volgodonsk", "plant", "Rostov oblast", "Russia", 47.51, 42.16, "Rawi2019_NovaWind",
@@ -641,14 +641,14 @@ def products() -> list[dict]:
         dict(product="carbonate_loparite", stage=2, reo_content=CARBONATE_REO, source="VIMS2021",
              note="SMZ collective RE carbonate from loparite. REO content = 2,620 t TR2O3 in "
              "6,178 t exported product (2019); 2021 gives 0.43 as well. Light REE only."),
-        dict(product="carbonate_tomtor", stage=2, reo_content=CARBONATE_REO, source="VIMS2021",
+        dict(product="carbonate_tomtor", stage=2, reo_content=CARBONATE_REO, source=A,
              note="Mixed RE carbonate from cracking Tomtor ore: REO content taken equal to the "
              "SMZ product (VIMS2021); richer in Y and Dy/Tb than the loparite one."),
         dict(product="La_oxide", stage=3, reo_content=1.0, disposal_cost_usd_per_t=100, source=A,
              note="Lanthanum oxide. Disposal = stockpiling surplus (100 USD/t, assumption)."),
         dict(product="Ce_oxide", stage=3, reo_content=1.0, disposal_cost_usd_per_t=100, source=A,
              note="Cerium oxide, the main surplus element. Disposal = stockpiling (assumption)."),
-        dict(product="NdPr_oxide", stage=3, reo_content=1.0, source="Fastmarkets2024",
+        dict(product="NdPr_oxide", stage=3, reo_content=1.0, source=A,
              note="Didymium (Nd+Pr) oxide, the magnet feed and main value driver."),
         dict(product="DyTb_oxide", stage=3, reo_content=1.0, source=A,
              note="Dy + Tb oxides lumped (Tomtor ratio ≈0.6 : 0.15, i.e. ≈80 % Dy)."),
@@ -677,8 +677,9 @@ def products() -> list[dict]:
              "REO, like Nb2O5, so it does not enter the depth index. Unsold oxide is "
              "stockpiled (disposal at no cost)."),
         dict(product="ThU_residue", stage=2, reo_content=0.0, disposal_cost_usd_per_t=20000,
-             source="GKZ_TomtorProtocol",
-             note="Thorium and uranium oxides (ThO2 0.13 % + UO3 0.015 % of Tomtor ore) "
+             source=A,
+             note="Thorium and uranium oxides (ThO2 0.13 % + UO3 0.015 % of Tomtor ore, "
+             "GKZ_TomtorProtocol) "
              "separated in cracking; tonnes of contained Th+U oxide. Must be disposed of where "
              "the ore is cracked: 20,000 USD per t contained (≈29 USD per t ore) for storage "
              "of the radioactive residue and class-7 handling (assumption; no public figure)."),
@@ -989,20 +990,16 @@ def routes() -> list[dict]:
                          capacity_t_per_year=cap, products=prods, first_year=first,
                          last_year=last, source=source, note=note))
 
-    rail_note = ("Rail at 0.022 USD/t-km: RZD's 2013 average revenue of 0.50 RUB/t-km "
-                 "(RZD2013_AR) indexed ≈2.2x to 2024 (TPNHT_tariffs) ≈1.1 RUB/t-km, raised to "
-                 "≈2 RUB/t-km ≈0.022 USD/t-km for class 2-3 freight with wagon hire "
+    rail_note = ("Rail at 0.022 USD/t-km (an estimate): RZD's 2013 average revenue of 0.50 "
+                 "RUB/t-km (RZD2013_AR) indexed ≈2.2x to 2024 (TPNHT_tariffs) ≈1.1 RUB/t-km, "
+                 "raised to ≈2 RUB/t-km ≈0.022 USD/t-km for class 2-3 freight with wagon hire "
                  "(IPEM2014_rail: wagons ≈45 % of the shipper's cost), + 5 USD/t loading per "
                  "leg (assumption). ")
-    rail_src = "RZD2013_AR,TPNHT_tariffs,IPEM2014_rail"
-
     def rail(o, d, km, how, both=True, prods=None, dist_src=None):
-        src = rail_src + ("," + dist_src if dist_src else "")
-        add(o, d, "rail", km, RAIL_USD_T, RAIL_USD_TKM, rail_note + how, prods=prods,
-            source=src)
+        # the rate is an estimate built on the sources in rail_note: the rows are assumptions
+        add(o, d, "rail", km, RAIL_USD_T, RAIL_USD_TKM, rail_note + how, prods=prods)
         if both:
-            add(d, o, "rail", km, RAIL_USD_T, RAIL_USD_TKM, rail_note + how, prods=prods,
-                source=src)
+            add(d, o, "rail", km, RAIL_USD_T, RAIL_USD_TKM, rail_note + how, prods=prods)
 
     # Tomtor: winter road to the Laptev coast, then NSR in the summer
     add("Tomtor", "Anabar_Bay", "winter_road", 400, 0, WINTER_ROAD_USD_TKM,
@@ -1172,7 +1169,7 @@ def markets() -> list[dict]:
         for year, total in DOMESTIC_TOTAL.items():
             cap = rnd(total * share, 10)
             add("RU_domestic", "Moscow", prod, "sell", "domestic", dom_price(prod), cap, year,
-                source="TAdviser_REM," + DOM_SRC[prod],
+                source=A if prod == "SEGY_oxide" else "TAdviser_REM," + DOM_SRC[prod],
                 note=("2030+ level" if year is None else f"{year} on the ramp")
                 + ": Russian REM demand 1,420 t (2023) → 3,000 t (2030) (TAdviser_REM), "
                 f"linear; share {share:.0%} by use (assumption: catalysts La/Ce/Y, glass Ce, "
@@ -1285,7 +1282,7 @@ def markets() -> list[dict]:
             cap = rnd(FOREIGN_SHARE * total * mix, 5)
             price = sig(EXPORT[prod] * price_factor)
             row = add(market, node, prod, "sell", "export", price, cap,
-                      source=src + "," + DOM_SRC[prod],
+                      source=A if prod == "SEGY_oxide" else src + "," + DOM_SRC[prod],
                       note=f"Cap = 10 % share (modelling choice) x {total:,} t/yr {why} x "
                       f"{mix:.0%} product mix (assumption). Price: {PRICE_NOTE[prod]}."
                       + extra)
