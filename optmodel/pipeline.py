@@ -27,6 +27,8 @@ from optmodel.io.read import read_raw
 from optmodel.io.write import check_writable
 from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import ModelData, build_model_data
+from optmodel.model.extra import ExtraFile, apply_extra
+from optmodel.model.pyomo_export import export
 from optmodel.results.tables import extract_tables, summary_table, write_results
 from optmodel.solver.diagnose import (
     diagnosis,
@@ -101,9 +103,12 @@ def solve_options(settings: dict[str, Any], mip_gap: float | None = None,
 
 
 def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | None = None,
-                 write_model: Path | None = None
+                 write_model: Path | None = None, extra: ExtraFile | None = None
                  ) -> tuple[ModelData, BuiltModel, SolveOutcome, dict[str, pd.DataFrame]]:
-    """Build, solve and extract result tables (no files except ``write_model``)."""
+    """Build, solve and extract result tables (no files except ``write_model``).
+
+    ``extra``: a user's extra-constraints file (``--extra``), whose variables and
+    constraints join the structure before anything is written or solved."""
     times = {} if times is None else times
     t = time.perf_counter()
     data = build_model_data(tables)
@@ -113,7 +118,9 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
     t = time.perf_counter()
     # tables only (no Pyomo components) unless the model file is asked for: the solve
     # hands the tables straight to HiGHS (optmodel.solver.highs, README "Design choices")
-    bm = build_model(data, structure_only=write_model is None and opts.backend != "appsi")
+    bm = apply_extra(build_model(data), data, extra)
+    if write_model is not None or opts.backend == "appsi":
+        bm = export(bm)
     times["build"] = time.perf_counter() - t
     if write_model is not None:
         t = time.perf_counter()
@@ -146,8 +153,10 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
                    scenario: str | None = None, mip_gap: float | None = None,
                    time_limit: float | None = None, threads: int | None = None,
                    write_model: Path | str | None = None, report: bool = False,
-                   tee: bool = False, command_line: str | None = None) -> RunOutcome:
-    """Solve ``input_path`` (optionally one scenario) and write the results workbook."""
+                   tee: bool = False, command_line: str | None = None,
+                   extra: ExtraFile | None = None) -> RunOutcome:
+    """Solve ``input_path`` (optionally one scenario) and write the results workbook;
+    ``extra``: a user's extra-constraints file (MODEL.md §5 ``--extra``)."""
     start = _dt.datetime.now(_dt.UTC)
     t_all = time.perf_counter()
     input_path = Path(input_path)
@@ -161,14 +170,14 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
     opts = solve_options(tables.settings, mip_gap, time_limit, threads, tee)
     try:
         data, bm, sol, result = solve_tables(tables, opts, times,
-                                             Path(write_model) if write_model else None)
+                                             Path(write_model) if write_model else None, extra)
     except InfeasibleError as exc:
         diag = getattr(exc, "diagnosis", None)
         if out is None or diag is None:
             raise
         times["total"] = time.perf_counter() - t_all
         sheets = diagnosis_sheets(input_path, scenario or BASE, opts, times, start, tables,
-                                  command_line)
+                                  command_line, extra)
         write_diagnosis_workbook(out, diag, sheets["Run"], sheets["Warnings"])
         err = InfeasibleError(f"{exc}\nDiagnosis written to {out}.")
         err.diagnosis = diag
@@ -181,14 +190,14 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
         t = time.perf_counter()
         times["total"] = time.perf_counter() - t_all
         result["Run"] = run_table(input_path, scenario or BASE, opts, sol, times, start,
-                                  tables, command_line)
+                                  tables, command_line, extra)
         write_results(out, result)
         times["write"] = time.perf_counter() - t
         if report:
             _write_report(out)
     else:
         result["Run"] = run_table(input_path, scenario or BASE, opts, sol, times, start, tables,
-                                  command_line)
+                                  command_line, extra)
     return outcome
 
 
@@ -203,12 +212,13 @@ def add_context_sheets(result: dict[str, pd.DataFrame], data: ModelData,
 
 def diagnosis_sheets(input_path: Path, scenario: str, opts: SolveOptions,
                      times: dict[str, float], start: _dt.datetime, tables: Tables,
-                     command_line: str | None) -> dict[str, pd.DataFrame]:
+                     command_line: str | None, extra: ExtraFile | None = None
+                     ) -> dict[str, pd.DataFrame]:
     """Run and Warnings sheets of an infeasible run's diagnosis workbook."""
     stub = SolveOutcome("infeasible", "infeasible", float("nan"), float("nan"), float("nan"),
                         {}, solver_version=highs_version())
     return {"Run": run_table(input_path, scenario, opts, stub, times, start, tables,
-                             command_line),
+                             command_line, extra),
             "Warnings": _warnings_frame(tables.warnings)}
 
 
@@ -232,8 +242,9 @@ def _write_report(results_path: Path) -> None:
 
 def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOutcome,
               times: dict[str, float], start: _dt.datetime, tables: Tables,
-              command_line: str | None) -> pd.DataFrame:
-    """Run sheet: everything needed to reproduce the run."""
+              command_line: str | None, extra: ExtraFile | None = None) -> pd.DataFrame:
+    """Run sheet: everything needed to reproduce the run (with ``extra``, the user's
+    extra-constraints file: its name and SHA-256)."""
     import pyomo.version
 
     rows: list[tuple[str, Any]] = [
@@ -242,6 +253,7 @@ def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOut
         ("scenario", scenario),
         ("input_file", input_path.name),
         ("input_sha256", file_sha256(input_path)),
+        *([("extra_file", extra.name), ("extra_sha256", extra.sha256)] if extra else []),
         ("solver", sol.solver_version),
         ("pyomo_version", pyomo.version.version),
         ("python_version", platform.python_version()),
@@ -262,3 +274,63 @@ def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOut
         [Path(sys.argv[0]).name] + sys.argv[1:])))
     rows += [("warning", str(w)) for w in tables.warnings]
     return pd.DataFrame(rows, columns=["key", "value"])
+
+
+# ------------------------------------------------ the Python API (optmodel.load/build/solve)
+
+_SETTINGS = ("mip_gap", "time_limit", "threads", "tee")
+
+
+def load_data(path: Path | str, scenario: str | None = None) -> ModelData:
+    """``optmodel.load``: the workbook read, validated (InputError on problems), the scenario
+    applied, and the model data derived from it (treat it as read-only)."""
+    return build_model_data(load_tables(Path(path), scenario))
+
+
+def solve_python(source: Any, scenario: str | None = None, extra: Any = None,
+                 **settings: Any) -> dict[str, pd.DataFrame]:
+    """``optmodel.solve``: the result tables (MODEL.md §4 sheet names) of
+
+    - a workbook path (``scenario`` as on the command line; ``extra`` a file path),
+    - model data from ``optmodel.load`` (``extra`` a file path), or
+    - a Pyomo model from ``optmodel.build``, with whatever was added to it (the same
+      conversion ``--extra`` uses: new variables and linear constraints become families).
+
+    ``settings``: ``mip_gap``, ``time_limit`` (s), ``threads``, ``tee``; they override
+    the workbook's Settings.  Raises the typed errors of :mod:`optmodel.errors`.
+    """
+    import pyomo.core as pyo
+
+    from optmodel.model.extra import absorb
+
+    unknown = sorted(set(settings) - set(_SETTINGS))
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(unknown)}; use {', '.join(_SETTINGS)}")
+    ext = None if extra is None else (extra if isinstance(extra, ExtraFile)
+                                      else ExtraFile.read(extra))
+    if isinstance(source, str | Path):
+        return solve_workbook(source, scenario=scenario, extra=ext, **settings).tables
+    if isinstance(source, pyo.Block):
+        if scenario is not None or ext is not None:
+            raise TypeError("scenario and extra apply to a workbook or its data, not to a "
+                            "built model (add constraints to the model instead)")
+        bm = absorb(source)
+    elif isinstance(source, ModelData):
+        if scenario is not None:
+            raise TypeError("scenario applies to a workbook: optmodel.load(path, scenario)")
+        bm = apply_extra(build_model(source), source, ext)
+    else:
+        raise TypeError(f"cannot solve a {type(source).__name__}: give a workbook path, "
+                        "optmodel.load(...) data or an optmodel.build(...) model")
+    data = bm.data
+    opts = solve_options(data.settings, **settings)
+    times: dict[str, float] = {}
+    try:
+        sol = solve(bm, opts)
+    except InfeasibleError as exc:
+        raise diagnosed(bm, exc, opts, times) from None
+    result = extract_tables(bm, sol)
+    result["Summary"] = summary_table(bm, sol, result)
+    if data.tables is not None:
+        add_context_sheets(result, data, data.tables)
+    return result

@@ -2,10 +2,10 @@
 
 For each workbook the model is solved twice from the same ModelData:
 
-- APPSI: ``build_model(data)`` (Pyomo components) + ``optmodel.solver.solve.solve``
+- APPSI: ``build_pyomo(data)`` (Pyomo components) + ``optmodel.solver.solve.solve``
   through ``pyomo.contrib.appsi.solvers.Highs`` (the path of record before the
   direct hand-off, still used for --write-model, batches and robust runs);
-- direct: ``build_model(data, structure_only=True)`` (tables only) +
+- direct: ``build_model(data)`` (tables only) +
   :func:`optmodel.solver.highs.solve_direct`.
 
 Expected: the same status, the objective to 1e-9 relative, the same variable
@@ -29,6 +29,7 @@ from tinycase import tiny_sheets, write_input
 from workbooks import REPO, write_input_workbook
 
 from optmodel.model.build import build_model
+from optmodel.model.pyomo_export import build_pyomo
 from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables
 from optmodel.results.tables import extract_tables, summary_table
@@ -56,9 +57,9 @@ def _case(name: str, tmp_path: Path) -> Path:
 
 def _both(path: Path, opts: SolveOptions):
     data = build_model_data(load_tables(path))
-    full = build_model(data)
+    full = build_pyomo(data)
     a = solve(full, opts)
-    tables_only = build_model(data, structure_only=True)
+    tables_only = build_model(data)
     b = solve_direct(tables_only, opts)
     return full, a, tables_only, b
 
@@ -89,7 +90,7 @@ def test_matrix_merges_duplicate_terms_and_keeps_bounds(tmp_path: Path) -> None:
     # duplicate (row, column) entries, integer columns exactly the build and open
     # variables, the build's upper bound max_units and the open column's 1.
     data = build_model_data(load_tables(_case("tiny", tmp_path)))
-    bm = build_model(data, structure_only=True)
+    bm = build_model(data)
     mm = assemble(bm)
     assert mm.num_col == sum(len(f) for f in bm.vars.values())
     assert mm.num_row == sum(len(f) for f in bm.cons.values())
@@ -111,7 +112,7 @@ def test_time_limit_without_solution_is_a_solver_error(tmp_path: Path) -> None:
     from optmodel.errors import SolverError
 
     data = build_model_data(load_tables(_case("gen_mip", tmp_path)))
-    bm = build_model(data, structure_only=True)
+    bm = build_model(data)
     try:
         out = solve_direct(bm, SolveOptions(time_limit=1e-6))
     except SolverError as exc:

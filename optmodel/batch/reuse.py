@@ -7,7 +7,7 @@ and right-hand sides change.  :class:`ModelCache` builds the Pyomo model and
 loads it into a persistent APPSI HiGHS instance once; for every later run it
 
 1. builds the run's :class:`~optmodel.model.data.ModelData` and its *structure*
-   (``build_model(data, structure_only=True)``: index, bound and term tables of
+   (``build_model(data)``: index, bound and term tables of
    every family, no Pyomo components);
 2. compares the structure with the built model's (:func:`structure_difference`):
    the same families, the same index keys, the same (constraint, variable)
@@ -36,9 +36,10 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from optmodel.errors import InfeasibleError, OptmodelError
 from optmodel.input.tables import Tables
-from optmodel.model.build import BuiltModel, build_model, npv_expression, objective_coefficients
+from optmodel.model.build import BuiltModel, build_model, objective_coefficients
 from optmodel.model.data import ModelData, build_model_data
 from optmodel.model.linear import ConFamily, VarFamily
+from optmodel.model.pyomo_export import build_pyomo, npv_expression
 from optmodel.results.tables import extract_tables, summary_table
 from optmodel.solver.options import SolveOptions, SolveOutcome
 from optmodel.solver.solve import solve
@@ -235,7 +236,7 @@ class ModelCache:
     def _build(self, data: ModelData) -> _Slot:
         from pyomo.contrib.appsi.solvers import Highs
 
-        bm = build_model(data)
+        bm = build_pyomo(data)
         solver = Highs()
         # fixing builds for the shadow-price LP then only changes column bounds; the
         # default re-writes every constraint and the objective twice per run
@@ -251,7 +252,7 @@ class ModelCache:
         """The model for ``data``: a cached one updated in place, or a new build."""
         t = time.perf_counter()
         if self.reuse and self.slots:
-            new = build_model(data, structure_only=True)
+            new = build_model(data)
             reasons = []
             for slot in self.slots:
                 why = structure_difference(slot.bm, new)

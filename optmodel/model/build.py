@@ -1,9 +1,11 @@
-"""build_model(data): the MILP of MODEL.md §2 as a Pyomo ConcreteModel.
+"""build_model(data): the MILP of MODEL.md §2 as tables (the model's structure).
 
-Pure: no files, no Excel, no solver.  Reads like a table of contents — sets are
-the index tables of :class:`~optmodel.model.data.ModelData`; then variables, each
-constraint family (one function each, math in the docstring), the objective.
-The objective is in USD (reported in MUSD) for numerical accuracy.
+Pure: no files, no Excel, no solver, no Pyomo components.  Reads like a table of
+contents — sets are the index tables of :class:`~optmodel.model.data.ModelData`;
+then variables, each constraint family (one function each, math in the
+docstring), the objective coefficients.  The objective is in USD (reported in
+MUSD) for numerical accuracy.  Exporters read these tables: to HiGHS
+(:mod:`optmodel.solver.highs`) and to Pyomo (:mod:`optmodel.model.pyomo_export`).
 """
 
 from __future__ import annotations
@@ -13,50 +15,42 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyomo.core as pyo  # not pyomo.environ: its solver/writer plugins load on use
-from pyomo.core.expr.numeric_expr import LinearExpression
+import pyomo.core as pyo  # domain labels only (pyo.Binary, …): no components are made here
 
 from optmodel.model.data import USD_PER_MUSD, ModelData
-from optmodel.model.linear import ConFamily, VarFamily, add_con_family, add_var_family, terms_for
+from optmodel.model.linear import ConFamily, VarFamily, con_family, terms_for, var_family
 
 _STAGE = re.compile(r"^stage<=(\d+)$")
 
 
 @dataclass
 class BuiltModel:
-    """The Pyomo model plus the tables that map its variables and constraints to data."""
+    """The model's structure: variable and constraint families as tables.
 
-    model: pyo.ConcreteModel
+    ``model`` and ``npv_expr`` are set only on the copy the Pyomo exporter makes
+    (:func:`optmodel.model.pyomo_export.export`); ``build_model`` leaves them None.
+    """
+
+    model: object | None
     data: ModelData
     vars: dict[str, VarFamily]
     cons: dict[str, ConFamily] = field(default_factory=dict)
-    npv_expr: object = None  # LinearExpression of the NPV in USD
+    npv_expr: object = None  # Pyomo LinearExpression of the NPV in USD (exported copies)
 
     def add(self, fam: ConFamily | None) -> None:
         if fam is not None:
             self.cons[fam.name] = fam
 
 
-def build_model(data: ModelData, block: pyo.Block | None = None,
-                objective: bool = True, structure_only: bool = False) -> BuiltModel:
-    """Assemble the model in a fixed order: variables, constraints, objective.
+def build_model(data: ModelData) -> BuiltModel:
+    """Assemble the structure in a fixed order: variables, then constraint families.
 
-    With ``block`` the components go into that (sub)block, e.g. one block per
-    scenario of a two-stage model; ``objective=False`` leaves the NPV expression
-    (USD) in ``BuiltModel.npv_expr`` without declaring an Objective.
-    ``structure_only=True`` makes only the index, bound and term tables of every
-    family (``model`` None, no Pyomo components, no objective): batch runs compare
-    them with a built model's and update its numbers in place (:mod:`optmodel.batch.reuse`).
+    The objective is :func:`objective_coefficients`.  Batch runs whose plant core
+    came from their worker's memo (``data.memo``) share the tables of the families
+    made from that core alone.
     """
-    if structure_only:
-        m = None
-    else:
-        m = block if block is not None else pyo.ConcreteModel(name="optmodel")
-    bm = BuiltModel(m, data, _add_variables(m, data))
-    # structure tables of the families made from the plant core alone: a batch run whose
-    # core came from its memo (optmodel.model.data) gets the same tables, so they are shared
-    memo = data.memo.setdefault("families", {}) if structure_only and data.memo is not None \
-        else None
+    bm = BuiltModel(None, data, _add_variables(data))
+    memo = data.memo.setdefault("families", {}) if data.memo is not None else None
     for family in FAMILIES:
         if memo is not None and family in CORE_FAMILIES:
             if family.__name__ not in memo:
@@ -64,11 +58,6 @@ def build_model(data: ModelData, block: pyo.Block | None = None,
             bm.add(memo[family.__name__])
         else:
             bm.add(family(bm))
-    if m is None:
-        return bm
-    bm.npv_expr = npv_expression(bm)
-    if objective:
-        m.npv = pyo.Objective(expr=bm.npv_expr, sense=pyo.maximize)
     return bm
 
 
@@ -81,30 +70,28 @@ def _with_vid(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _add_variables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, VarFamily]:
+def _add_variables(d: ModelData) -> dict[str, VarFamily]:
     v: dict[str, VarFamily] = {}
-    v["act"] = add_var_family(m, "act", _with_vid(d.act), ["node", "process", "year"])
+    v["act"] = var_family("act", _with_vid(d.act), ["node", "process", "year"])
     b = _with_vid(d.builds)
     dom = np.array([pyo.NonNegativeReals if div else (pyo.Binary if mu == 1 else
                                                         pyo.NonNegativeIntegers)
                     for div, mu in zip(b["divisible"], b["max_units"], strict=True)],
                    dtype=object)
-    v["build"] = add_var_family(m, "build", b, ["option", "year"],
-                                upper=b["max_units"].to_numpy(dtype=float), domains=dom)
+    v["build"] = var_family("build", b, ["option", "year"],
+                            upper=b["max_units"].to_numpy(dtype=float), domains=dom)
     o = _with_vid(d.opening)
-    v["open"] = add_var_family(m, "open", o, ["node"], upper=np.ones(len(o)),
-                               domains=np.array([pyo.Binary] * len(o), dtype=object))
-    v["flow"] = add_var_family(m, "flow", _with_vid(d.flows),
-                               ["origin", "destination", "mode", "product", "year"])
+    v["open"] = var_family("open", o, ["node"], upper=np.ones(len(o)),
+                           domains=np.array([pyo.Binary] * len(o), dtype=object))
+    v["flow"] = var_family("flow", _with_vid(d.flows),
+                           ["origin", "destination", "mode", "product", "year"])
     tr = _with_vid(d.trade)
-    v["trade"] = add_var_family(m, "trade", tr,
-                                ["market", "product", "direction", "scope", "year"])
+    v["trade"] = var_family("trade", tr, ["market", "product", "direction", "scope", "year"])
     un = tr[(tr["direction"] == "sell") & (tr["min_t"] > 0) & tr["penalty"].notna()]
     un = _with_vid(un.rename(columns={"vid": "trade_vid"}))
-    v["unmet"] = add_var_family(m, "unmet", un,
-                                ["market", "product", "direction", "scope", "year"],
-                                upper=un["min_t"].to_numpy(dtype=float))
-    v["dispose"] = add_var_family(m, "dispose", _with_vid(d.dispose), ["node", "product", "year"])
+    v["unmet"] = var_family("unmet", un, ["market", "product", "direction", "scope", "year"],
+                            upper=un["min_t"].to_numpy(dtype=float))
+    v["dispose"] = var_family("dispose", _with_vid(d.dispose), ["node", "product", "year"])
     return v
 
 
@@ -130,8 +117,8 @@ def product_balance(bm: BuiltModel) -> ConFamily | None:
                      np.where(tr["direction"] == "sell", 1.0, -1.0))
     dp_t = terms_for(v["dispose"], v["dispose"].index[["node", "product", "year", "vid"]], 1.0)
     terms = pd.concat([act_t, out_t, in_t, tr_t, dp_t], ignore_index=True)
-    return add_con_family(bm.model, "product_balance", terms, ["node", "product", "year"],
-                          v, lower=0.0, upper=0.0)
+    return con_family("product_balance", terms, ["node", "product", "year"],
+                      lower=0.0, upper=0.0)
 
 
 def _capacity_terms(bm: BuiltModel, scale: pd.Series | None = None) -> pd.DataFrame:
@@ -152,8 +139,8 @@ def process_capacity(bm: BuiltModel) -> ConFamily | None:
     terms = pd.concat([terms_for(bm.vars["act"], a[["node", "process", "year", "vid"]], 1.0),
                        _capacity_terms(bm)], ignore_index=True)
     bounds = a[["node", "process", "year"]].assign(upper=a["existing_capacity"].to_numpy())
-    return add_con_family(bm.model, "process_capacity", terms, ["node", "process", "year"],
-                          bm.vars, bounds=bounds)
+    return con_family("process_capacity", terms, ["node", "process", "year"],
+                      bounds=bounds)
 
 
 def process_min_load(bm: BuiltModel) -> ConFamily | None:
@@ -168,8 +155,8 @@ def process_min_load(bm: BuiltModel) -> ConFamily | None:
                        _capacity_terms(bm, scale)], ignore_index=True)
     bounds = a[["node", "process", "year"]].assign(
         lower=(a["min_load"] * a["existing_capacity"]).to_numpy())
-    return add_con_family(bm.model, "process_min_load", terms, ["node", "process", "year"],
-                          bm.vars, bounds=bounds)
+    return con_family("process_min_load", terms, ["node", "process", "year"],
+                      bounds=bounds)
 
 
 def build_limit(bm: BuiltModel) -> ConFamily | None:
@@ -191,7 +178,7 @@ def build_limit(bm: BuiltModel) -> ConFamily | None:
                         gated[["option"]].assign(upper=0.0)], ignore_index=True)
     terms = pd.concat([terms_for(bm.vars["build"], b[["option", "vid"]], 1.0), t_open],
                       ignore_index=True)
-    return add_con_family(bm.model, "build_limit", terms, ["option"], bm.vars, bounds=bounds)
+    return con_family("build_limit", terms, ["option"], bounds=bounds)
 
 
 def node_open_link(bm: BuiltModel) -> ConFamily | None:
@@ -204,8 +191,8 @@ def node_open_link(bm: BuiltModel) -> ConFamily | None:
     t1 = terms_for(bm.vars["build"], b[["option", "year", "vid"]], 1.0)
     t2 = terms_for(bm.vars["open"], b[["option", "year", "open_vid"]].rename(
         columns={"open_vid": "vid"}), -b["max_units"].to_numpy(dtype=float))
-    return add_con_family(bm.model, "node_open_link", pd.concat([t1, t2], ignore_index=True),
-                          ["option", "year"], bm.vars, upper=0.0)
+    return con_family("node_open_link", pd.concat([t1, t2], ignore_index=True),
+                      ["option", "year"], upper=0.0)
 
 
 def _deposit_output_terms(bm: BuiltModel) -> pd.DataFrame:
@@ -222,8 +209,8 @@ def deposit_reserve(bm: BuiltModel) -> ConFamily | None:
     """deposit_reserve[d]: Σ_t Σ_k out[k,p]·act[n,k,t] ≤ reserve_t."""
     t = _deposit_output_terms(bm)
     bounds = bm.data.deposits[["deposit", "reserve_t"]].rename(columns={"reserve_t": "upper"})
-    return add_con_family(bm.model, "deposit_reserve", t[["deposit", "fam", "vid", "coef"]],
-                          ["deposit"], bm.vars, bounds=bounds)
+    return con_family("deposit_reserve", t[["deposit", "fam", "vid", "coef"]],
+                      ["deposit"], bounds=bounds)
 
 
 def deposit_annual(bm: BuiltModel) -> ConFamily | None:
@@ -234,8 +221,7 @@ def deposit_annual(bm: BuiltModel) -> ConFamily | None:
     t = t[t["deposit"].isin(lim["deposit"])]
     bounds = t[["deposit", "year"]].drop_duplicates().merge(lim, on="deposit").rename(
         columns={"max_per_year_t": "upper"})
-    return add_con_family(bm.model, "deposit_annual", t, ["deposit", "year"], bm.vars,
-                          bounds=bounds)
+    return con_family("deposit_annual", t, ["deposit", "year"], bounds=bounds)
 
 
 def route_capacity(bm: BuiltModel) -> ConFamily | None:
@@ -245,8 +231,8 @@ def route_capacity(bm: BuiltModel) -> ConFamily | None:
     lim = r[r["capacity_t_per_year"].notna()][keys + ["capacity_t_per_year"]].rename(
         columns={"capacity_t_per_year": "upper"})
     f = bm.vars["flow"].index.merge(lim[keys], on=keys)
-    return add_con_family(bm.model, "route_capacity", terms_for(bm.vars["flow"],
-                          f[keys + ["vid"]], 1.0), keys, bm.vars, bounds=lim)
+    return con_family("route_capacity", terms_for(bm.vars["flow"],
+                      f[keys + ["vid"]], 1.0), keys, bounds=lim)
 
 
 _MKEYS = ["market", "product", "direction", "scope", "year"]
@@ -256,9 +242,9 @@ def market_max(bm: BuiltModel) -> ConFamily | None:
     """market_max[m,t]: trade[m,t] ≤ max_t (where given)."""
     tr = bm.vars["trade"].index
     tr = tr[tr["max_t"].notna()]
-    return add_con_family(bm.model, "market_max", terms_for(bm.vars["trade"],
-                          tr[_MKEYS + ["vid"]], 1.0), _MKEYS, bm.vars,
-                          bounds=tr[_MKEYS].assign(upper=tr["max_t"].to_numpy()))
+    return con_family("market_max", terms_for(bm.vars["trade"],
+                      tr[_MKEYS + ["vid"]], 1.0), _MKEYS,
+                      bounds=tr[_MKEYS].assign(upper=tr["max_t"].to_numpy()))
 
 
 def market_min(bm: BuiltModel) -> ConFamily | None:
@@ -270,8 +256,8 @@ def market_min(bm: BuiltModel) -> ConFamily | None:
     terms = pd.concat([terms_for(bm.vars["trade"], tr[_MKEYS + ["vid"]], 1.0),
                        terms_for(bm.vars["unmet"], un[_MKEYS + ["vid"]], 1.0)],
                       ignore_index=True)
-    return add_con_family(bm.model, "market_min", terms, _MKEYS, bm.vars,
-                          bounds=tr[_MKEYS].assign(lower=tr["min_t"].to_numpy()))
+    return con_family("market_min", terms, _MKEYS,
+                      bounds=tr[_MKEYS].assign(lower=tr["min_t"].to_numpy()))
 
 
 def _policy_rows(bm: BuiltModel, instrument: str) -> pd.DataFrame:
@@ -294,8 +280,8 @@ def export_quota(bm: BuiltModel) -> ConFamily | None:
                                                                       year=int(year)), 1.0))
     bounds = rows[["target", "year"]].assign(year=rows["year"].astype("int64"),
                                              upper=rows["value"].to_numpy())
-    return add_con_family(bm.model, "export_quota", pd.concat(parts, ignore_index=True),
-                          ["target", "year"], bm.vars, bounds=bounds)
+    return con_family("export_quota", pd.concat(parts, ignore_index=True),
+                      ["target", "year"], bounds=bounds)
 
 
 def _matches(trade: pd.DataFrame, target: str) -> np.ndarray:
@@ -322,8 +308,8 @@ def min_domestic_processing(bm: BuiltModel) -> ConFamily | None:
            & (t["stage"].to_numpy() < t["target"].astype(int).to_numpy())).astype(float)
     coef = t["reo_content"].to_numpy(dtype=float) * (low - (1.0 - t["value"].to_numpy(float)))
     terms = terms_for(bm.vars["trade"], t[["vid", "target", "year"]], coef)
-    return add_con_family(bm.model, "min_domestic_processing", terms, ["target", "year"],
-                          bm.vars, upper=0.0)
+    return con_family("min_domestic_processing", terms, ["target", "year"],
+                      upper=0.0)
 
 
 def investment_budget(bm: BuiltModel) -> ConFamily | None:
@@ -340,9 +326,8 @@ def investment_budget(bm: BuiltModel) -> ConFamily | None:
         parts.append(terms_for(bm.vars["build"], sel[["vid"]].assign(period=key),
                                sel["capex_usd"].to_numpy(dtype=float)))
         bounds.append((key, float(value) * USD_PER_MUSD))
-    return add_con_family(bm.model, "investment_budget", pd.concat(parts, ignore_index=True),
-                          ["period"], bm.vars,
-                          bounds=pd.DataFrame(bounds, columns=["period", "upper"]))
+    return con_family("investment_budget", pd.concat(parts, ignore_index=True),
+                      ["period"], bounds=pd.DataFrame(bounds, columns=["period", "upper"]))
 
 
 # ------------------------------------------------------------------ objective
@@ -363,18 +348,6 @@ def objective_coefficients(bm: BuiltModel) -> dict[str, np.ndarray]:
     coefs["unmet"] = -(un["d"] * un["penalty"]).to_numpy(dtype=float)
     del d
     return coefs
-
-
-def npv_expression(bm: BuiltModel) -> LinearExpression:
-    """NPV (USD) = Σ_fam Σ_i coef_i · x_i."""
-    coefs, objs = [], []
-    for name, c in objective_coefficients(bm).items():
-        nz = np.flatnonzero(c)
-        coefs.append(c[nz])
-        objs.append(bm.vars[name].objs[nz])
-    c = np.concatenate(coefs) if coefs else np.array([])
-    x = np.concatenate(objs) if objs else np.array([], dtype=object)
-    return LinearExpression(constant=0.0, linear_coefs=c.tolist(), linear_vars=x.tolist())
 
 
 # constraint families in model order (the order of rows handed to the solver)

@@ -27,7 +27,7 @@ class SolveOptions:
     warmstart: bool = False  # hand HiGHS the variables' current values as a MIP start
     # "direct": the term tables straight to highspy (optmodel.solver.highs); "appsi": the
     # Pyomo model through APPSI; "auto": direct when the model has no Pyomo components
-    # (build_model(..., structure_only=True)) and no persistent solver is given, else APPSI
+    # (build_model's tables, not an exported copy) and no persistent solver is given, else APPSI
     backend: str = "auto"
 
 

@@ -78,9 +78,9 @@ def solve(bm: BuiltModel, opts: SolveOptions, solver: Highs | None = None) -> So
     if bm.model is None:  # tables only: make the Pyomo model of record for APPSI
         from dataclasses import replace
 
-        from optmodel.model.build import build_model
+        from optmodel.model.pyomo_export import export
 
-        full = build_model(bm.data)
+        full = export(bm)  # the same tables (a user's --extra families too)
         out = solve(full, replace(opts, backend="appsi"), solver)
         return out
     from pyomo.contrib.appsi.base import TerminationCondition as TC

@@ -44,8 +44,9 @@ from optmodel.errors import InfeasibleError, InputError, SolverError
 from optmodel.input.scenarios import BASE
 from optmodel.input.tables import Tables
 from optmodel.io.write import check_writable
-from optmodel.model.build import BuiltModel, build_model
+from optmodel.model.build import BuiltModel
 from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
+from optmodel.model.pyomo_export import build_pyomo
 from optmodel.pipeline import load_tables, run_table, solve_options
 from optmodel.solver.options import SolveOptions, SolveOutcome
 from optmodel.solver.solve import solve
@@ -138,7 +139,7 @@ def generate_alternatives(data: ModelData, opts: SolveOptions, slack: float = 0.
     times: dict[str, float] = {}
     t = time.perf_counter()
     progress("Solving the NPV optimum")
-    bm = build_model(data)
+    bm = build_pyomo(data)
     sol = solve(bm, replace(opts, duals=False))
     times["optimum"] = time.perf_counter() - t
     npv_star = sol.objective_usd

@@ -40,8 +40,9 @@ from optmodel.errors import InfeasibleError, InputError, SolverError
 from optmodel.input.scenarios import BASE
 from optmodel.input.tables import Tables
 from optmodel.io.write import atomic_write_bytes, check_writable
-from optmodel.model.build import BuiltModel, build_model
+from optmodel.model.build import BuiltModel
 from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
+from optmodel.model.pyomo_export import build_pyomo
 from optmodel.pipeline import load_tables, run_table, solve_options
 from optmodel.results.tables import extract_tables, summary_table
 from optmodel.solver.options import SolveOptions, SolveOutcome
@@ -212,7 +213,7 @@ def trace_frontier(data: ModelData, measure: str, points: int = 7, opts: SolveOp
     times: dict[str, float] = {}
     t = time.perf_counter()
     progress("Solving the NPV optimum")
-    bm = build_model(data)
+    bm = build_pyomo(data)
     sol0 = solve(bm, _opts(opts))
     ratio = measure_ratio(bm, measure)
     n0, d0 = ratio.value(_values(bm, sol0))

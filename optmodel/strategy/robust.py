@@ -46,9 +46,10 @@ from optmodel.errors import InfeasibleError, InputError, Issue, SolverError
 from optmodel.input.scenarios import BASE
 from optmodel.input.tables import Tables
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
-from optmodel.model.build import BuiltModel, build_model
+from optmodel.model.build import BuiltModel
 from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
-from optmodel.model.linear import VarFamily, add_con_family, add_var_family
+from optmodel.model.linear import VarFamily
+from optmodel.model.pyomo_export import add_con_family, add_var_family, build_pyomo
 from optmodel.pipeline import load_tables, run_table, solve_options
 from optmodel.results.tables import NUMBER_FORMATS, extract_tables, summary_table
 from optmodel.solver.options import SolveOptions, SolveOutcome
@@ -177,7 +178,7 @@ class Evaluator:
     @property
     def bm(self) -> BuiltModel:
         if self._bm is None:
-            self._bm = build_model(self.data)
+            self._bm = build_pyomo(self.data)
         return self._bm
 
     def evaluate(self, plan: Plan, tables: bool = False) -> Evaluation:
@@ -210,7 +211,7 @@ def evaluate_plan(data: ModelData, plan: Plan, opts: SolveOptions, tables: bool 
 def solve_optimum(data: ModelData, opts: SolveOptions, label: str = ""
                   ) -> tuple[BuiltModel, SolveOutcome, Plan]:
     """The deterministic optimum of one scenario (no duals)."""
-    bm = build_model(data)
+    bm = build_pyomo(data)
     o = replace(opts, duals=False)
     sol = solve(bm, o)
     return bm, sol, plan_from_values(bm, sol.values, label)
@@ -294,7 +295,7 @@ def build_extensive_form(datas: dict[str, ModelData], weights: dict[str, float],
     blocks: dict[str, BuiltModel] = {}
     for i, (name, data) in enumerate(datas.items()):
         progress(f"Building scenario block {i + 1}/{len(datas)} ({name})")
-        blocks[name] = build_model(data, block=m.scen[i], objective=False)
+        blocks[name] = build_pyomo(data, block=m.scen[i], objective=False)
     first = {fam: _first_stage_family(m, fam, keys, list(blocks.values()))
              for fam, keys in FIRST_STAGE.items()}
     npv: dict[str, Any] = {}
@@ -358,7 +359,7 @@ def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, fl
                               convthresh: float = 1e-4) -> tuple[SolveOutcome, Plan] | None:
     """The expected-NPV plan by progressive hedging (mpi-sppy), scenario by scenario.
 
-    Each scenario is its own model (:func:`build_model` with its NPV objective);
+    Each scenario is its own model (:func:`build_pyomo` with its NPV objective);
     build/open are the root-node (non-anticipative) variables; ρ_i =
     ``rho_factor`` × |objective coefficient of x_i| (USD), the usual cost-
     proportional choice; proximal terms are linearised (HiGHS takes no
@@ -386,7 +387,7 @@ def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, fl
     built: dict[int, BuiltModel] = {}
 
     def creator(name: str, **_kw):
-        bm = build_model(datas[name])
+        bm = build_pyomo(datas[name])
         m = bm.model
         m._mpisppy_probability = weights[name]
         sputils.attach_root_node(m, m.npv, [c for c in (m.build, m.open) if len(c)])
