@@ -29,8 +29,8 @@ from tinycase import tiny_sheets, write_input
 from workbooks import REPO, write_input_workbook
 
 from optmodel.model.build import build_model
-from optmodel.model.pyomo_export import build_pyomo
 from optmodel.model.data import build_model_data
+from optmodel.model.pyomo_export import build_pyomo
 from optmodel.pipeline import load_tables
 from optmodel.results.tables import extract_tables, summary_table
 from optmodel.solver.highs import assemble, solve_direct

@@ -57,6 +57,7 @@ from optmodel.input.tables import Tables
 from optmodel.input.validate import SheetCache, validate_raw
 from optmodel.io.read import RawSheet, read_raw
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
+from optmodel.model.extra import ExtraFile, load_function
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class BatchJob:
     reuse: bool = True
     write: bool = True  # workers write the results workbooks themselves
     command_line: str = ""
+    extra: ExtraFile | None = None  # a user's --extra file (its text travels to workers)
 
 
 @dataclass
@@ -208,7 +210,13 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
         tables = _validated(raw, run, sheets)
         times["validate"] = time.perf_counter() - t
         opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads)
-        data, _bm, sol, result, res.model = cache.solve_tables(tables, opts, times)
+        if job.extra is not None:  # the user's families join each run's structure
+            from optmodel.pipeline import solve_tables
+
+            data, _bm, sol, result = solve_tables(tables, opts, times, extra=job.extra)
+            res.model = STRUCTURE if data.plant_from_memo else COLD
+        else:
+            data, _bm, sol, result, res.model = cache.solve_tables(tables, opts, times)
         add_context_sheets(result, data, tables)  # as pipeline.solve_workbook does
         summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
         res.status = str(summary.get("status"))
@@ -217,7 +225,8 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], cache: Model
         if res.status == "time_limit":
             res.message = "time limit: feasible, not proven optimal"
         times["total"] = time.perf_counter() - t0
-        run_sheet = run_table(path, run.name, opts, sol, times, start, tables, job.command_line)
+        run_sheet = run_table(path, run.name, opts, sol, times, start, tables, job.command_line,
+                              job.extra)
         extra = [("model", res.model)] + [("override", _override_text(o)) for o in run.overrides]
         result["Run"] = pd.concat([run_sheet, pd.DataFrame(extra, columns=["key", "value"])],
                                   ignore_index=True)
@@ -250,7 +259,8 @@ def _diagnosis_files(job: BatchJob, path: Path, run: RunSpec, res: RunResult, di
     """Write (or send back) the diagnosis workbook of an infeasible run, as ``solve`` does."""
     from optmodel.pipeline import diagnosis_sheets
 
-    sheets = diagnosis_sheets(path, run.name, opts, times, start, tables, job.command_line)
+    sheets = diagnosis_sheets(path, run.name, opts, times, start, tables, job.command_line,
+                              job.extra)
     if not job.write:
         res.tables, res.diagnosis = sheets, diag
         return
@@ -454,7 +464,8 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
               time_limit: float | None = None, threads: int | None = None,
               report: bool = False, reuse: bool | None = None, console=None,
               command_line: str | None = None, info: dict[str, Any] | None = None,
-              page: bool = False, grid: bool = True) -> BatchOutcome:
+              page: bool = False, grid: bool = True,
+              extra: ExtraFile | None = None) -> BatchOutcome:
     """Solve ``runs`` of ``input_path`` and write every workbook; never stops at a failed run.
 
     ``params`` are the swept :class:`~optmodel.batch.sweep.SweepParam` (their labels are
@@ -462,6 +473,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
     process) unless ``scheduler`` names a Dask cluster; ``reuse`` True re-uses built
     models across runs (:mod:`optmodel.batch.reuse`), False solves each run as a single
     ``solve`` does, None (default) re-uses when that pays (:func:`reuse_pays`).
+    ``extra``: a user's extra-constraints file, part of every run's model.
     ``page`` also writes the batch page (``batch_path`` with .html: KPI response per
     parameter, or KPIs by scenario; ``grid`` False draws samples as clouds).
     Returns the runs' results and the worst
@@ -476,11 +488,13 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
     workers = default_workers(len(runs)) if workers is None else max(1, int(workers))
     sha = file_sha256(input_path)
     reuse = reuse_pays() if reuse is None else bool(reuse)
+    if extra is not None:
+        load_function(extra)  # a broken file stops the batch before any run (exit 2)
     job = BatchJob(str(input_path.resolve()), input_path.name, sha,
                    input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
                    threads, report, reuse, write=scheduler is None,
                    command_line=command_line if command_line is not None else " ".join(
-                       [Path(sys.argv[0]).name] + sys.argv[1:]))
+                       [Path(sys.argv[0]).name] + sys.argv[1:]), extra=extra)
     finished: dict[str, RunResult] = {}
     interrupted = False
     try:
@@ -511,6 +525,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
             "package_version": __version__,
             "start_time_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "wall_time_s": round(wall, 3), **(info or {}),
+            **({"extra_file": extra.name, "extra_sha256": extra.sha256} if extra else {}),
             "command_line": job.command_line}
     if interrupted:
         meta["interrupted"] = f"yes, after {len(finished)} of {len(runs)} runs (Ctrl-C)"
@@ -674,7 +689,7 @@ def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
                         mip_gap: float | None = None, time_limit: float | None = None,
                         threads: int | None = None, report: bool = False, console=None,
                         workers: int | None = None, scheduler: str | None = None,
-                        reuse: bool | None = None) -> int:
+                        reuse: bool | None = None, extra: ExtraFile | None = None) -> int:
     """``solve --scenario all``: base and every named scenario → OUT_<scenario>.xlsx, plus
     OUT_batch.xlsx; returns the worst exit code."""
     from optmodel.pipeline import load_tables
@@ -688,7 +703,7 @@ def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
     outcome = run_batch(input_path, runs, scenario_output(out_path, "batch"), workers=workers,
                         scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                         threads=threads, report=report, reuse=reuse, console=console,
-                        info={"batch": "all scenarios"}, page=report)
+                        info={"batch": "all scenarios"}, page=report, extra=extra)
     return outcome.exit_code
 
 
@@ -703,7 +718,8 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
               workers: int | None = None, scheduler: str | None = None,
               mip_gap: float | None = None, time_limit: float | None = None,
               threads: int | None = None, reuse: bool | None = None, console=None,
-              command_line: str | None = None, page: bool = True) -> BatchOutcome:
+              command_line: str | None = None, page: bool = True,
+              extra: ExtraFile | None = None) -> BatchOutcome:
     """``sweep``: one run per grid point (or sample) → OUTDIR/sweep_NNN.xlsx + batch.xlsx
     (+ batch.html, the KPI response per parameter, unless ``page`` is False).
 
@@ -727,6 +743,6 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
     return run_batch(input_path, runs, out / "batch.xlsx", params=params, workers=workers,
                      scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                      threads=threads, reuse=reuse, console=console,
-                     command_line=command_line, page=page, grid=not samples,
+                     command_line=command_line, page=page, grid=not samples, extra=extra,
                      info={"batch": f"sweep ({mode})",
                            "sets": " ".join(f'--set "{p.text}"' for p in params)})

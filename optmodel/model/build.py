@@ -70,19 +70,26 @@ def _with_vid(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _domains(sets: list) -> np.ndarray:
+    """Pyomo domain sets as a 1-D object array (``np.array`` would unpack ``Binary``)."""
+    out = np.empty(len(sets), dtype=object)
+    for i, s in enumerate(sets):
+        out[i] = s
+    return out
+
+
 def _add_variables(d: ModelData) -> dict[str, VarFamily]:
     v: dict[str, VarFamily] = {}
     v["act"] = var_family("act", _with_vid(d.act), ["node", "process", "year"])
     b = _with_vid(d.builds)
-    dom = np.array([pyo.NonNegativeReals if div else (pyo.Binary if mu == 1 else
-                                                        pyo.NonNegativeIntegers)
-                    for div, mu in zip(b["divisible"], b["max_units"], strict=True)],
-                   dtype=object)
+    dom = _domains([pyo.NonNegativeReals if div else (pyo.Binary if mu == 1 else
+                                                      pyo.NonNegativeIntegers)
+                    for div, mu in zip(b["divisible"], b["max_units"], strict=True)])
     v["build"] = var_family("build", b, ["option", "year"],
                             upper=b["max_units"].to_numpy(dtype=float), domains=dom)
     o = _with_vid(d.opening)
     v["open"] = var_family("open", o, ["node"], upper=np.ones(len(o)),
-                           domains=np.array([pyo.Binary] * len(o), dtype=object))
+                           domains=_domains([pyo.Binary] * len(o)))
     v["flow"] = var_family("flow", _with_vid(d.flows),
                            ["origin", "destination", "mode", "product", "year"])
     tr = _with_vid(d.trade)

@@ -225,7 +225,8 @@ def _builtin_vars(fam: VarFamily, snap: Snapshot, origin: str) -> VarFamily:
 def _domains(integer: np.ndarray) -> np.ndarray:
     """Integers or Reals per variable (the bounds carry the rest, e.g. of a Binary)."""
     out = np.empty(len(integer), dtype=object)
-    out[:] = [pyo.Integers if i else pyo.Reals for i in integer]
+    for k, i in enumerate(integer):  # not out[:] = [...]: numpy would unpack the sets
+        out[k] = pyo.Integers if i else pyo.Reals
     return out
 
 

@@ -46,10 +46,11 @@ from optmodel.errors import InfeasibleError, InputError, Issue, SolverError
 from optmodel.input.scenarios import BASE
 from optmodel.input.tables import Tables
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
-from optmodel.model.build import BuiltModel
+from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
+from optmodel.model.extra import ExtraFile, apply_extra
 from optmodel.model.linear import VarFamily
-from optmodel.model.pyomo_export import add_con_family, add_var_family, build_pyomo
+from optmodel.model.pyomo_export import add_con_family, add_var_family, export
 from optmodel.pipeline import load_tables, run_table, solve_options
 from optmodel.results.tables import NUMBER_FORMATS, extract_tables, summary_table
 from optmodel.solver.options import SolveOptions, SolveOutcome
@@ -141,6 +142,14 @@ def _plan_vector(bm: BuiltModel, plan: Plan) -> dict[str, np.ndarray]:
     return {"build": x, "open": y}
 
 
+def scenario_structure(data: ModelData, extra: ExtraFile | None = None,
+                       block: pyo.Block | None = None, objective: bool = True) -> BuiltModel:
+    """One scenario's model: the structure of ``data`` with the user's ``--extra`` families
+    (:func:`~optmodel.model.extra.apply_extra`), exported to Pyomo (into ``block``, e.g. a
+    scenario block of the extensive form).  Every robust model is made here."""
+    return export(apply_extra(build_model(data), data, extra), block, objective)
+
+
 def fix_plan(bm: BuiltModel, plan: Plan) -> None:
     """Fix build/open at ``plan`` and make them continuous: what is left is an LP."""
     vec = _plan_vector(bm, plan)
@@ -170,15 +179,15 @@ class Evaluator:
     """Evaluates plans in a scenario, reusing one built model; caches results by plan."""
 
     def __init__(self, name: str, data: ModelData, opts: SolveOptions,
-                 bm: BuiltModel | None = None):
-        self.name, self.data, self.opts = name, data, opts
+                 bm: BuiltModel | None = None, extra: ExtraFile | None = None):
+        self.name, self.data, self.opts, self.extra = name, data, opts, extra
         self._bm = bm  # any model of ``data`` may be reused: fix_plan fixes the first stage
         self._cache: dict[tuple, Evaluation] = {}
 
     @property
     def bm(self) -> BuiltModel:
         if self._bm is None:
-            self._bm = build_pyomo(self.data)
+            self._bm = scenario_structure(self.data, self.extra)
         return self._bm
 
     def evaluate(self, plan: Plan, tables: bool = False) -> Evaluation:
@@ -208,10 +217,10 @@ def evaluate_plan(data: ModelData, plan: Plan, opts: SolveOptions, tables: bool 
     return Evaluator(scenario, data, opts).evaluate(plan, tables)
 
 
-def solve_optimum(data: ModelData, opts: SolveOptions, label: str = ""
-                  ) -> tuple[BuiltModel, SolveOutcome, Plan]:
+def solve_optimum(data: ModelData, opts: SolveOptions, label: str = "",
+                  extra: ExtraFile | None = None) -> tuple[BuiltModel, SolveOutcome, Plan]:
     """The deterministic optimum of one scenario (no duals)."""
-    bm = build_pyomo(data)
+    bm = scenario_structure(data, extra)
     o = replace(opts, duals=False)
     sol = solve(bm, o)
     return bm, sol, plan_from_values(bm, sol.values, label)
@@ -283,7 +292,8 @@ def _first_stage_family(m: pyo.ConcreteModel, name: str, keys: list[str],
 def build_extensive_form(datas: dict[str, ModelData], weights: dict[str, float],
                          criterion: str = "expected",
                          optimum_usd: dict[str, float] | None = None,
-                         progress: Progress = _noop) -> ExtensiveForm:
+                         progress: Progress = _noop,
+                         extra: ExtraFile | None = None) -> ExtensiveForm:
     """Assemble the extensive form (see the module docstring for the math)."""
     if criterion not in CRITERIA:
         raise InputError(f"Unknown criterion {criterion!r}; use one of {', '.join(CRITERIA)}.")
@@ -295,7 +305,7 @@ def build_extensive_form(datas: dict[str, ModelData], weights: dict[str, float],
     blocks: dict[str, BuiltModel] = {}
     for i, (name, data) in enumerate(datas.items()):
         progress(f"Building scenario block {i + 1}/{len(datas)} ({name})")
-        blocks[name] = build_pyomo(data, block=m.scen[i], objective=False)
+        blocks[name] = scenario_structure(data, extra, block=m.scen[i], objective=False)
     first = {fam: _first_stage_family(m, fam, keys, list(blocks.values()))
              for fam, keys in FIRST_STAGE.items()}
     npv: dict[str, Any] = {}
@@ -356,10 +366,11 @@ ENGINES = ("ef", "ph")
 def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, float],
                               opts: SolveOptions, progress: Progress = _noop,
                               rho_factor: float = 0.5, max_iterations: int = 100,
-                              convthresh: float = 1e-4) -> tuple[SolveOutcome, Plan] | None:
+                              convthresh: float = 1e-4, extra: ExtraFile | None = None
+                              ) -> tuple[SolveOutcome, Plan] | None:
     """The expected-NPV plan by progressive hedging (mpi-sppy), scenario by scenario.
 
-    Each scenario is its own model (:func:`build_pyomo` with its NPV objective);
+    Each scenario is its own model (:func:`scenario_structure` with its NPV objective);
     build/open are the root-node (non-anticipative) variables; ρ_i =
     ``rho_factor`` × |objective coefficient of x_i| (USD), the usual cost-
     proportional choice; proximal terms are linearised (HiGHS takes no
@@ -387,7 +398,7 @@ def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, fl
     built: dict[int, BuiltModel] = {}
 
     def creator(name: str, **_kw):
-        bm = build_pyomo(datas[name])
+        bm = scenario_structure(datas[name], extra)
         m = bm.model
         m._mpisppy_probability = weights[name]
         sputils.attach_root_node(m, m.npv, [c for c in (m.build, m.open) if len(c)])
@@ -464,6 +475,7 @@ class RobustResult:
     base_tables: Tables
     times: dict[str, float] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
+    extra: ExtraFile | None = None  # the user's --extra file, part of every scenario's model
 
     def expected(self, evals: dict[str, Evaluation]) -> float | None:
         """Σ w_s NPV_s in MUSD (None if the plan is infeasible in some scenario)."""
@@ -550,7 +562,8 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
                  criterion: str = "expected", *, mip_gap: float | None = None,
                  time_limit: float | None = None, threads: int | None = None,
                  tee: bool = False, cross: bool | None = None, engine: str = "ef",
-                 progress: Progress = _noop) -> RobustResult | None:
+                 progress: Progress = _noop, extra: ExtraFile | None = None
+                 ) -> RobustResult | None:
     """Solve the robust problem; evaluate the robust, per-scenario and base-case plans.
 
     ``time_limit`` bounds each MILP solve (every scenario alone, then the
@@ -559,6 +572,7 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     in every other scenario (default: up to 10 scenarios).  Under ``mpiexec``
     with ``engine="ph"`` every rank takes part in progressive hedging and only
     rank 0 goes on to evaluate and returns a result (the others return None).
+    ``extra``: a user's extra-constraints file, part of every scenario's model.
     """
     path = Path(path)
     times: dict[str, float] = {}
@@ -579,7 +593,7 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     ph_result: tuple[SolveOutcome, Plan] | None = None
     if engine == "ph":
         t = time.perf_counter()
-        ph_result = solve_progressive_hedging(datas, w, opts, progress)
+        ph_result = solve_progressive_hedging(datas, w, opts, progress, extra=extra)
         times["progressive_hedging"] = time.perf_counter() - t
         if ph_result is None:  # an MPI rank other than 0
             return None
@@ -592,13 +606,13 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     for i, s in enumerate(names):
         progress(f"Solving scenario {i + 1}/{len(names)} alone ({s})")
         try:
-            bm_s, sol_s, plan = solve_optimum(datas[s], opts, f"optimum_{s}")
+            bm_s, sol_s, plan = solve_optimum(datas[s], opts, f"optimum_{s}", extra)
         except InfeasibleError as exc:
             raise InfeasibleError(f"Scenario {s} on its own: {exc}") from None
         except SolverError as exc:
             raise SolverError(f"Scenario {s} on its own: {exc}") from None
         plans[s] = plan
-        evaluators[s] = Evaluator(s, datas[s], opts, bm=bm_s)
+        evaluators[s] = Evaluator(s, datas[s], opts, bm=bm_s, extra=extra)
         ev = evaluators[s].evaluate(plan)
         if ev.npv_usd is None or ev.npv_usd < sol_s.objective_usd:
             ev = Evaluation(s, plan, sol_s.objective_usd, sol_s.status, sol_s)
@@ -611,7 +625,8 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
         base_plan = plans[BASE].with_label("base_plan")
     else:
         progress("Solving the base case alone")
-        _, _, base_plan = solve_optimum(build_model_data(base_tables), opts, "base_plan")
+        _, _, base_plan = solve_optimum(build_model_data(base_tables), opts, "base_plan",
+                                        extra)
     times["base_plan"] = time.perf_counter() - t
 
     # the extensive form (or the plan progressive hedging agreed on)
@@ -620,7 +635,7 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     else:
         t = time.perf_counter()
         ef = build_extensive_form(datas, w, criterion,
-                                  {s: optimum[s].npv_usd for s in names}, progress)
+                                  {s: optimum[s].npv_usd for s in names}, progress, extra)
         times["build_extensive_form"] = time.perf_counter() - t
         progress(f"Solving the extensive form ({len(names)} scenarios, criterion {criterion})")
         sol, plan = solve_extensive_form(ef, opts)
@@ -649,7 +664,7 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
             sol.objective_usd = float(sum(w[s] * v for s, v in zip(names, vals, strict=True)))
             sol.gap = abs(sol.bound_usd - sol.objective_usd) / max(1e-10, abs(sol.objective_usd))
     return RobustResult(names, w, criterion, plan, sol, opts, optimum, robust, base_plan, base,
-                        plans, cross_ev, datas, base_tables, times, warnings)
+                        plans, cross_ev, datas, base_tables, times, warnings, extra)
 
 
 # ============================================================ tables and workbook
@@ -842,7 +857,7 @@ def write_robust(path: Path, res: RobustResult, input_path: Path, start: _dt.dat
                  command_line: str | None = None) -> dict[str, pd.DataFrame]:
     tables = robust_tables(res)
     run = run_table(input_path, ",".join(res.scenarios), res.opts, res.sol, res.times, start,
-                    res.base_tables, command_line)
+                    res.base_tables, command_line, res.extra)
     tables["Run"] = extra_run_rows([
         ("command", "robust"), ("criterion", res.criterion),
         ("engine", "progressive hedging (mpi-sppy)" if res.sol.status.startswith("ph_")
@@ -857,7 +872,7 @@ def robust_workbook(input_path: Path | str, output_path: Path | str,
                     *, mip_gap: float | None = None, time_limit: float | None = None,
                     threads: int | None = None, tee: bool = False, cross: bool | None = None,
                     engine: str = "ef", command_line: str | None = None,
-                    progress: Progress = _noop
+                    progress: Progress = _noop, extra: ExtraFile | None = None
                     ) -> tuple[RobustResult | None, dict[str, pd.DataFrame] | None]:
     """Robust solve of ``input_path`` written to ``output_path`` (checked writable first).
 
@@ -868,7 +883,7 @@ def robust_workbook(input_path: Path | str, output_path: Path | str,
     t = time.perf_counter()
     res = robust_solve(input_path, scenarios, weights, criterion, mip_gap=mip_gap,
                        time_limit=time_limit, threads=threads, tee=tee, cross=cross,
-                       engine=engine, progress=progress)
+                       engine=engine, progress=progress, extra=extra)
     if res is None:
         return None, None
     res.times["total"] = time.perf_counter() - t
