@@ -113,9 +113,9 @@ MPS_SCRIPT = r"""
 import json, sys
 from optmodel.pipeline import load_tables
 from optmodel.model.data import build_model_data
-from optmodel.model.build import build_model
+from optmodel.model.pyomo_export import build_pyomo
 from optmodel.solver.solve import write_model_file
-bm = build_model(build_model_data(load_tables(sys.argv[1])))
+bm = build_pyomo(build_model_data(load_tables(sys.argv[1])))
 write_model_file(bm, sys.argv[2])
 n_int = 0
 for name in ("build", "open"):

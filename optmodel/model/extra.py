@@ -20,6 +20,7 @@ removed, deactivated or rewritten built-in constraint, a new objective.
 from __future__ import annotations
 
 import hashlib
+import sys
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -111,13 +112,36 @@ def load_function(extra: ExtraFile):
     return fn
 
 
+class _LineRecorder(pyo.ConcreteModel):
+    """A ConcreteModel that notes, for each component added or deleted, the line of the
+    user's file that did it (``_optmodel_lines``), so that errors found later can name it."""
+
+    def _note(self, name: str) -> None:
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename != self.__dict__.get(
+                "_optmodel_file"):
+            frame = frame.f_back
+        if frame is not None:
+            self.__dict__.setdefault("_optmodel_lines", {})[name] = frame.f_lineno
+
+    def add_component(self, name, val):
+        self._note(name)
+        super().add_component(name, val)
+
+    def del_component(self, name_or_object):
+        self._note(getattr(name_or_object, "local_name", str(name_or_object)))
+        super().del_component(name_or_object)
+
+
 def apply_extra(bm: BuiltModel, data: ModelData, extra: ExtraFile | None) -> BuiltModel:
     """``bm`` with the file's variables and constraints appended as families (``bm`` itself
     is not changed); ``bm`` as it is when ``extra`` is None."""
     if extra is None:
         return bm
     fn = load_function(extra)
-    model = to_pyomo(bm)
+    model = _LineRecorder(name="optmodel")
+    model.__dict__["_optmodel_file"] = _filename(extra)
+    model = to_pyomo(bm, model)
     try:
         fn(model, data)
     except Exception as exc:
@@ -166,6 +190,14 @@ def absorb(model: pyo.ConcreteModel, origin: str = "the model") -> BuiltModel:
     return out
 
 
+def _err(model, origin: str, message: str, name: str | None = None) -> InputError:
+    """An InputError naming ``origin`` and, where known, the line that added (or deleted)
+    the top-level component ``name``."""
+    lines = model.__dict__.get("_optmodel_lines", {})
+    line = lines.get(name.split(".")[0].split("[")[0]) if name else None
+    return _error(origin, message, line)
+
+
 def _var_name(comp) -> str:
     return comp.getname(fully_qualified=True)
 
@@ -175,17 +207,20 @@ def _check_objective(model, pbm: BuiltModel, snap: Snapshot, origin: str) -> Non
     active = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
     if (npv is not pbm.model.npv or not npv.active or npv.expr is not snap.objective_expr
             or npv.sense != pyo.maximize):
-        raise _error(origin, "the objective npv was replaced or changed; add constraints "
-                             "instead (the objective stays the NPV)")
+        raise _err(model, origin, "the objective npv was replaced or changed; add "
+                   "constraints instead (the objective stays the NPV)", "npv")
     if len(active) != 1:
-        raise _error(origin, "a second objective was added; only npv may be active")
+        other = next((o.name for o in active if o is not npv), None)
+        raise _err(model, origin, f"a second objective ({other}) was added; only npv may be "
+                   "active", other)
 
 
 def _check_builtin_constraints(model, pbm: BuiltModel, snap: Snapshot, origin: str) -> None:
     for name, fam in pbm.cons.items():
         comp = fam.component
         if model.component(comp.local_name) is not comp:
-            raise _error(origin, f"the built-in constraint {name} was removed or replaced")
+            raise _err(model, origin, f"the built-in constraint {name} was removed or "
+                       "replaced", name)
         exprs = snap.con_exprs[name]
         datas = list(comp.values())
         if len(datas) != len(exprs):
@@ -201,8 +236,8 @@ def _check_builtin_constraints(model, pbm: BuiltModel, snap: Snapshot, origin: s
 def _check_unsupported(model, origin: str) -> None:
     for ctype in (pyo.SOSConstraint, pyo.LogicalConstraint):
         for comp in model.component_objects(ctype, active=True, descend_into=True):
-            raise _error(origin, f"{comp.name}: {ctype.__name__} is not supported; write "
-                                 "linear constraints (integer variables are allowed)")
+            raise _err(model, origin, f"{comp.name}: {ctype.__name__} is not supported; "
+                       "write linear constraints (integer variables are allowed)", comp.name)
 
 
 def _builtin_vars(fam: VarFamily, snap: Snapshot, origin: str) -> VarFamily:
@@ -239,8 +274,8 @@ def _user_constraints(rows: list, column: dict, new_vars: dict[int, list], model
     for i, c in enumerate(rows):
         repn = generate_standard_repn(c.body, compute_values=True, quadratic=False)
         if not repn.is_linear():
-            raise _error(origin, f"constraint {c.name} is not linear (only linear "
-                                 "constraints can be added)")
+            raise _err(model, origin, f"constraint {c.name} is not linear (only linear "
+                       "constraints can be added)", name)
         const = float(repn.constant)
         lower.append(np.nan if c.lb is None else float(c.lb) - const)
         upper.append(np.nan if c.ub is None else float(c.ub) - const)
@@ -268,8 +303,8 @@ def _new_column(v, column: dict, new_vars: dict[int, list], model, origin: str
     """Register a variable the user added: its family is its Var component."""
     comp = v.parent_component()
     if comp.model() is not model:
-        raise _error(origin, f"variable {v.name} is used in a constraint but not added to "
-                             "the model (add it as a model component)")
+        raise _err(model, origin, f"variable {v.name} is used in a constraint but not added "
+                   "to the model (add it as a model component)")
     members = new_vars.setdefault(id(comp), [])
     where = (comp, len(members))
     members.append(v)

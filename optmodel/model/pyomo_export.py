@@ -60,14 +60,15 @@ def var_state(objs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lb, ub, integer
 
 
-def to_pyomo(bm: BuiltModel) -> pyo.ConcreteModel:
-    """The Pyomo model of ``bm`` (variables, constraints, objective ``npv`` in USD).
+def to_pyomo(bm: BuiltModel, model: pyo.ConcreteModel | None = None) -> pyo.ConcreteModel:
+    """The Pyomo model of ``bm`` (variables, constraints, objective ``npv`` in USD), made
+    in ``model`` when given (an empty ConcreteModel, possibly of a subclass).
 
     The model keeps its structure as ``model._optmodel_structure`` (the tables with
     their Pyomo components), so that :func:`optmodel.solve` and ``--extra`` can turn
     components added later back into tables.
     """
-    pbm = export(bm)
+    pbm = export(bm, model)
     setattr(pbm.model, STRUCTURE_ATTR, pbm)
     setattr(pbm.model, SNAPSHOT_ATTR, Snapshot(
         {name: var_state(fam.objs) for name, fam in pbm.vars.items()},
