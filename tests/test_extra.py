@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import pickle
 import random
 from pathlib import Path
 
@@ -225,6 +226,11 @@ def test_sweep_runs_carry_the_file_text(tiny, tmp_path) -> None:
     path.write_text(CAP_FILE)
     extra = ExtraFile.read(path)
     path.unlink()
+    # what a Dask worker receives: the job pickled, the file's text inside it
+    from optmodel.batch.engine import BatchJob
+
+    job = pickle.loads(pickle.dumps(BatchJob(str(tiny), tiny.name, "0", extra=extra)))
+    assert job.extra == extra and "conc_cap" in job.extra.source
     outcome = run_sweep(tiny, ["Markets|ChinaC|conc|sell|export|:price_usd_per_t=1500:2500:2"],
                         out_dir=tmp_path / "sweep", workers=1, page=False, extra=extra)
     assert outcome.exit_code == 0
