@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from optmodel.cli.common import EXTRA_HELP
+
 SET_HELP = (
     'A swept cell range: "SHEET|KEY:column=start:stop:count". KEY is the sheet\'s '
     "identifying columns joined by | as in the Scenarios sheet (* = any value, an empty "
@@ -53,10 +55,11 @@ def register(app: typer.Typer, guard) -> None:
         no_report: Annotated[bool, typer.Option(
             "--no-report", help="Do not write batch.html (the KPIs against each swept "
             "parameter).")] = False,
+        extra: Annotated[Path | None, typer.Option("--extra", help=EXTRA_HELP)] = None,
     ) -> None:
         def body():
             from optmodel.batch.engine import run_sweep
-            from optmodel.cli.common import err
+            from optmodel.cli.common import err, read_extra
 
             if workers is not None and workers < 1:
                 from optmodel.errors import InputError
@@ -66,6 +69,7 @@ def register(app: typer.Typer, guard) -> None:
                 input_path, list(set_), samples=samples, seed=seed, out_dir=output,
                 workers=workers, scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                 threads=threads, console=err, page=not no_report,
+                extra=read_extra(extra),
                 command_line=" ".join(shlex.quote(a) for a in
                                       [Path(sys.argv[0]).name, *sys.argv[1:]]))
             raise typer.Exit(outcome.exit_code)
