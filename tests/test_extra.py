@@ -255,7 +255,7 @@ def test_robust_blocks_get_the_file(tiny) -> None:
         assert (tr[tr["product"] == "conc"].groupby("year")["tonnes"].sum()
                 <= CAP_T + 1e-6).all()
         assert "conc_cap" in res.robust[s].tables["Binding"]["constraint"].tolist()
-    assert res.extra is extra
+    assert res.opts.extra is extra
 
 
 def test_random_cap_matches_quota(tmp_path) -> None:
