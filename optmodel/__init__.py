@@ -18,7 +18,8 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-OUTPUT_SCHEMA_VERSION = "1.0"
+# 1.1: Trade realised and market prices, support; the state's view in the Summary
+OUTPUT_SCHEMA_VERSION = "1.1"
 
 __all__ = ["OUTPUT_SCHEMA_VERSION", "__version__", "build", "load", "solve"]
 

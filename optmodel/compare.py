@@ -58,6 +58,7 @@ import pandas as pd
 from optmodel.errors import InputError, OutputError
 from optmodel.io.results_read import read_results, run_values, summary_units, summary_values
 from optmodel.io.write import SheetSpec, atomic_write_bytes, check_writable, write_workbook
+from optmodel.model.objective import PV_TERM_LINES
 from optmodel.report.figures import product_reo, product_stage
 
 log = logging.getLogger(__name__)
@@ -196,6 +197,11 @@ METRIC_LABELS = {
     "capex_musd": "capex",
     "opex_musd": "opex",
     "unmet_demand_t": "unmet demand",
+    "support_musd": "domestic demand support",
+    "relief_given_musd": "capex relief given",
+    "fiscal_net_musd": "fiscal balance",
+    "pv_fiscal_net_musd": "fiscal balance (present value)",
+    "national_npv_musd": "national NPV",
 }
 
 
@@ -615,7 +621,7 @@ def _stage_phrases(
 
 def _pv_phrase(kpis: pd.DataFrame, label: str, tol: float) -> str:
     col = f"change: {label}"
-    pv = kpis[kpis["metric"].str.startswith("pv_") & kpis[col].notna()]
+    pv = kpis[kpis["metric"].isin(PV_TERM_LINES) & kpis[col].notna()]
     pv = pv[pv[col].abs() > tol]
     if pv.empty:
         return ""
@@ -663,13 +669,18 @@ def narrative_lines(
         "transport_musd": flow_p,
         "opex_musd": act_p,
         "subsidies_musd": act_p,
+        "support_musd": trade_p,
+        "relief_given_musd": build_p,
+        "fiscal_net_musd": trade_p[:2] + act_p[:1] + build_p[:1],
+        "pv_fiscal_net_musd": trade_p[:2] + act_p[:1] + build_p[:1],
+        "national_npv_musd": build_p + trade_p,
         "processing_depth_index": _stage_phrases(sub["Trade"], stages, reo, exports_only=False),
         "raw_export_share": _stage_phrases(sub["Trade"], stages, reo, exports_only=True),
     }
     lines = []
     for _, row in kpis.iterrows():
         metric = row["metric"]
-        if metric.startswith("pv_") or not differs(row[base_col], row[new_col], tol):
+        if metric in PV_TERM_LINES or not differs(row[base_col], row[new_col], tol):
             continue
         change = row[col]
         unit = metric_unit(metric, row["unit"] or "")

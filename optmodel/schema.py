@@ -24,6 +24,7 @@ INSTRUMENTS = (
     "capex_relief_rate",
     "min_domestic_processing_share",
     "investment_budget_musd",
+    "domestic_demand_support_usd_per_t",
 )
 FORBIDDEN_NAME_CHARS = "|,:*"
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -131,8 +132,9 @@ SETTINGS: tuple[Column, ...] = (
     Column("threads", "integer", default=1, minimum=1, maximum=1024,
            description="Solver threads [1]."),
     Column("curve_segments", "integer", default=8, minimum=1, maximum=50,
-           description="Segments of a price-response market row's revenue curve, a whole "
-           "number 1–50 [8]."),
+           description="Number of straight pieces that approximate the revenue of a sell row "
+           "with an elasticity (whole number 1–50) [8]; more pieces follow the curve more "
+           "closely."),
 )
 SETTINGS_KEYS = tuple(c.name for c in SETTINGS)
 REQUIRED_SETTINGS = tuple(c.name for c in SETTINGS if c.required)
@@ -191,12 +193,14 @@ SHEETS: dict[str, Sheet] = {
         ),
         Sheet(
             "Products",
-            "Materials along the chain, from ore (stage 0) to magnets (stage 5).",
+            "Materials along the chain, from ore (stage 0) to magnets (stage 5) and the "
+            "components or end products that contain them (stage 6).",
             (
                 Column("product", "name", True, description="Product name (unique)."),
-                Column("stage", "integer", True, minimum=0, maximum=5,
+                Column("stage", "integer", True, minimum=0, maximum=6,
                        description="Processing stage: 0 ore, 1 concentrate, 2 mixed compounds, "
-                       "3 separated oxides, 4 metals, 5 magnets."),
+                       "3 separated oxides, 4 metals, 5 magnets, 6 a component or end product "
+                       "that contains REE (motor, generator, catalyst)."),
                 Column("reo_content", "number", True, unit="t REO per t", minimum=NONNEG,
                        description="Rare-earth-oxide content (may exceed 1 for metals)."),
                 Column("disposal_cost_usd_per_t", "number", unit="USD/t", minimum=NONNEG,
@@ -210,9 +214,9 @@ SHEETS: dict[str, Sheet] = {
             "Recipes' names and the stages they span.",
             (
                 Column("process", "name", True, description="Process name (unique)."),
-                Column("stage_from", "integer", minimum=0, maximum=5,
+                Column("stage_from", "integer", minimum=0, maximum=6,
                        description="Stage of the main input (descriptive)."),
-                Column("stage_to", "integer", minimum=0, maximum=5,
+                Column("stage_to", "integer", minimum=0, maximum=6,
                        description="Stage of the main output (descriptive)."),
                 Column("activity_unit", "text", default="t",
                        description="What one unit of activity is (e.g. t of ore treated)."),
@@ -335,7 +339,18 @@ SHEETS: dict[str, Sheet] = {
                 Column("min_t", "number", default=0.0, unit="t/yr", minimum=NONNEG,
                        description="Minimum tonnes per year (soft with a Settings penalty)."),
                 Column("max_t", "number", unit="t/yr", minimum=NONNEG,
-                       description="Maximum tonnes per year; blank = unlimited."),
+                       description="Maximum tonnes per year; blank = unlimited (on a row with "
+                       "an elasticity: half the tonnes at which the price would reach 0, "
+                       "−elasticity × market_size_t ÷ 2)."),
+                Column("elasticity", "number", unit="fraction",
+                       description="Price response of a sell row (< 0): the price falls as "
+                       "the row sells more, P(q) = price × (1 + q ÷ (elasticity × "
+                       "market_size_t)); price_usd_per_t is then the price at q = 0. "
+                       "Blank = a fixed price."),
+                Column("market_size_t", "number", unit="t/yr",
+                       description="Size of the market the row sells into (> 0), needed "
+                       "with an elasticity: selling −elasticity × market_size_t tonnes "
+                       "would bring the price to 0."),
             ),
             key=("market", "product", "direction", "scope", "year"),
             year_column="year",
@@ -343,7 +358,7 @@ SHEETS: dict[str, Sheet] = {
         Sheet(
             "Policy",
             "Policy instruments: duties, quotas, subsidies, capex relief, processing "
-            "share, investment budget.",
+            "share, investment budget, domestic demand support.",
             (
                 Column("instrument", "enum", True, choices=INSTRUMENTS, description="Instrument."),
                 Column("target", "target", description="Product, stage<=N, stage>=N, process, "

@@ -181,7 +181,8 @@ def results_tables(
         value = PRICE[product] * t / 1e6
         duty = 0.1 * value if scope == "export" and product == "tomtor_conc" else 0.0
         trade_rows.append(
-            (market, node, product, direction, scope, y, t, PRICE[product], value, duty, 0.0)
+            (market, node, product, direction, scope, y, t, PRICE[product], PRICE[product],
+             PRICE[product], value, duty, 0.0, 0.0)
         )
     T = {
         "Builds": pd.DataFrame(
@@ -226,8 +227,11 @@ def results_tables(
                 "year",
                 "tonnes",
                 "price_usd_per_t",
+                "realised_price_usd_per_t",
+                "market_price_usd_per_t",
                 "value_musd",
                 "duty_musd",
+                "support_musd",
                 "unmet_t",
             ],
         ),
@@ -319,6 +323,7 @@ def _summary(T: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "import_duties": ({}, -1),
         "opex": (by_year(T["Activity"], "opex_musd"), -1),
         "subsidies": (by_year(T["Activity"], "subsidy_musd"), 1),
+        "support": (by_year(sells, "support_musd"), 1),
         "fixed_om": (alive, -1),
         "transport": (by_year(T["Flows"], "cost_musd"), -1),
         "extraction_tax": (by_year(T["Extraction"], "tax_musd"), -1),
@@ -330,12 +335,19 @@ def _summary(T: dict[str, pd.DataFrame]) -> pd.DataFrame:
     }
     rows, pv = [], []
     npv = 0.0
+    totals, presents = {}, {}
     for term, (per_year, sign) in terms.items():
         total = float(sum(per_year.values()))
         present = sign * float(sum(v * _d(y) for y, v in per_year.items()))
         npv += present
+        totals[term], presents[term] = total, present
         rows.append((f"{term}_musd", total, "MUSD"))
         pv.append((f"pv_{term}_musd", present, "MUSD"))
+    # the state's view (MODEL.md §2.1): no relief in the fixture
+    fiscal_terms = (("export_duties", 1), ("import_duties", 1), ("extraction_tax", 1),
+                    ("subsidies", -1), ("support", -1))
+    fiscal = sum(s * totals[t] for t, s in fiscal_terms)
+    pv_fiscal = sum(s * abs(presents[t]) for t, s in fiscal_terms)
     stage = {p: s for p, s, _ in PRODUCTS}
     reo = {p: r for p, _, r in PRODUCTS}
     reo_t = sells["tonnes"] * sells["product"].map(reo)
@@ -353,6 +365,10 @@ def _summary(T: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ("raw_export_share", raw / mined, "share"),
         ("domestic_value_added_musd", float(sells["value_musd"].sum()), "MUSD"),
         ("unmet_demand_t", 0.0, "t"),
+        ("relief_given_musd", 0.0, "MUSD"),
+        ("fiscal_net_musd", fiscal, "MUSD"),
+        ("pv_fiscal_net_musd", pv_fiscal, "MUSD"),
+        ("national_npv_musd", npv + pv_fiscal, "MUSD"),
     ]
     return pd.DataFrame(head + rows + tail + pv, columns=["metric", "value", "unit"])
 

@@ -86,4 +86,16 @@ def test_build_script_regenerates_the_same_values(tmp_path, book):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     out = mod.build(tmp_path / "base_case.xlsx")
-    assert _values(out) == book
+    # Columns blank in every row carry no value: the build script writes every schema column,
+    # so a column added to the schema (Markets elasticity and market_size_t, issue 13) is an
+    # empty column until the committed workbook is regenerated.
+    assert _non_blank(_values(out)) == _non_blank(book)
+
+
+def _non_blank(book: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    out = {}
+    for sheet, rows in book.items():
+        keep = [j for j in range(max((len(r) for r in rows), default=0))
+                if any(j < len(r) and r[j] is not None for r in rows[1:])]
+        out[sheet] = [tuple(r[j] if j < len(r) else None for j in keep) for r in rows]
+    return out

@@ -14,6 +14,7 @@ from optmodel.errors import InputError
 from optmodel.input.scenarios import Override, apply_overrides
 from optmodel.input.validate import validate_raw
 from optmodel.io.read import read_raw
+from optmodel.model.objective import PV_TERM_LINES
 from optmodel.pipeline import solve_options, solve_workbook
 
 NPV = "npv_musd"
@@ -88,7 +89,7 @@ def test_batch_runs_equal_fresh_solves_run_by_run(tiny_workbook, tmp_path):
         _, _, sol, fresh = solve_tables(tables, solve_options(tables.settings, mip_gap=0.0))
         assert run.kpis[NPV] == pytest.approx(sol.objective_usd / 1e6, rel=1e-9, abs=1e-9)
         summ = _book(tmp_path / f"{run.name}.xlsx")["Summary"]
-        pv = summ.loc[summ.metric.str.startswith("pv_"), "value"].astype(float).sum()
+        pv = summ.loc[summ.metric.isin(PV_TERM_LINES), "value"].astype(float).sum()
         assert pv == pytest.approx(sol.objective_usd / 1e6, abs=1e-7)  # 9-decimal cells
 
 
@@ -162,6 +163,7 @@ def test_bad_scenario_fails_alone(tmp_path):
         solve_all_scenarios(wb, tmp_path / "q.xlsx")
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_two_workers(tiny_min_t, tmp_path):
     sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=4000:36000:3",
             "Markets|ChinaC|conc|sell|export|:min_t=0:1e6:2"]
@@ -286,6 +288,7 @@ def test_ctrl_c_keeps_finished_runs_and_writes_the_batch_workbook(tiny_workbook,
     assert meta["interrupted"].startswith("yes, after 2 of 4")
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_a_terminal_stops_a_parallel_sweep_cleanly(tiny_workbook, tmp_path):
     """SIGINT to the whole process group (what Ctrl-C in a terminal does), workers
     included: exit 130 within seconds, no traceback, batch.xlsx written, no process left."""
@@ -366,7 +369,8 @@ def test_batch_page_draws_every_solved_run(tiny_min_t, tmp_path):
     assert xs == sorted(solved[labels[0]].tolist())
     ys = sorted(y for t in npv for y in t.y)
     assert ys == pytest.approx(sorted(solved["npv_musd"].tolist()))
-    assert len(fig.data) == 4 * len({*map(tuple, solved[labels[1:]].values.tolist())})
+    assert len(fig.data) == len(KPI_LABELS) * len(
+        {*map(tuple, solved[labels[1:]].values.tolist())})
     page = (tmp_path / "b" / "batch.html").read_text(encoding="utf-8")
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     assert "Runs that did not solve (3)" in page
@@ -377,7 +381,7 @@ def test_batch_page_draws_every_solved_run(tiny_min_t, tmp_path):
     assert not re.search(r"(src|href)=[\"']https?://", body)
     # scenarios: a bar per solved scenario and KPI
     bars = scenario_figure(runs)
-    assert [len(t.y) for t in bars.data] == [3] * 4
+    assert [len(t.y) for t in bars.data] == [3] * len(KPI_LABELS)
     assert json.loads(bars.to_json())["data"][0]["orientation"] == "h"
 
 

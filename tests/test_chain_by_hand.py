@@ -178,8 +178,15 @@ def test_present_values_match_paper_and_add_up(chain) -> None:
     # workbook writes them) add up to npv_musd (MODEL.md §4).
     _, tables = chain
     s = summary_of(tables)
+    # pv_fiscal_net_musd is the state's view (MODEL.md §2.1), not an objective term:
+    # duties 2 500 + 50 500·d + extraction tax 500 + 500·d (no subsidy, support, relief)
+    assert num(s["pv_fiscal_net_musd"]) == pytest.approx(
+        (3_000 + 51_000 * D2026) / 1e6, rel=1e-6)
+    assert num(s["national_npv_musd"]) == pytest.approx(
+        (NPV_USD + 3_000 + 51_000 * D2026) / 1e6, rel=1e-6)
     pv_lines = {k: num(v) for k, v in s.items()
-                if str(k).startswith("pv_") and str(k).endswith("_musd")}
+                if str(k).startswith("pv_") and str(k).endswith("_musd")
+                and k != "pv_fiscal_net_musd"}
     expected_abs_usd = {
         "pv_revenue_musd": 10_000 + 502_000 * D2026,
         "pv_export_duties_musd": 2_500 + 50_500 * D2026,

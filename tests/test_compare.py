@@ -13,6 +13,7 @@ from optmodel import OUTPUT_SCHEMA_VERSION
 from optmodel.compare import compare_results, differs, fmt_delta
 from optmodel.errors import InputError, OutputError
 from optmodel.io.results_read import RESULT_COLUMNS, read_results, summary_values
+from optmodel.model.objective import PV_TERM_LINES
 
 DIFF_SHEETS = ("Builds", "Flows", "Trade", "Activity", "Prices")
 
@@ -49,7 +50,7 @@ def test_read_results_round_trip(base_path):
     assert summary_values(tables)["status"] == "optimal"
     # pv_* lines add up to npv_musd in the fixture, as §4 requires
     s = summary_values(tables)
-    pv = sum(v for k, v in s.items() if k.startswith("pv_"))
+    pv = sum(v for k, v in s.items() if k in PV_TERM_LINES)
     assert pv == pytest.approx(s["npv_musd"])
 
 

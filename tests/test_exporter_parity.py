@@ -46,7 +46,8 @@ from tinycase import tiny_sheets
 from workbooks import RELOG_S1, facility_location_sheets, relog_s1_sheets, write_input_workbook
 
 import optmodel
-from optmodel.model.build import build_model, objective_coefficients
+from optmodel.model.build import build_model
+from optmodel.model.objective import objective_coefficients
 from optmodel.model.pyomo_export import to_pyomo
 from optmodel.solver.options import SolveOptions
 from optmodel.solver.solve import solve

@@ -561,6 +561,7 @@ def fuzz_results() -> list[dict[str, Any]]:
         return list(pool.map(worker, tasks, chunksize=1))
 
 
+@pytest.mark.slow
 def test_fuzzed_workbooks_end_cleanly(fuzz_results, summary) -> None:
     codes = Counter(r["code"] for r in fuzz_results if r["error"] is None)
     failures = [r for r in fuzz_results if r["error"] is not None]
@@ -587,6 +588,7 @@ def test_fuzzed_workbooks_end_cleanly(fuzz_results, summary) -> None:
     assert {0, 1, 2} <= set(gen_codes), gen_codes
 
 
+@pytest.mark.slow
 def test_hand_made_files_are_refused_as_input_errors(fuzz_results) -> None:
     by = {r["task"][1]: r for r in fuzz_results if r["task"][0] == "fixed"}
     for kind in FIXED:
@@ -600,6 +602,7 @@ def test_hand_made_files_are_refused_as_input_errors(fuzz_results) -> None:
     assert by["million_rows"]["seconds"] < 30
 
 
+@pytest.mark.slow
 def test_a_handful_through_the_command_line(tmp_path: Path, fuzz_results) -> None:
     """The same outcome, exit code and no traceback from ``python run.py solve``."""
     picks: dict[int, int] = {}
@@ -635,3 +638,24 @@ def test_a_handful_through_the_command_line(tmp_path: Path, fuzz_results) -> Non
         if code:
             assert stderr.strip()
         assert _sha(path) == before
+
+
+# The fast suite's share of the fuzz (the full run above is marked slow): the hand-made
+# files that cost nothing to make and the first generated cases, one after another in
+# this process, under the same checks (exit code 0–3 with a message, no other exception,
+# input bytes unchanged, no results file on exit 2 or 3).
+FAST_FIXED = ["not_a_zip", "empty_file", "old_xls", "zip_without_workbook", "folder",
+              "missing_file", "csv_named_xlsx"]
+FAST_GENERATED = 12
+
+
+def test_a_fuzz_sample_ends_cleanly() -> None:
+    tasks = ([("fixed", k) for k in FAST_FIXED]
+             + [("generated", SEED0 + i) for i in range(FAST_GENERATED)])
+    results = [worker(task) for task in tasks]
+    failures = [r for r in results if r["error"] is not None]
+    assert not failures, "\n\n".join(
+        f"{r['task']} after {r['done']} (kept: {r.get('kept')}):\n{r['error']}"
+        for r in failures)
+    assert all(r["code"] == 2 for r in results if r["task"][0] == "fixed"), [
+        (r["task"][1], r["code"], r["message"]) for r in results if r["task"][0] == "fixed"]

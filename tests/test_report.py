@@ -17,6 +17,7 @@ from results_fixtures import results_tables, write_results_workbook
 
 from optmodel.compare import compare_results
 from optmodel.errors import InputError, OutputError
+from optmodel.model.objective import PV_TERM_LINES
 from optmodel.report import colour_for, report_figures, write_report
 from optmodel.report.batch_page import write_batch_page
 from optmodel.report.figures import depth_by_year, npv_terms
@@ -145,8 +146,8 @@ def test_npv_terms_add_up_and_accept_positive_costs():
     assert note == "" and sum(v for _, v in terms) == pytest.approx(npv)
     assert terms[0][0] == "revenue"
     s = tables["Summary"]
-    costs = s["metric"].str.startswith("pv_") & ~s["metric"].isin(
-        ["pv_revenue_musd", "pv_subsidies_musd", "pv_salvage_musd"]
+    costs = s["metric"].isin(PV_TERM_LINES) & ~s["metric"].isin(
+        ["pv_revenue_musd", "pv_subsidies_musd", "pv_support_musd", "pv_salvage_musd"]
     )
     s.loc[costs, "value"] = s.loc[costs, "value"].astype(float).abs()
     terms2, _, note2 = npv_terms(tables)
@@ -303,6 +304,7 @@ def _render(html: Path, png: Path, profile: Path, size: str = "1400,2000") -> st
     return proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("which", ["report", "compare", "batch"])
 def test_chromium_renders_report(paths, which, tmp_path):

@@ -189,7 +189,7 @@ def test_alternatives_cli_writes_one_sheet_per_alternative(workbook, tmp_path):
 
 
 @pytest.mark.parametrize("measure", ["processing_depth_index", "domestic_value_added_musd",
-                                     "raw_export_share"])
+                                     "raw_export_share", "national_npv_musd"])
 def test_frontier_is_monotone(workbook, measure):
     from optmodel.model.data import build_model_data
     from optmodel.pipeline import load_tables, solve_options

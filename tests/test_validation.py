@@ -108,7 +108,7 @@ CASES: list[tuple[str, Mutation, str, int | None, str | None, Any, str]] = [
     ("fractional_year", cell("Markets", 0, year=2026.5), "Markets", 2, "year", 2026.5,
      "whole number (a year)"),
     ("fractional_stage", cell("Products", 0, stage=1.5), "Products", 2, "stage", 1.5,
-     "whole number between 0 and 5"),
+     "whole number between 0 and 6"),
     ("fractional_lead_time", cell("BuildOptions", 0, lead_time_years=1.5), "BuildOptions", 2,
      "lead_time_years", 1.5, "whole number"),
     ("fractional_lifetime", cell("BuildOptions", 0, lifetime_years=20.5), "BuildOptions", 2,

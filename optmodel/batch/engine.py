@@ -62,7 +62,30 @@ from optmodel.model.extra import ExtraFile, load_function
 
 log = logging.getLogger(__name__)
 
-KPIS = ("npv_musd", "processing_depth_index", "raw_export_share", "domestic_value_added_musd")
+KPIS = ("npv_musd", "processing_depth_index", "raw_export_share", "domestic_value_added_musd",
+        "national_npv_musd", "fiscal_net_musd", "pv_fiscal_net_musd")
+BASE_RUN = "base"  # the run every other is measured against (Against base sheet)
+# the policy comparison of each run against the base run: column → (Runs KPI, definition)
+AGAINST_BASE = {
+    "d_chain_npv_musd": ("npv_musd", "Δ chain NPV: the run's npv_musd − the base run's (MUSD, "
+                         "discounted)."),
+    "d_national_npv_musd": ("national_npv_musd", "Δ national NPV: the run's national_npv_musd "
+                            "− the base run's (MUSD, discounted; the plan valued with every "
+                            "transfer to or from the budget taken out)."),
+    "d_fiscal_balance_musd": ("pv_fiscal_net_musd", "Δ fiscal balance: the run's "
+                              "pv_fiscal_net_musd − the base run's (MUSD, discounted; + = the "
+                              "budget gains). Δ chain NPV + Δ fiscal balance = Δ national NPV."),
+    "d_processing_depth": ("processing_depth_index", "Δ processing depth: the run's "
+                           "processing_depth_index − the base run's (stages)."),
+    "d_domestic_value_added_musd": ("domestic_value_added_musd", "Δ domestic value added: the "
+                                    "run's domestic_value_added_musd − the base run's (MUSD, "
+                                    "undiscounted)."),
+}
+FISCAL_COST_NOTE = (
+    "Fiscal cost per unit of depth gained = −Δ fiscal balance ÷ Δ processing depth (MUSD of "
+    "present-value budget cost per stage of REO-weighted processing depth); blank when the "
+    "depth does not change (|Δ| ≤ 1e-9) or a figure is missing. Negative when the budget "
+    "gains while depth rises, or loses while depth falls.")
 _STATUS = {EXIT_INFEASIBLE: "infeasible", EXIT_INPUT: "input error",
            EXIT_NO_SOLUTION: "no solution", EXIT_OUTPUT: "not written"}
 
@@ -538,7 +561,9 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
         html_path = batch_path.with_suffix(".html")
         try:
             check_writable(html_path, [input_path])
-            write_batch_page(html_path, table, [p.label for p in params or []], meta, grid)
+            labels = [p.label for p in params or []]
+            write_batch_page(html_path, table, labels, meta, grid,
+                             against_base(table, labels), against_base_notes())
         except OptmodelError as exc:  # the workbooks are written: say so and go on
             log.warning("batch page not written: %s", exc)
     outcome = BatchOutcome(results, batch_path, code, wall)
@@ -624,6 +649,32 @@ def response_table(runs: pd.DataFrame, label: str) -> pd.DataFrame:
     return head.join(body, how="left").reset_index().rename(columns={"index": label})
 
 
+def against_base_notes() -> dict[str, str]:
+    """Column → definition of the Against base columns (header comments, page notes)."""
+    return {**{c: d for c, (_, d) in AGAINST_BASE.items()},
+            "fiscal_cost_per_depth_musd": FISCAL_COST_NOTE}
+
+
+def against_base(runs: pd.DataFrame, labels: list[str]) -> pd.DataFrame | None:
+    """Each solved run against the solved run named ``base``: the Δ columns of
+    :data:`AGAINST_BASE` and the fiscal cost per unit of depth gained
+    (:data:`FISCAL_COST_NOTE`).  None when there is no solved base run."""
+    ok = runs[runs["exit_code"] == EXIT_OK]
+    base = ok[ok["scenario"] == BASE_RUN]
+    if base.empty:
+        return None
+    b = base.iloc[0]
+    out = ok[["scenario", *labels]].copy().reset_index(drop=True)
+    for col, (kpi, _) in AGAINST_BASE.items():
+        out[col] = (pd.to_numeric(ok[kpi], errors="coerce").to_numpy()
+                    - pd.to_numeric(pd.Series([b[kpi]]), errors="coerce").iloc[0])
+    depth = out["d_processing_depth"]
+    moved = depth.abs() > 1e-9
+    out["fiscal_cost_per_depth_musd"] = (-out["d_fiscal_balance_musd"]
+                                         / depth.where(moved)).where(moved)
+    return out
+
+
 def write_batch(path: Path, results: list[RunResult], params: list, meta: dict[str, Any],
                 changes: dict[str, str] | None = None) -> pd.DataFrame:
     """The batch workbook: Runs, one Response sheet per swept parameter, Parameters, Batch.
@@ -631,7 +682,7 @@ def write_batch(path: Path, results: list[RunResult], params: list, meta: dict[s
     Returns the Runs table (the batch page is drawn from it)."""
     labels = [p.label for p in params]
     runs = runs_table(results, labels, changes)
-    fmt = {k: "#,##0.000" for k in ("npv_musd", "domestic_value_added_musd")}
+    fmt = {k: "#,##0.000" for k in KPIS if k.endswith("_musd")}
     fmt.update(processing_depth_index="0.000", raw_export_share="0.0%", time_s="0.00")
     sheets = [SheetSpec("Runs", runs, number_formats=fmt, wrap_columns=("message",),
                         widths={"scenario": 14, "message": 40, "builds": 40,
@@ -647,6 +698,14 @@ def write_batch(path: Path, results: list[RunResult], params: list, meta: dict[s
             rows.append((p.label, p.sheet, p.selector, p.column, p.start, p.stop, p.count, name))
         sheets.append(SheetSpec("Parameters", pd.DataFrame(rows, columns=[
             "parameter", "sheet", "key", "column", "start", "stop", "count", "response_sheet"])))
+    versus = against_base(runs, labels)
+    if versus is not None:
+        sheets.insert(1, SheetSpec("Against base", versus, number_formats={
+            c: "#,##0.000" for c in versus.columns[1 + len(labels):]},
+            comments=against_base_notes(),
+            widths={"scenario": 16, **{c: 16 for c in versus.columns[1 + len(labels):]}}))
+        meta = {**meta, "against_base": "sheet Against base: each run against the run named "
+                "base. " + FISCAL_COST_NOTE}
     sheets.append(SheetSpec("Batch", pd.DataFrame(list(meta.items()), columns=["key", "value"]),
                             widths={"key": 20, "value": 60}))
     write_workbook(path, sheets, title="optmodel batch")
@@ -739,6 +798,8 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
     except OSError as exc:
         raise OutputError(f"Cannot create {out}: {exc.strerror or exc}.") from exc
     runs = [RunSpec(r.name, r.overrides, r.params, str(out / f"{r.name}.xlsx")) for r in sweep]
+    if any(p.sheet == "Policy" for p in params):  # a policy sweep is read against the base
+        runs.insert(0, RunSpec(BASE_RUN, [], {}, str(out / f"{BASE_RUN}.xlsx")))
     mode = f"samples {samples}, seed {0 if seed is None else seed}" if samples else "grid"
     return run_batch(input_path, runs, out / "batch.xlsx", params=params, workers=workers,
                      scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,

@@ -180,7 +180,8 @@ def register(app: typer.Typer, guard: Callable) -> None:
     def frontier_cmd(
         input_path: Annotated[Path, typer.Argument(help="Input workbook (.xlsx).")],
         against: Annotated[str, typer.Option(
-            help="processing_depth_index | domestic_value_added_musd | raw_export_share.")],
+            help="processing_depth_index | domestic_value_added_musd | raw_export_share | "
+                 "national_npv_musd.")],
         points: Annotated[int, typer.Option(help="Points on the frontier.")] = 7,
         output: Annotated[Path | None, typer.Option(
             "-o", "--output", help="Results workbook [outputs/<input>_frontier_<measure>"

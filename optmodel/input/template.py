@@ -35,15 +35,15 @@ VALIDATION_ROWS = LIST_ROWS
 #: Each Policy instrument: the form of its target, and what its value means (MODEL.md §3.1).
 INSTRUMENT_HELP: dict[str, tuple[str, str]] = {
     "export_duty_rate": (
-        "a product or stage<=N; blank = every product",
+        "a product, stage<=N or stage>=N; blank = every product",
         "Rate 0–1 of the price, charged on export sell rows of the matching products.",
     ),
     "import_duty_rate": (
-        "a product or stage<=N; blank = every product",
+        "a product, stage<=N or stage>=N; blank = every product",
         "Rate 0–1 of the price, charged on import buy rows of the matching products.",
     ),
     "export_quota_t": (
-        "a product or stage<=N; blank = every product",
+        "a product, stage<=N or stage>=N; blank = every product",
         "Most tonnes per year on export sell rows of the matching products; blank = no quota.",
     ),
     "processing_subsidy_usd_per_activity": (
@@ -57,6 +57,11 @@ INSTRUMENT_HELP: dict[str, tuple[str, str]] = {
     "min_domestic_processing_share": (
         "an integer stage N",
         "Share 0–1: REO tonnes exported below stage N ≤ (1 − share) × REO tonnes sold.",
+    ),
+    "domestic_demand_support_usd_per_t": (
+        "a product, stage<=N or stage>=N; blank = every product",
+        "USD the state pays per tonne sold on domestic sell rows of the matching products "
+        "(rows matching one product in a year add up): stimulated domestic demand.",
     ),
     "investment_budget_musd": (
         "no target (leave blank)",
@@ -372,17 +377,26 @@ def _example_rows() -> dict[str, list[dict[str, Any]]]:
             {"market": "Japan oxide", "node": "Japan", "product": "oxide", "direction": "sell",
              "scope": "export", "price_usd_per_t": 25000, "max_t": 3000},
             {"market": "Domestic oxide", "node": "Krasnoyarsk", "product": "oxide",
-             "direction": "sell", "scope": "domestic", "price_usd_per_t": 22000, "max_t": 500,
-             "note": "Magnet and alloy makers in Russia."},
+             "direction": "sell", "scope": "domestic", "price_usd_per_t": 22000,
+             "elasticity": -0.5, "market_size_t": 2000,
+             "note": "Magnet and alloy makers in Russia. The price falls as more is sold: "
+             "22 000 USD/t for the first tonne, 11 000 at 2 000 t; max_t blank = 500 t."},
         ],
         "Policy": [
             {"instrument": "export_duty_rate", "target": "stage<=1", "value": 0,
              "note": "Neutral lever (no duty) that the scenario below raises."},
+            {"instrument": "domestic_demand_support_usd_per_t", "target": "stage>=3",
+             "value": 0, "note": "Neutral lever: state support per tonne of separated oxide "
+             "or deeper sold in Russia; the scenario below sets it."},
         ],
         "Scenarios": [
             {"scenario": "concentrate_duty", "sheet": "Policy",
              "key": "export_duty_rate|stage<=1|", "column": "value", "value": 0.3,
              "note": "30 % export duty on ore and concentrate."},
+            {"scenario": "demand_support", "sheet": "Policy",
+             "key": "domestic_demand_support_usd_per_t|stage>=3|", "column": "value",
+             "value": 3000, "note": "3 000 USD/t support for domestic sales of oxide and "
+             "deeper products."},
         ],
         "Sources": [],
     }

@@ -527,6 +527,13 @@ def _rule_markets(c: RuleContext) -> None:
             c.err("Markets", rec[ROW], "min_t", mn, f"min_t must be ≤ max_t ({_display(mx)})")
 
 
+def _rule_price_response(c: RuleContext) -> None:
+    def err(sheet, row, col, val, msg, severity="error"):
+        c.issues.append(Issue(sheet, row, col, _display(val), msg, severity))
+
+    _price_response_rules(c.good["Markets"], err)
+
+
 def _rule_policy(c: RuleContext) -> None:
     for rec in c.good["Policy"].to_dict("records"):
         _check_policy(rec, c.products, c.processes, c.nodes, c.err)
@@ -589,6 +596,50 @@ def _rule_scenarios(c: RuleContext) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.()\[\] -]+", str(rec["scenario"])):
             c.err("Scenarios", rec[ROW], "scenario", rec["scenario"],
                   "a scenario name must be usable as a file name (letters, digits, _ . - space)")
+
+
+def _price_response_rules(markets: pd.DataFrame, err) -> None:
+    """Markets rows with a price response (MODEL.md §2.1, §3.5).
+
+    ``elasticity`` only on sell rows, never 0 (it must be < 0), always with
+    ``market_size_t`` > 0, and the effective max_t (blank = −elasticity ×
+    market_size_t ÷ 2) at most −elasticity × market_size_t, where the price
+    reaches 0; min_t is checked against that effective max_t.  market_size_t
+    without an elasticity is ignored with a warning.
+    """
+    # (curve_segments is checked with the other settings, in _setting_value)
+    for rec in markets.to_dict("records"):
+        row, eps, size = rec[ROW], rec["elasticity"], rec["market_size_t"]
+        if eps is None:
+            if size is not None:
+                err("Markets", row, "market_size_t", size,
+                    "market_size_t without an elasticity is ignored (the row keeps a fixed "
+                    "price); give an elasticity < 0 or leave market_size_t blank", "warning")
+            continue
+        if rec["direction"] == "buy":
+            err("Markets", row, "elasticity", eps,
+                "an elasticity is allowed on sell rows only; leave it blank on a buy row")
+            continue
+        if eps >= 0:
+            err("Markets", row, "elasticity", eps,
+                "expected a number < 0 (the price falls as the row sells more); leave it "
+                "blank for a fixed price")
+            continue
+        if size is None or size <= 0:
+            err("Markets", row, "market_size_t", size,
+                "a row with an elasticity needs market_size_t > 0 (the size of the market "
+                "it sells into)")
+            continue
+        limit = -eps * size
+        mx = rec["max_t"] if rec["max_t"] is not None else limit / 2
+        if mx > limit * (1 + 1e-12):
+            err("Markets", row, "max_t", mx,
+                f"expected max_t ≤ −elasticity × market_size_t = {limit:g} t (beyond it the "
+                "price would be negative)")
+        elif rec["max_t"] is None and rec["min_t"] is not None and rec["min_t"] > mx:
+            err("Markets", row, "min_t", rec["min_t"],
+                f"min_t must be ≤ max_t ({mx:g}, the default −elasticity × market_size_t ÷ 2 "
+                "of a row with an elasticity)")
 
 
 def _check_scenario_selectors(raw: dict[str, RawSheet], t: Tables, issues: list[Issue]) -> None:
@@ -700,6 +751,10 @@ RULES: tuple[Rule, ...] = (
     Rule("markets", ("Markets",), "error",
          "Scopes fit the direction (sell: domestic/export; buy: domestic/import); "
          "min_t ≤ max_t.", _rule_markets),
+    Rule("price_response", ("Markets",), "error",
+         "elasticity only on sell rows, < 0, with market_size_t > 0 and max_t ≤ −elasticity × "
+         "market_size_t; market_size_t alone is ignored with a warning.",
+         _rule_price_response),
     Rule("policy", ("Policy",), "error",
          "Each instrument's target has the right form and its value the right range.",
          _rule_policy),

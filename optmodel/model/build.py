@@ -3,8 +3,8 @@
 Pure: no files, no Excel, no solver, no Pyomo components.  Reads like a table of
 contents — sets are the index tables of :class:`~optmodel.model.data.ModelData`;
 then variables, each constraint family (one function each, math in the
-docstring), the objective coefficients.  The objective is in USD (reported in
-MUSD) for numerical accuracy.  Exporters read these tables: to HiGHS
+docstring); the objective coefficients come from :mod:`optmodel.model.objective`
+(USD, reported in MUSD, for numerical accuracy).  Exporters read these tables: to HiGHS
 (:mod:`optmodel.solver.highs`) and to Pyomo (:mod:`optmodel.model.pyomo_export`).
 """
 
@@ -98,6 +98,10 @@ def _add_variables(d: ModelData) -> dict[str, VarFamily]:
     v["unmet"] = var_family("unmet", un, ["market", "product", "direction", "scope", "year"],
                             upper=un["min_t"].to_numpy(dtype=float))
     v["dispose"] = var_family("dispose", _with_vid(d.dispose), ["node", "product", "year"])
+    # segments of price-response sell rows (MODEL.md §2.1): 0 ≤ s_j ≤ max_t/K
+    sg = _with_vid(d.segments)
+    v["seg"] = var_family("seg", sg, [*_MKEYS, "segment"],
+                          upper=sg["upper"].to_numpy(dtype=float))
     return v
 
 
@@ -246,9 +250,10 @@ _MKEYS = ["market", "product", "direction", "scope", "year"]
 
 
 def market_max(bm: BuiltModel) -> ConFamily | None:
-    """market_max[m,t]: trade[m,t] ≤ max_t (where given)."""
+    """market_max[m,t]: trade[m,t] ≤ max_t (where given; not on a price-response row, whose
+    segment bounds do its work)."""
     tr = bm.vars["trade"].index
-    tr = tr[tr["max_t"].notna()]
+    tr = tr[tr["max_t"].notna() & ~tr["price_response"].astype(bool)]
     return con_family("market_max", terms_for(bm.vars["trade"],
                       tr[_MKEYS + ["vid"]], 1.0), _MKEYS, bm.vars,
                       bounds=tr[_MKEYS].assign(upper=tr["max_t"].to_numpy()))
@@ -265,6 +270,20 @@ def market_min(bm: BuiltModel) -> ConFamily | None:
                       ignore_index=True)
     return con_family("market_min", terms, _MKEYS, bm.vars,
                       bounds=tr[_MKEYS].assign(lower=tr["min_t"].to_numpy()))
+
+
+def price_response_link(bm: BuiltModel) -> ConFamily | None:
+    """price_response_link[m,t]: trade[m,t] − Σ_j s_j[m,t] = 0 on every price-response row
+    (MODEL.md §2.1), so that ``trade`` is the row's tonnes for every other family."""
+    sg = bm.vars["seg"].index
+    if not len(sg):
+        return None
+    tr = bm.vars["trade"].index
+    tr = tr[tr["price_response"].astype(bool)]
+    terms = pd.concat([terms_for(bm.vars["trade"], tr[_MKEYS + ["vid"]], 1.0),
+                       terms_for(bm.vars["seg"], sg[_MKEYS + ["vid"]], -1.0)],
+                      ignore_index=True)
+    return con_family("price_response_link", terms, _MKEYS, bm.vars, lower=0.0, upper=0.0)
 
 
 def _policy_rows(bm: BuiltModel, instrument: str) -> pd.DataFrame:
@@ -329,30 +348,10 @@ def investment_budget(bm: BuiltModel) -> ConFamily | None:
                       bounds=pd.DataFrame(bounds, columns=["period", "upper"]))
 
 
-# ------------------------------------------------------------------ objective
-
-
-def objective_coefficients(bm: BuiltModel) -> dict[str, np.ndarray]:
-    """Objective coefficient (USD, discounted) of every variable, by family."""
-    v, d = bm.vars, bm.data
-    coefs = {
-        "act": v["act"].index["obj"].to_numpy(dtype=float),
-        "build": v["build"].index["obj"].to_numpy(dtype=float),
-        "open": -v["open"].index["opening_cost_musd"].to_numpy(dtype=float) * USD_PER_MUSD,
-        "flow": v["flow"].index["obj"].to_numpy(dtype=float),
-        "trade": v["trade"].index["obj"].to_numpy(dtype=float),
-        "dispose": v["dispose"].index["obj"].to_numpy(dtype=float),
-    }
-    un = v["unmet"].index
-    coefs["unmet"] = -(un["d"] * un["penalty"]).to_numpy(dtype=float)
-    del d
-    return coefs
-
-
 # constraint families in model order (the order of rows handed to the solver)
 FAMILIES = (product_balance, process_capacity, process_min_load, build_limit, node_open_link,
             deposit_reserve, deposit_annual, route_capacity, market_max, market_min,
-            export_quota, min_domestic_processing, investment_budget)
+            export_quota, min_domestic_processing, investment_budget, price_response_link)
 # the families over act, build and open made from the core of the plant section alone
 # (optmodel.model.data.CORE_SHEETS; investment_budget reads Policy and relieved capex)
 CORE_FAMILIES = (process_capacity, process_min_load, build_limit, node_open_link,

@@ -45,6 +45,8 @@ class ModelData:
     deposits: pd.DataFrame
     policy: pd.DataFrame  # expanded
     opening: pd.DataFrame  # nodes with an opening cost that gate builds
+    # segments of price-response sell rows (MODEL.md §2.1): trade row × segment 1…K
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     tables: Tables | None = field(default=None, repr=False)
 
     @property
@@ -139,14 +141,18 @@ def build_model_data(tables: Tables, core: dict[str, pd.DataFrame] | None = None
     nodes, products, recipes, policy, act = (plant[k] for k in (
         "nodes", "products", "recipes", "policy", "act"))
 
-    # ---- markets expanded by year, with duties
+    # ---- markets expanded by year, with duties, demand support and price response
     mk = apply_defaults(_frame(tables, "Markets"), "Markets")
+    for c in ("elasticity", "market_size_t"):
+        if c not in mk.columns:
+            mk[c] = None
     mk = expand_years(mk[["market", "node", "product", "direction", "scope", "year",
-                          "price_usd_per_t", "min_t", "max_t"]],
+                          "price_usd_per_t", "min_t", "max_t", "elasticity", "market_size_t"]],
                       ["market", "product", "direction", "scope"], years)
     for c in ("price_usd_per_t", "min_t"):
         mk[c] = mk[c].astype(float)
-    mk["max_t"] = pd.to_numeric(mk["max_t"], errors="coerce").astype(float)
+    for c in ("max_t", "elasticity", "market_size_t"):
+        mk[c] = pd.to_numeric(mk[c], errors="coerce").astype(float)
     mk = mk.merge(products[["product", "stage", "reo_content"]], on="product", how="left")
     duty = _duties(policy, products, years)
     mk = mk.merge(duty, on=["product", "year"], how="left")
@@ -156,12 +162,20 @@ def build_model_data(tables: Tables, core: dict[str, pd.DataFrame] | None = None
         (mk["direction"] == "sell") & (mk["scope"] == "export"), mk["export_duty"],
         np.where((mk["direction"] == "buy") & (mk["scope"] == "import"), mk["import_duty"], 0.0))
     mk = mk.drop(columns=["export_duty", "import_duty"])
+    mk = mk.merge(_support(policy, products), on=["product", "year"], how="left")
+    mk["support"] = np.where((mk["direction"] == "sell") & (mk["scope"] == "domestic"),
+                             mk["support"].fillna(0.0), 0.0)
+    # price response: a sell row with an elasticity (validated < 0, with market_size_t > 0);
+    # its max_t defaults to −ε·S/2 (MODEL.md §2.1)
+    mk["price_response"] = (mk["direction"] == "sell") & mk["elasticity"].notna()
+    mk.loc[~mk["price_response"], ["elasticity", "market_size_t"]] = np.nan
+    default_max = -mk["elasticity"] * mk["market_size_t"] / 2.0
+    mk["max_t"] = mk["max_t"].where(mk["max_t"].notna() | ~mk["price_response"], default_max)
     mk["d"] = mk["year"].map(discount)
-    sign = np.where(mk["direction"] == "sell", 1.0, -1.0)
-    mk["obj"] = mk["d"] * mk["price_usd_per_t"] * (sign - mk["duty_rate"])
     penalty = st.get("unmet_penalty_usd_per_t")
     mk["penalty"] = penalty if penalty is not None else np.nan
     mk = mk.reset_index(drop=True)
+    segments = _segments(mk, int(st.get("curve_segments") or 8))
 
     # ---- routes, flows (pruned by product reachability), disposal
     routes = apply_defaults(_frame(tables, "Routes"), "Routes")
@@ -175,9 +189,8 @@ def build_model_data(tables: Tables, core: dict[str, pd.DataFrame] | None = None
         "distance_km"]
     flows, route_years = _flows(routes, products, recipes, act, mk, years)
     flows["d"] = flows["year"].map(discount)
-    flows["obj"] = -flows["d"] * flows["unit_cost"]
     dispose = _dispose(products, recipes, act, flows, mk, years)
-    dispose["obj"] = -dispose["year"].map(discount) * dispose["disposal_cost_usd_per_t"]
+    dispose["d"] = dispose["year"].map(discount)
 
     return ModelData(
         settings=st, years=years, discount=discount, nodes=nodes, products=products,
@@ -185,7 +198,7 @@ def build_model_data(tables: Tables, core: dict[str, pd.DataFrame] | None = None
         options=plant["options"], builds=plant["builds"], alive=plant["alive"], act=act,
         flows=flows.reset_index(drop=True), routes=route_years, trade=mk,
         dispose=dispose.reset_index(drop=True), deposits=plant["deposits"], policy=policy,
-        opening=plant["opening"], tables=tables,
+        opening=plant["opening"], segments=segments, tables=tables,
     )
 
 
@@ -235,6 +248,10 @@ def _plant_core(tables: Tables, years: list[int], discount: pd.Series
            .groupby(["option", "start"], sort=False)["pv"].sum())
     builds["pv_fom_usd"] = [fom.get((o, y), 0.0) for o, y in
                             zip(builds["option"], builds["year"], strict=True)]
+    fom_years = alive.groupby(["option", "start"], sort=False)["year"].size()
+    builds["fom_usd"] = [fom_years.get((o, y), 0) * f * USD_PER_MUSD for o, y, f in
+                         zip(builds["option"], builds["year"], builds["fixed_om_musd_per_year"],
+                             strict=True)]
 
     # ---- activity index: (node, process, year) where capacity can be > 0
     act = _activity_index(np_, alive, opts, years)
@@ -273,14 +290,13 @@ def _with_policy(core: dict[str, pd.DataFrame], policy: pd.DataFrame, st: dict[s
     builds["capex_usd"] = builds["capex_musd"] * USD_PER_MUSD * (1.0 - builds["relief"])
     remaining = np.minimum(builds["lifetime_years"], np.maximum(
         0, builds["year"] + builds["lead_time_years"] + builds["lifetime_years"] - 1 - last))
-    builds["salvage_usd"] = (builds["capex_usd"] * remaining / builds["lifetime_years"]
-                             if st.get("salvage") else 0.0)
-    builds["obj"] = (-builds["d"] * builds["capex_usd"] - builds["pv_fom_usd"]
-                     + builds["salvage_usd"] * discount[last])
+    # the share of a unit's capex still undepreciated at the end (0 with salvage off)
+    builds["salvage_share"] = (remaining / builds["lifetime_years"] if st.get("salvage")
+                               else 0.0)
+    builds["salvage_usd"] = builds["capex_usd"] * builds["salvage_share"]
     subsidy = _subsidy(policy, core["processes"])
     act = act.merge(subsidy, on=["process", "year"], how="left")
     act["subsidy"] = act["subsidy"].fillna(0.0)
-    act["obj"] = act["d"] * (act["subsidy"] - act["opex_usd_per_activity"] - act["tax_per_act"])
     return {**core, "policy": policy, "builds": builds.reset_index(drop=True),
             "act": act.reset_index(drop=True)}
 
@@ -328,6 +344,48 @@ def _duties(policy: pd.DataFrame, products: pd.DataFrame, years: list[int]) -> p
     wide = wide.reindex(columns=["export_duty", "import_duty"]).reset_index()
     wide.columns.name = None
     return wide
+
+
+def _support(policy: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Domestic demand support per (product, year), USD/t: rows matching one product in a
+    year add up (MODEL.md §2.1)."""
+    sub = policy[policy["instrument"] == "domestic_demand_support_usd_per_t"]
+    df = (_per_target(sub, "product", lambda t: _product_matches(t, products))
+          if len(sub) else sub.iloc[:0])
+    if not len(df):
+        return pd.DataFrame({"product": pd.Series(dtype=object),
+                             "year": pd.Series(dtype="int64"),
+                             "support": pd.Series(dtype=float)})
+    return (df.rename(columns={"value": "support"})
+            .groupby(["product", "year"], as_index=False)["support"].sum())
+
+
+def _segments(mk: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The K segments of every price-response row (MODEL.md §2.1).
+
+    Segment j covers Q_{j−1} … Q_j with Q_j = j·max_t/K and earns, per tonne,
+    r_j = price × (1 + (Q_{j−1} + Q_j)/(ε·S)): the average of P(q) = price ×
+    (1 + q/(ε·S)) over the segment, so Σ_j r_j·s_j equals q·P(q) at every
+    breakpoint.  ``upper`` = max_t/K is the segment variable's bound and
+    ``trade_row`` the row of ``mk`` (the trade variable) the segment belongs to.
+    """
+    pr = mk[mk["price_response"]]
+    cols = ["market", "product", "direction", "scope", "year", "segment", "trade_row", "node",
+            "d", "duty_rate", "price_usd_per_t", "r", "upper"]
+    if not len(pr):
+        return pd.DataFrame({c: pd.Series(dtype=object if c in (
+            "market", "product", "direction", "scope", "node") else float) for c in cols}
+        ).astype({"year": "int64", "segment": "int64", "trade_row": "int64"})
+    rep = np.repeat(np.arange(len(pr)), k)
+    seg = pr.iloc[rep].reset_index().rename(columns={"index": "trade_row"})
+    j = np.tile(np.arange(1, k + 1, dtype=np.int64), len(pr))
+    width = seg["max_t"].to_numpy(dtype=float) / k
+    es = (seg["elasticity"] * seg["market_size_t"]).to_numpy(dtype=float)
+    seg["segment"] = j
+    seg["upper"] = width
+    seg["r"] = seg["price_usd_per_t"].to_numpy(dtype=float) * (
+        1.0 + ((j - 1) * width + j * width) / es)
+    return seg[cols].reset_index(drop=True)
 
 
 def _relief(policy: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:

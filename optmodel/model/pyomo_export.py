@@ -27,9 +27,10 @@ import pandas as pd
 import pyomo.core as pyo  # not pyomo.environ: its solver/writer plugins load on use
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from optmodel.model.build import BuiltModel, build_model, objective_coefficients
+from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import ModelData
 from optmodel.model.linear import ConFamily, VarFamily, con_family, key_tuples, var_family
+from optmodel.model.objective import objective_coefficients
 
 # the attributes of an exported ConcreteModel that hold its structure (a BuiltModel whose
 # families carry the Pyomo components) and the state of its components when exported

@@ -27,6 +27,14 @@ KPI_LABELS = {
     "processing_depth_index": "processing depth index",
     "raw_export_share": "raw-export share",
     "domestic_value_added_musd": "domestic value added (MUSD)",
+    "national_npv_musd": "national NPV (MUSD)",
+    "pv_fiscal_net_musd": "fiscal balance, present value (MUSD)",
+}
+ROWS = (len(KPI_LABELS) + 1) // 2  # panels two to a row
+DELTA_LABELS = {  # the Against base columns drawn as bars
+    "d_chain_npv_musd": "Δ chain NPV",
+    "d_national_npv_musd": "Δ national NPV",
+    "d_fiscal_balance_musd": "Δ fiscal balance",
 }
 MAX_GROUPS = 8  # colour groups (combinations of the other parameters) before one colour
 
@@ -34,6 +42,8 @@ MAX_GROUPS = 8  # colour groups (combinations of the other parameters) before on
 def _solved(runs: pd.DataFrame) -> pd.DataFrame:
     ok = runs[runs["exit_code"] == 0].copy()
     for k in KPI_LABELS:
+        if k not in ok:
+            ok[k] = None
         ok[k] = pd.to_numeric(ok[k], errors="coerce")
     return ok
 
@@ -58,6 +68,7 @@ def response_figure(runs: pd.DataFrame, label: str, labels: list[str], grid: boo
     the other swept parameters."""
     title = f"KPIs against {label}"
     ok = _solved(runs)
+    ok = ok[ok[labels].notna().all(axis=1)]  # not the base run of a policy sweep
     if ok.empty:
         return note_figure(title, "No run of this batch was solved.")
     others = [p for p in labels if p != label]
@@ -65,8 +76,8 @@ def response_figure(runs: pd.DataFrame, label: str, labels: list[str], grid: boo
         groups = list(ok.groupby(others, sort=True, dropna=False))
     else:
         groups = [((), ok)]
-    fig = make_subplots(rows=2, cols=2, subplot_titles=list(KPI_LABELS.values()),
-                        horizontal_spacing=0.09, vertical_spacing=0.16)
+    fig = make_subplots(rows=ROWS, cols=2, subplot_titles=list(KPI_LABELS.values()),
+                        horizontal_spacing=0.09, vertical_spacing=0.3 / ROWS)
     for key, frame in groups:
         key = key if isinstance(key, tuple) else (key,)
         name = ", ".join(_setting(p, v) for p, v in zip(others, key, strict=False)) or "runs"
@@ -80,10 +91,10 @@ def response_figure(runs: pd.DataFrame, label: str, labels: list[str], grid: boo
                 marker=dict(color=colour, size=8), line=dict(color=colour),
                 text=text, hovertemplate="%{text}<br>" + KPI_LABELS[kpi]
                 + ": %{y:,.4g}<extra></extra>"), row=i // 2 + 1, col=i % 2 + 1)
-    for i in range(4):
+    for i in range(len(KPI_LABELS)):
         fig.update_xaxes(title_text=label, row=i // 2 + 1, col=i % 2 + 1)
     fig.update_layout(title=dict(text=title, x=0.01, xanchor="left", font=dict(size=15)),
-                      template="plotly_white", font=FONT, height=720,
+                      template="plotly_white", font=FONT, height=360 * ROWS,
                       margin=dict(l=70, r=30, t=90, b=60))
     return fig
 
@@ -94,8 +105,8 @@ def scenario_figure(runs: pd.DataFrame) -> go.Figure:
     ok = _solved(runs)
     if ok.empty:
         return note_figure(title, "No run of this batch was solved.")
-    fig = make_subplots(rows=2, cols=2, subplot_titles=list(KPI_LABELS.values()),
-                        horizontal_spacing=0.22, vertical_spacing=0.12)
+    fig = make_subplots(rows=ROWS, cols=2, subplot_titles=list(KPI_LABELS.values()),
+                        horizontal_spacing=0.22, vertical_spacing=0.24 / ROWS)
     names = ok["scenario"].astype(str).tolist()
     colours = [colour_for(n) for n in names]
     text = _hover(ok, [])
@@ -108,14 +119,47 @@ def scenario_figure(runs: pd.DataFrame) -> go.Figure:
         fig.update_yaxes(autorange="reversed", row=i // 2 + 1, col=i % 2 + 1)
     fig.update_layout(title=dict(text=title, x=0.01, xanchor="left", font=dict(size=15)),
                       template="plotly_white", font=FONT,
-                      height=max(520, 2 * (22 * len(names) + 120)),
+                      height=max(520, ROWS * (22 * len(names) + 120)),
                       margin=dict(l=160, r=30, t=90, b=50))
     return fig
 
 
+def against_base_figure(versus: pd.DataFrame) -> go.Figure:
+    """Δ chain NPV, Δ national NPV and Δ fiscal balance of each run against base, grouped
+    bars (the base run itself left out)."""
+    title = "Each run against base: who gains, the chain or the country"
+    rows = versus[versus["scenario"] != "base"]
+    if rows.empty:
+        return note_figure(title, "Only the base run was solved.")
+    names = rows["scenario"].astype(str).tolist()
+    fig = go.Figure()
+    for col, label in DELTA_LABELS.items():
+        fig.add_trace(go.Bar(y=names, x=rows[col], name=label, orientation="h",
+                             marker_color=colour_for(label),
+                             hovertemplate="%{y}<br>" + label + ": %{x:,.4g} MUSD<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title=dict(text=title, x=0.01, xanchor="left", font=dict(size=15)),
+                      barmode="group", template="plotly_white", font=FONT,
+                      xaxis_title="MUSD (present value) against base",
+                      height=max(360, 70 * len(names) + 160),
+                      margin=dict(l=160, r=30, t=80, b=60))
+    return fig
+
+
+def _against_base_section(page: Page, versus: pd.DataFrame, notes: dict[str, str]) -> None:
+    page.add("<h2>Against base: chain, country and budget</h2>")
+    page.add(page.figure(against_base_figure(versus), "versus"))
+    page.add(table_html(versus, text_columns=("scenario",)))
+    items = "".join(f"<li><b>{html.escape(c)}</b>: {html.escape(d)}</li>"
+                    for c, d in notes.items())
+    page.add(f'<ul class="meta">{items}</ul>')
+
+
 def batch_html(runs: pd.DataFrame, labels: list[str], meta: dict[str, Any],
-               grid: bool = True) -> str:
-    """The whole page: provenance, the response (sweep) or scenario panels, failed runs."""
+               grid: bool = True, versus: pd.DataFrame | None = None,
+               notes: dict[str, str] | None = None) -> str:
+    """The whole page: provenance, the response (sweep) or scenario panels, each run against
+    base (``versus``, its column definitions ``notes``), failed runs."""
     page = Page(f"optmodel batch: {meta.get('input_file', '')}")
     page.add(f"<h1>Batch of {len(runs)} runs: {html.escape(str(meta.get('input_file', '')))}"
              "</h1>")
@@ -134,6 +178,8 @@ def batch_html(runs: pd.DataFrame, labels: list[str], meta: dict[str, Any],
     else:
         page.add("<h2>Scenarios</h2>")
         page.add(page.figure(scenario_figure(runs), "scen"))
+    if versus is not None:
+        _against_base_section(page, versus, notes or {})
     bad = runs[runs["exit_code"] != 0]
     page.add(f"<h2>Runs that did not solve ({len(bad)})</h2>")
     page.add(table_html(bad[["scenario", "status", "exit_code", "message"]],
@@ -146,6 +192,8 @@ def batch_html(runs: pd.DataFrame, labels: list[str], meta: dict[str, Any],
 
 
 def write_batch_page(path: Path, runs: pd.DataFrame, labels: list[str],
-                     meta: dict[str, Any], grid: bool = True) -> None:
+                     meta: dict[str, Any], grid: bool = True,
+                     versus: pd.DataFrame | None = None,
+                     notes: dict[str, str] | None = None) -> None:
     """Write :func:`batch_html` to ``path`` (atomically)."""
-    atomic_write_bytes(path, batch_html(runs, labels, meta, grid).encode("utf-8"))
+    atomic_write_bytes(path, batch_html(runs, labels, meta, grid, versus, notes).encode("utf-8"))

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from optmodel.model.objective import PV_TERM_LINES
 from optmodel.report.colours import colour_for
 from optmodel.report.figures import FONT, note_figure, npv_terms, report_figures
 from optmodel.report.html import Page, table_html
@@ -140,7 +141,7 @@ def align_side_by_side(title: str, figs: list[go.Figure]) -> None:
 
 
 def _kpi_display(kpis: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
-    shown = kpis[~kpis["metric"].str.startswith("pv_")].copy()
+    shown = kpis[~kpis["metric"].isin(PV_TERM_LINES)].copy()
     changed = list(shown["changed"] == "yes")
     for c in shown.columns:
         if c.startswith("rel change"):

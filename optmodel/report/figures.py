@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from optmodel.io.results_read import summary_values
+from optmodel.model.objective import PV_TERM_LINES
 from optmodel.report.colours import colour_for, stage_colour, stage_label, with_alpha
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ KIND_SYMBOLS = {
     "market": "star",
 }
 # Objective terms whose present value raises NPV; all others are costs.
-POSITIVE_TERMS = ("revenue", "subsidies", "salvage")
+POSITIVE_TERMS = ("revenue", "subsidies", "support", "salvage")
 TERM_ORDER = (
     "revenue",
     "purchases",
@@ -53,6 +54,7 @@ TERM_ORDER = (
     "export_duties",
     "import_duties",
     "subsidies",
+    "support",
     "capex",
     "opening_cost",
     "salvage",
@@ -648,7 +650,7 @@ def npv_terms(tables: Tables) -> tuple[list[tuple[str, float]], float | None, st
     raw = {
         m[3:-5]: float(v)
         for m, v in values.items()
-        if m.startswith("pv_") and m.endswith("_musd") and isinstance(v, float)
+        if m in PV_TERM_LINES and isinstance(v, float)
     }
     npv = values.get("npv_musd")
     npv = float(npv) if isinstance(npv, float) else None
@@ -759,7 +761,7 @@ def depth_index_figure(tables: Tables) -> go.Figure:
             annotation_text=f"whole horizon {whole:.2f}",
             annotation_position="top left",
         )
-    fig.update_yaxes(title_text="depth index (stage, 0–5)", range=[-0.1, 5.3], dtick=1)
+    fig.update_yaxes(title_text="depth index (stage, 0–6)", range=[-0.1, 6.3], dtick=1)
     fig.update_xaxes(title_text="year", dtick=1)
     return _base_layout(fig, title, height=460)
 

@@ -24,6 +24,9 @@ KEY_METRICS = (
     "capex_musd",
     "export_duties_musd",
     "subsidies_musd",
+    "support_musd",
+    "relief_given_musd",
+    "fiscal_net_musd",
     "processing_depth_index",
     "raw_export_share",
     "domestic_value_added_musd",
@@ -53,11 +56,44 @@ def key_figures(tables: Tables) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "value", "unit"])
 
 
+STATE_VIEW = (
+    ("npv_musd", "chain NPV (MUSD)"),
+    ("national_npv_musd", "national NPV (MUSD)"),
+    ("pv_fiscal_net_musd", "fiscal balance, present value (MUSD)"),
+    ("fiscal_net_musd", "fiscal balance, undiscounted (MUSD)"),
+)
+
+
+def state_view(tables: Tables) -> pd.DataFrame | None:
+    """Chain NPV, national NPV and fiscal balance side by side (one row; None when the
+    workbook predates the state's view)."""
+    values = summary_values(tables)
+    if "national_npv_musd" not in values:
+        return None
+    return pd.DataFrame([[values.get(m) for m, _ in STATE_VIEW]],
+                        columns=[label for _, label in STATE_VIEW])
+
+
+STATE_NOTE = (
+    "Chain NPV is what the value chain earns. National NPV is the same plan valued with every "
+    "transfer between the chain and the budget (duties, extraction tax, subsidies, demand "
+    "support, capex relief) taken out: the value to the country. Fiscal balance is what the "
+    "budget receives less what it pays; chain NPV + fiscal balance (present value) = national "
+    "NPV. A policy that raises chain NPV but not national NPV moves money from the budget to "
+    "the chain."
+)
+
+
 def report_html(tables: Tables, name: str) -> str:
     """The report page for one run's tables (``name`` is shown as its title)."""
     pg = Page(f"optmodel results: {name}")
     pg.add(f"<h1>optmodel results: {html.escape(name)}</h1>")
     pg.add(f'<p class="meta">{run_line(tables)}</p>')
+    state = state_view(tables)
+    if state is not None:
+        pg.add("<h2>The chain and the state</h2>")
+        pg.add(table_html(state))
+        pg.add(f'<p class="meta">{html.escape(STATE_NOTE)}</p>')
     pg.add(table_html(key_figures(tables), text_columns=("metric", "unit")))
     warnings = tables.get("Warnings")
     if warnings is not None and not warnings.empty:
@@ -110,4 +146,5 @@ def write_report(results_path: Path, out_html: Path) -> None:
     log.info("report written to %s", out_html)
 
 
-__all__ = ["format_number", "key_figures", "report_html", "run_line", "write_report"]
+__all__ = ["format_number", "key_figures", "report_html", "run_line", "state_view",
+           "write_report"]

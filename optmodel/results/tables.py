@@ -15,6 +15,7 @@ import pandas as pd
 from optmodel.io.write import SheetSpec, write_workbook
 from optmodel.model.build import BuiltModel
 from optmodel.model.data import USD_PER_MUSD
+from optmodel.model.objective import fiscal_net, objective_terms
 from optmodel.solver.options import SolveOutcome
 
 TOL = 1e-9
@@ -26,6 +27,8 @@ _TONNES = "#,##0.0"
 NUMBER_FORMATS = {
     "capex_musd": _MONEY, "fixed_om_musd": _MONEY, "opex_musd": _MONEY, "subsidy_musd": _MONEY,
     "cost_musd": _MONEY, "value_musd": _MONEY, "duty_musd": _MONEY, "tax_musd": _MONEY,
+    "support_musd": _MONEY, "realised_price_usd_per_t": "#,##0.00",
+    "market_price_usd_per_t": "#,##0.00",
     "tonnes": _TONNES, "activity": _TONNES, "capacity": _TONNES, "capacity_added": _TONNES,
     "unmet_t": _TONNES, "reserve_left_t": _TONNES, "reo_t_sold_domestic": _TONNES,
     "reo_t_exported": _TONNES, "utilisation": "0.0%", "price_usd_per_t": "#,##0.00",
@@ -85,18 +88,36 @@ def extract_tables(bm: BuiltModel, sol: SolveOutcome) -> dict[str, pd.DataFrame]
         "cost_musd": f["tonnes"] * f["unit_cost"] / USD_PER_MUSD,
     }).reset_index(drop=True)
 
-    # Trade (with unmet)
+    # Trade (with unmet); a price-response row's revenue is R̃ = Σ_j r_j·s_j (MODEL.md §2.1)
     t = v["trade"].index.assign(tonnes=val["trade"], unmet_t=0.0)
     un = v["unmet"].index
     if len(un):
         t.loc[un["trade_vid"].to_numpy(), "unmet_t"] = val["unmet"]
+    price = t["price_usd_per_t"].to_numpy(dtype=float)
+    pr = t["price_response"].astype(bool).to_numpy()
+    revenue = t["tonnes"].to_numpy(dtype=float) * price
+    sg = v["seg"].index
+    if len(sg):
+        seg_rev = np.bincount(sg["trade_row"].to_numpy(dtype=np.int64),
+                              weights=sg["r"].to_numpy(dtype=float) * val["seg"],
+                              minlength=len(t))
+        revenue = np.where(pr, seg_rev, revenue)
+    es = (t["elasticity"] * t["market_size_t"]).to_numpy(dtype=float)
+    market_price = np.where(pr, price * (1.0 + t["tonnes"].to_numpy(dtype=float)
+                                         / np.where(pr, es, 1.0)), price)
+    t = t.assign(value_usd=revenue, market_price=market_price)
     t = t[(t["tonnes"] > TOL) | (t["unmet_t"] > TOL)]
+    realised = np.where(t["tonnes"] > TOL, t["value_usd"] / t["tonnes"].where(
+        t["tonnes"] > TOL, 1.0), np.nan)
     out["Trade"] = pd.DataFrame({
         "market": t["market"], "node": t["node"], "product": t["product"],
         "direction": t["direction"], "scope": t["scope"], "year": t["year"],
         "tonnes": t["tonnes"], "price_usd_per_t": t["price_usd_per_t"],
-        "value_musd": t["tonnes"] * t["price_usd_per_t"] / USD_PER_MUSD,
-        "duty_musd": t["tonnes"] * t["price_usd_per_t"] * t["duty_rate"] / USD_PER_MUSD,
+        "realised_price_usd_per_t": _clean(realised),
+        "market_price_usd_per_t": _clean(t["market_price"].to_numpy(dtype=float)),
+        "value_musd": t["value_usd"] / USD_PER_MUSD,
+        "duty_musd": t["value_usd"] * t["duty_rate"] / USD_PER_MUSD,
+        "support_musd": t["tonnes"] * t["support"] / USD_PER_MUSD,
         "unmet_t": t["unmet_t"],
     }).reset_index(drop=True)
 
@@ -197,64 +218,42 @@ def _binding(bm: BuiltModel, sol: SolveOutcome, val) -> pd.DataFrame:
 
 def summary_table(bm: BuiltModel, sol: SolveOutcome, tables: dict[str, pd.DataFrame]
                   ) -> pd.DataFrame:
-    """Summary sheet: KPIs, undiscounted money lines and discounted pv_* terms."""
-    d = bm.data
-    disc = d.discount
-    tr, fl, ac, bu = tables["Trade"], tables["Flows"], tables["Activity"], tables["Builds"]
-    dp, ex = tables["Disposal"], tables["Extraction"]
-    sell, buy = tr[tr["direction"] == "sell"], tr[tr["direction"] == "buy"]
+    """Summary sheet: KPIs, undiscounted money lines, the state's view and pv_* terms.
 
-    def pv(df: pd.DataFrame, col: str, year_col: str = "year") -> float:
-        if not len(df):
-            return 0.0
-        return float((df[col] * df[year_col].map(disc)).sum())
-
-    un = sell.assign(pen=sell["unmet_t"] * (d.settings.get("unmet_penalty_usd_per_t") or 0.0)
-                     / USD_PER_MUSD)
-    # fixed O&M by year (discounting needs the years the units are alive)
-    fom_rows = d.alive.merge(bu[["option", "year", "units"]].rename(columns={"year": "start"}),
-                             on=["option", "start"])
-    fom_rows["musd"] = fom_rows["units"] * fom_rows["fixed_om_musd_per_year"]
-    opening = bm.vars["open"].index.assign(x=sol.values["open"].round())
-    opening_musd = float((opening["x"] * opening["opening_cost_musd"]).sum())
-    salvage = 0.0
-    if d.settings.get("salvage") and len(bu):
-        sb = bu.merge(d.builds[["option", "year", "salvage_usd", "capex_usd"]],
-                      on=["option", "year"])
-        salvage = float((sb["units"] * sb["salvage_usd"]).sum() / USD_PER_MUSD)
-    dl = float(disc[d.last_year])
-    terms = [
-        ("revenue", sell["value_musd"].sum(), pv(sell, "value_musd"), 1),
-        ("purchases", buy["value_musd"].sum(), pv(buy, "value_musd"), -1),
-        ("export_duties", sell["duty_musd"].sum(), pv(sell, "duty_musd"), -1),
-        ("import_duties", buy["duty_musd"].sum(), pv(buy, "duty_musd"), -1),
-        ("opex", ac["opex_musd"].sum(), pv(ac, "opex_musd"), -1),
-        ("subsidies", ac["subsidy_musd"].sum(), pv(ac, "subsidy_musd"), 1),
-        ("fixed_om", fom_rows["musd"].sum(), pv(fom_rows, "musd"), -1),
-        ("transport", fl["cost_musd"].sum(), pv(fl, "cost_musd"), -1),
-        ("extraction_tax", ex["tax_musd"].sum(), pv(ex, "tax_musd"), -1),
-        ("disposal", dp["cost_musd"].sum(), pv(dp, "cost_musd"), -1),
-        ("unmet_penalty", un["pen"].sum(), pv(un, "pen"), -1),
-        ("capex", bu["capex_musd"].sum(), pv(bu, "capex_musd"), -1),
-        ("opening_cost", opening_musd, opening_musd, -1),
-        ("salvage", salvage, salvage * dl, 1),
-    ]
+    Every money line comes from the objective's own term functions
+    (:mod:`optmodel.model.objective`) applied to the plan: ``<term>_musd`` = Σ amount·x
+    and ``pv_<term>_musd`` = sign × Σ pv·x, so the pv lines add up to ``npv_musd``.
+    """
+    x = {k: _clean(np.asarray(v, dtype=float)) for k, v in sol.values.items()}
+    for name, fam in bm.vars.items():
+        x.setdefault(name, np.zeros(len(fam)))
+    terms = objective_terms(bm)
+    relief, fiscal, pv_fiscal = fiscal_net(bm, x)
+    npv = sol.objective_usd / USD_PER_MUSD
+    sell = tables["Trade"][tables["Trade"]["direction"] == "sell"]
     kpis = kpi_values(bm, tables)
     rows: list[tuple[str, Any, str]] = [
-        ("npv_musd", sol.objective_usd / USD_PER_MUSD, "MUSD (discounted to first_year)"),
+        ("npv_musd", npv, "MUSD (discounted to first_year)"),
         ("objective_bound_musd", sol.bound_usd / USD_PER_MUSD, "MUSD"),
         ("mip_gap", sol.gap, "fraction"),
         ("status", sol.status, ""),
     ]
-    rows += [(f"{n}_musd", float(u), "MUSD (undiscounted sum over years)") for n, u, _, _ in terms]
+    rows += [(f"{t.name}_musd", t.value(x) / USD_PER_MUSD, "MUSD (undiscounted sum over years)")
+             for t in terms]
     rows += [
         ("processing_depth_index", kpis["processing_depth_index"], "stage (REO-weighted)"),
         ("raw_export_share", kpis["raw_export_share"], "fraction"),
         ("domestic_value_added_musd", kpis["domestic_value_added_musd"], "MUSD (undiscounted)"),
         ("unmet_demand_t", float(sell["unmet_t"].sum()), "t"),
+        ("relief_given_musd", relief / USD_PER_MUSD, "MUSD (undiscounted)"),
+        ("fiscal_net_musd", fiscal / USD_PER_MUSD, "MUSD (undiscounted; + = the budget gains)"),
+        ("pv_fiscal_net_musd", pv_fiscal / USD_PER_MUSD,
+         "MUSD (discounted; + = the budget gains)"),
+        ("national_npv_musd", npv + pv_fiscal / USD_PER_MUSD,
+         "MUSD (discounted; npv_musd + pv_fiscal_net_musd)"),
     ]
-    rows += [(f"pv_{n}_musd", float(s * p), "MUSD (discounted; costs negative)")
-             for n, _, p, s in terms]
+    rows += [(f"pv_{t.name}_musd", t.sign * t.value(x, discounted=True) / USD_PER_MUSD,
+              "MUSD (discounted; costs negative)") for t in terms]
     df = pd.DataFrame(rows, columns=["metric", "value", "unit"])
     df["value"] = [(_round(x) if isinstance(x, float) else x) for x in df["value"]]
     return df
@@ -277,11 +276,9 @@ def kpi_values(bm: BuiltModel, tables: dict[str, pd.DataFrame]) -> dict[str, flo
     ex = tables["Extraction"].merge(d.products[["product", "reo_content"]], on="product")
     mined = float((ex["tonnes"] * ex["reo_content"]).sum())
     raw_share = raw_exp / mined if mined > TOL else None
-    country = dict(zip(d.nodes["node"], d.nodes["country"], strict=True))
-    dom = tr["node"].map(lambda n: country.get(n) is None or str(country.get(n)).strip().lower()
-                         in ("", "russia", "nan"))
+    # every sale (domestic and export) minus every purchase (MODEL.md §2)
     sign = np.where(tr["direction"] == "sell", 1.0, -1.0)
-    dva = float((sign * tr["value_musd"])[dom.to_numpy(dtype=bool)].sum())
+    dva = float((sign * tr["value_musd"]).sum())
     return {"processing_depth_index": depth, "raw_export_share": raw_share,
             "domestic_value_added_musd": dva}
 

@@ -35,7 +35,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from optmodel.errors import InfeasibleError, SolverError
-from optmodel.model.build import BuiltModel, objective_coefficients
+from optmodel.model.build import BuiltModel
+from optmodel.model.objective import objective_coefficients
 from optmodel.solver.options import (
     SolveOptions,
     SolveOutcome,

@@ -4,8 +4,10 @@ Measures (MODEL.md §2 derived results, whole horizon, undiscounted) as N(x)/D(x
 both linear in the trade and activity variables:
 
 - ``processing_depth_index`` (push up): N = Σ_sell reo·stage·trade, D = Σ_sell reo·trade;
-- ``domestic_value_added_musd`` (push up): N = Σ_sell,dom price·trade − Σ_buy,dom
-  price·trade (USD), D = 10⁶;
+- ``domestic_value_added_musd`` (push up): N = revenue − purchases of every sell and buy
+  row (USD; R̃ on a price-response row), D = 10⁶;
+- ``national_npv_musd`` (push up): N = the NPV with every transfer set to zero (USD,
+  :func:`optmodel.model.objective.national_coefficients`), D = 10⁶;
 - ``raw_export_share`` (push down): N = Σ_export sell, stage≤2 reo·trade, D = REO of the
   deposit products output at deposit nodes.
 
@@ -16,7 +18,7 @@ The ratio constraint is linear once multiplied out::
 ε runs in ``points`` equal steps from the measure at the NPV optimum to its
 extreme.  The extreme of a ratio comes from Dinkelbach's method (maximise or
 minimise N − λ·D with D ≥ δ, λ ← N/D until it stops moving); of DVA from one
-solve.  Each point maximises NPV under its ε.  A point's solution is feasible
+solve (as of national NPV).  Each point maximises NPV under its ε.  A point's solution is feasible
 for every earlier (looser) point, so where a MIP gap lets a later point beat an
 earlier one, the earlier point takes the later solution: NPV never rises as the
 measure is pushed.
@@ -40,6 +42,7 @@ from optmodel.input.tables import Tables
 from optmodel.io.write import atomic_write_bytes, check_writable
 from optmodel.model.build import BuiltModel
 from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
+from optmodel.model.objective import national_coefficients, value_added_coefficients
 from optmodel.pipeline import load_tables, run_table, solve_options
 from optmodel.results.tables import extract_tables, summary_table
 from optmodel.solver.highs import MatrixModel, assemble, outcome, solve_matrix
@@ -60,9 +63,11 @@ MEASURES = {  # name -> +1 push up, -1 push down
     "processing_depth_index": 1,
     "domestic_value_added_musd": 1,
     "raw_export_share": -1,
+    "national_npv_musd": 1,
 }
 KPIS = ("processing_depth_index", "raw_export_share", "domestic_value_added_musd",
-        "capex_musd", "revenue_musd", "export_duties_musd", "unmet_demand_t")
+        "national_npv_musd", "fiscal_net_musd", "capex_musd", "revenue_musd",
+        "export_duties_musd", "unmet_demand_t")
 
 
 def _noop(_msg: str) -> None:
@@ -104,13 +109,16 @@ def measure_ratio(bm: BuiltModel, measure: str, mm: MatrixModel | None = None) -
     if measure == "processing_depth_index":
         stage = idx["stage"].to_numpy(dtype=float)
         return Ratio((reo * stage)[sell], cols[sell], reo[sell], cols[sell])
-    if measure == "domestic_value_added_musd":
-        country = dict(zip(bm.data.nodes["node"], bm.data.nodes["country"], strict=True))
-        dom = idx["node"].map(lambda n: country.get(n) is None or str(country.get(n)).strip()
-                              .lower() in ("", "russia", "nan")).to_numpy(dtype=bool)
-        coef = np.where(sell, 1.0, -1.0) * idx["price_usd_per_t"].to_numpy(dtype=float)
-        keep = dom & (coef != 0)
-        return Ratio(coef[keep], cols[keep], empty, np.zeros(0, dtype=np.int64), USD_PER_MUSD)
+    if measure in ("domestic_value_added_musd", "national_npv_musd"):
+        coefs = (value_added_coefficients(bm) if measure == "domestic_value_added_musd"
+                 else national_coefficients(bm))
+        parts = [(np.broadcast_to(np.asarray(c, dtype=float), len(bm.vars[f])),
+                  mm.col_offset[f] + np.arange(len(bm.vars[f]), dtype=np.int64))
+                 for f, c in coefs.items() if len(bm.vars[f])]
+        coef = np.concatenate([c for c, _ in parts]) if parts else empty
+        at = np.concatenate([j for _, j in parts]) if parts else np.zeros(0, dtype=np.int64)
+        keep = coef != 0
+        return Ratio(coef[keep], at[keep], empty, np.zeros(0, dtype=np.int64), USD_PER_MUSD)
     if measure == "raw_export_share":
         raw = sell & (idx["scope"] == "export").to_numpy() & (
             idx["stage"].to_numpy(dtype=float) <= 2)

@@ -496,7 +496,7 @@ def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, fl
         raise SolverError("--engine ph needs mpi-sppy: pip install mpi-sppy (and, for "
                           "parallel runs, mpi4py and an MPI library); see "
                           "docs/strategy.md.") from None
-    from optmodel.model.build import objective_coefficients
+    from optmodel.model.objective import objective_coefficients
 
     built: dict[int, BuiltModel] = {}
 
