@@ -271,3 +271,59 @@ def test_random_cap_matches_quota(tmp_path) -> None:
         got = optmodel.solve(path, extra=extra, mip_gap=0)
         assert _npv(got) == pytest.approx(_npv(optmodel.solve(quota, mip_gap=0)), rel=1e-9)
         assert np.isfinite(_npv(got))
+
+
+def test_extra_joins_a_batch_runs_prepared_structure_without_touching_the_shared_core(
+        tiny) -> None:
+    # Conditions: a batch worker's CoreCache makes the tiny case's data and structure twice
+    # (same sheets, so the second run shares the first's core families); the cap file is
+    # applied to the first run's prepared structure by pipeline.run_structure, the function
+    # every run's structure goes through. Expected: the first run's structure gains
+    # conc_cap and solves to the NPV of optmodel.solve(path, extra=...); the prepared
+    # structure and the shared core families are unchanged (same objects, same terms), so
+    # the second run, without the file, solves to the uncapped NPV.
+    from optmodel.batch.cache import CoreCache
+    from optmodel.input.validate import validate_raw
+    from optmodel.io.read import read_raw
+    from optmodel.model.build import CORE_FAMILIES
+    from optmodel.pipeline import run_structure, solve_options
+    from optmodel.solver.solve import solve
+
+    extra = ExtraFile.from_text(CAP_FILE, "conc_cap.py")
+    raw = {k: v for k, v in read_raw(tiny).items() if k.lower() != "scenarios"}
+    cores = CoreCache()
+    tables, _ = validate_raw(raw)
+    data, bm, shared = cores.model(raw, tables)
+    assert not shared
+    core_names = [f.__name__ for f in CORE_FAMILIES if f.__name__ in bm.cons]
+    assert core_names  # the tiny case has plant families to share
+    before = {n: (bm.cons[n], bm.cons[n].terms.copy()) for n in core_names}
+    cons_before = list(bm.cons)
+    opts = solve_options(tables.settings, mip_gap=0, extra=extra)
+    capped = run_structure(data, opts, bm)
+    assert "conc_cap" in capped.cons and "conc_cap" not in bm.cons
+    assert list(bm.cons) == cons_before
+    for n, (fam, terms) in before.items():
+        assert bm.cons[n] is fam and capped.cons[n].terms is fam.terms
+        pd.testing.assert_frame_equal(fam.terms, terms)
+    npv_capped = solve(capped, opts).objective_usd / 1e6
+    assert npv_capped == pytest.approx(_npv(optmodel.solve(tiny, extra=extra, mip_gap=0)),
+                                       rel=1e-9)
+    data2, bm2, shared2 = cores.model(raw, validate_raw(raw)[0])
+    assert shared2 and "conc_cap" not in bm2.cons
+    free = solve(run_structure(data2, solve_options(tables.settings, mip_gap=0), bm2),
+                 solve_options(tables.settings, mip_gap=0)).objective_usd / 1e6
+    assert free == pytest.approx(_npv(optmodel.solve(tiny, mip_gap=0)), rel=1e-9)
+    assert free > npv_capped + 1e-6  # the cap binds in the tiny case
+
+
+def test_the_same_file_applied_twice_is_an_internal_error(tiny) -> None:
+    # Conditions: a structure that already holds the file's families. Expected: applying
+    # the file again is refused (it would duplicate its constraints), not done silently.
+    from optmodel.errors import InternalError
+
+    extra = ExtraFile.from_text(CAP_FILE, "conc_cap.py")
+    data = optmodel.load(tiny)
+    once = apply_extra(build_model(data), data, extra)
+    with pytest.raises(InternalError, match="applied twice"):
+        apply_extra(once, data, extra)
