@@ -22,6 +22,7 @@ batch ends with the worst exit code of its runs (MODEL.md §3.4, §5).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import gc
 import logging
@@ -120,6 +121,7 @@ class RunResult:
     written: bool = False
     tables: dict[str, pd.DataFrame] | None = None
     diagnosis: Any = None  # an infeasible run's Diagnosis, when it must travel back
+    plan: Any = None  # the solution's build/open Plan (optmodel.strategy.robust), BatchJob.plans
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class BatchJob:
     write: bool = True  # workers write the results workbooks themselves
     command_line: str = ""
     extra: ExtraFile | None = None  # a user's --extra file (its text travels to workers)
+    plans: bool = False  # each run also returns its build/open Plan (RunResult.plan)
 
 
 @dataclass
@@ -238,6 +241,8 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec
         times["validate"] = time.perf_counter() - t
         opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads,
                              extra=job.extra)
+        if job.plans:  # a plan needs no shadow prices (the LP re-solve for duals)
+            opts = dataclasses.replace(opts, duals=False)
         prepared, shared = None, False
         if cores is not None:  # the single-solve path, the plant core shared by content
             t = time.perf_counter()
@@ -251,6 +256,10 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec
         res.status = str(summary.get("status"))
         res.kpis = {k: summary.get(k) for k in KPIS}
         res.builds = _builds_text(result["Builds"])
+        if job.plans:
+            from optmodel.strategy.robust import plan_from_values
+
+            res.plan = plan_from_values(_bm, sol.values)
         if res.status == "time_limit":
             res.message = "time limit: feasible, not proven optimal"
         times["total"] = time.perf_counter() - t0
@@ -483,6 +492,59 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
         client.cancel(list(futures))
         raise
     return [results[r.name] for r in runs]
+
+
+@contextlib.contextmanager
+def plan_session(input_path: Path | str, *, workers: int = 1, scheduler: str | None = None,
+                 mip_gap: float | None = None, time_limit: float | None = None,
+                 threads: int | None = None, console=None,
+                 description: str = "Solving"):
+    """Worker processes kept for several rounds of runs that return plans, not files.
+
+    Yields ``solve(runs) -> list[RunResult]`` (in the order of ``runs``), which can be
+    called again and again while the pool stays up: each result carries its status,
+    exit code, KPIs (``npv_musd`` …) and build/open ``plan``; no workbook is written.
+    Run names must be unique over the whole session.  Progress goes to ``console``
+    (stderr by default), its total growing with each round.  Ctrl-C propagates.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from optmodel.pipeline import file_sha256
+
+    input_path = Path(input_path)
+    job = BatchJob(str(input_path.resolve()), input_path.name, file_sha256(input_path),
+                   input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
+                   threads, False, write=False, plans=True)
+    console = console if console is not None else Console(stderr=True)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[failed]}"), TimeElapsedColumn())
+    finished: dict[str, RunResult] = {}
+    with _dask_client(max(1, int(workers)), scheduler, lambda: _worker_state(job)) as (
+            client, n_workers), Progress(*columns, console=console, transient=False) as progress:
+        where = scheduler or (f"{n_workers} local processes" if client else "this process")
+        task = progress.add_task(f"{description} on {where}", total=0, failed="")
+        failed = total = 0
+
+        def done(res: list[RunResult]) -> None:
+            nonlocal failed
+            failed += sum(r.exit_code != EXIT_OK for r in res)
+            progress.update(task, advance=len(res),
+                            failed=f"[red]{failed} failed[/]" if failed else "")
+
+        def solve(runs: list[RunSpec]) -> list[RunResult]:
+            nonlocal total
+            total += len(runs)
+            progress.update(task, total=total)
+            return _execute(job, runs, client, done, finished)
+
+        yield solve
 
 
 def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | str, *,

@@ -228,14 +228,14 @@ register_extensions()
 
 
 def _exits_fast() -> bool:
-    """True for ``run.py`` with no command, ``run.py solve`` and ``run.py sweep``.
+    """True for ``run.py`` with no command, ``solve``, ``sweep`` and ``sensitivity``.
 
     These commands have written and closed every file when they end, and a batch has
     closed its Dask cluster (its worker processes have ended) before it returns.
     """
     args = sys.argv[1:]
     command = next((a for a in args if not a.startswith("-")), None)
-    return command in (None, "solve", "sweep")
+    return command in (None, "solve", "sweep", "sensitivity")
 
 
 def _exit_now(code) -> None:

@@ -88,6 +88,57 @@ def _same_number(a: str, b: str) -> bool:
         return False
 
 
+def _normalised(spec: S.Sheet, parts: list[str]) -> list[str]:
+    """Selector positions with Policy targets through the one normaliser (§3.4)."""
+    return [p if p.strip() == "*" or spec.column(name).kind != "target"
+            else _key_text(p, spec.column(name)) for p, name in zip(parts, spec.key, strict=True)]
+
+
+def _header(sheet: RawSheet) -> list[str]:
+    return [str(h).strip().lower() if h is not None else "" for h in sheet.header]
+
+
+def _row_keys(spec: S.Sheet, header: list[str], row: list) -> list[str]:
+    kidx = [header.index(k) if k in header else None for k in spec.key]
+    return [_key_text(row[k] if k is not None and k < len(row) else None, spec.column(name))
+            for k, name in zip(kidx, spec.key, strict=True)]
+
+
+def row_selectors(sheet: RawSheet, spec: S.Sheet) -> list[tuple[int, str, list]]:
+    """(Excel row, selector naming exactly that row, the row) for every non-blank data row.
+
+    The selector is the row's identifying columns as written, joined by ``|`` (a blank
+    cell is an empty position, whole numbers without decimals), as a Scenarios row
+    writes it.
+    """
+    header = _header(sheet)
+    out = []
+    for i, row in enumerate(sheet.rows):
+        if all(v is None or str(v).strip() == "" for v in row):
+            continue
+        out.append((i + 2, "|".join(_row_keys(spec, header, row)), row))
+    return out
+
+
+def matched_values(raw: dict[str, RawSheet], sheet: str, selector: str, column: str
+                   ) -> list[Any]:
+    """The ``column`` cells (as written) of the rows of ``sheet`` that ``selector`` matches."""
+    spec = _canon_sheet(sheet)
+    name = next((k for k in raw if spec and k.lower() == spec.name.lower()), None)
+    if spec is None or name is None:
+        return []
+    header = _header(raw[name])
+    parts = str(selector).split("|")
+    col = str(column).strip().lower()
+    j = header.index(col) if col in header else None
+    if len(parts) != len(spec.key):
+        return []
+    parts = _normalised(spec, parts)
+    return [row[j] if j is not None and j < len(row) else None
+            for _, _, row in row_selectors(raw[name], spec)
+            if _selector_matches(parts, _row_keys(spec, header, row))]
+
+
 def apply_overrides(raw: dict[str, RawSheet], overrides: Iterable[Override],
                     scenario: str = "") -> dict[str, RawSheet]:
     """Return a copy of ``raw`` with the overrides applied; all problems reported at once."""
@@ -124,10 +175,7 @@ def apply_overrides(raw: dict[str, RawSheet], overrides: Iterable[Override],
                                 f"{label}expected {len(spec.key)} positions "
                                 f"({'|'.join(spec.key)})"))
             continue
-        # Policy targets in a selector are compared after the one normaliser (§3.4)
-        parts = [p if p.strip() == "*" or spec.column(name).kind != "target"
-                 else _key_text(p, spec.column(name)) for p, name in zip(parts, spec.key,
-                                                                          strict=True)]
+        parts = _normalised(spec, parts)
         kidx = [header.index(k) if k in header else None for k in spec.key]
         j = header.index(col)
         hits = 0

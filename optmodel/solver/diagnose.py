@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from optmodel.errors import InfeasibleError, Issue, SolverError
 from optmodel.input.tables import ROW
 from optmodel.model.build import BuiltModel
 from optmodel.model.data import USD_PER_MUSD, ModelData
-from optmodel.solver.highs import MatrixModel, assemble, concat, solve_matrix
+from optmodel.solver.highs import Csc, MatrixModel, assemble, concat, solve_matrix
 from optmodel.solver.options import SolveOptions
 
 log = logging.getLogger(__name__)
@@ -123,10 +122,9 @@ class _Layout:
 
 def _layout(bm: BuiltModel) -> _Layout:
     mm = assemble(bm)
-    coo = mm.a.tocoo()
+    rows, cols, vals = mm.a.coo()
     fams = [np.full(len(fam), name, dtype=object) for name, fam in bm.cons.items()]
-    return _Layout(mm, coo.row.astype(np.int64), coo.col.astype(np.int64),
-                   coo.data.astype(float), concat(fams, object))
+    return _Layout(mm, rows, cols, vals, concat(fams, object))
 
 
 @dataclass
@@ -152,12 +150,13 @@ def _solve_elastic(lay: _Layout, elastic: set[str], integer: bool, time_limit: f
     w_lo = 1.0 / np.maximum(1.0, np.abs(lay.lower[lo_rows]))
     w_hi = 1.0 / np.maximum(1.0, np.abs(lay.upper[hi_rows]))
     # slack columns: +1·s_lo in rows with a lower bound, −1·s_hi in rows with an upper one
-    slack = sp.csc_matrix((np.concatenate([np.ones(len(lo_rows)), -np.ones(len(hi_rows))]),
-                           (np.concatenate([lo_rows, hi_rows]), np.arange(n_slack))),
-                          shape=(m, n_slack))
+    a = Csc.from_coo(np.concatenate([lay.rows, lo_rows, hi_rows]),
+                     np.concatenate([lay.cols, n + np.arange(n_slack)]),
+                     np.concatenate([lay.vals, np.ones(len(lo_rows)), -np.ones(len(hi_rows))]),
+                     m, n + n_slack)
     col_integer = mm.integer & integer
     el = replace(mm, col_names=None, row_names=None,
-                 a=sp.hstack([mm.a, slack], format="csc"),
+                 a=a,
                  col_cost=np.concatenate([np.zeros(n), w_lo, w_hi]),
                  col_lower=np.concatenate([mm.col_lower, np.zeros(n_slack)]),
                  col_upper=np.concatenate([mm.col_upper, np.full(n_slack, np.inf)]),

@@ -4,11 +4,12 @@ Every constraint family of :class:`~optmodel.model.build.BuiltModel` holds its
 coefficients as a term table (constraint row, variable family, variable id,
 coefficient) and every variable family its bounds and domains.
 :func:`assemble` turns these tables into the arrays HiGHS takes — column costs,
-bounds and integrality, row bounds and the constraint matrix — with numpy and
-scipy only.  The layout is the natural one: columns are the variable families
-in ``bm.vars`` order, each in its index order; rows are the constraint families
-in ``bm.cons`` order, each in its index order (:class:`MatrixModel` keeps the
-offsets).
+bounds and integrality, row bounds and the constraint matrix — with numpy
+only (no scipy: importing it would pull in Pyomo's eager scipy.stats import,
+about 60 MB and a noticeable start-up time).  The layout is the natural one:
+columns are the variable families in ``bm.vars`` order, each in its index
+order; rows are the constraint families in ``bm.cons`` order, each in its index
+order (:class:`MatrixModel` keeps the offsets).
 
 Every solve goes through :func:`solve_matrix`: a single solve
 (:func:`solve_direct`), batch runs, the robust extensive form (one block matrix
@@ -32,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from optmodel.errors import InfeasibleError, SolverError
 from optmodel.model.build import BuiltModel
@@ -60,6 +60,61 @@ _TERMINATION = {
 _STOPPED_WITH_SOLUTION = {"objectiveLimit", "maxIterations", "maxTimeLimit", "interrupted"}
 
 
+@dataclass(frozen=True)
+class Csc:
+    """A sparse matrix in compressed columns: column j's entries are ``index[start[j]:
+    start[j+1]]`` (rows, ascending) and ``value[...]``; no duplicate or zero entries."""
+
+    start: np.ndarray  # int64, length n + 1
+    index: np.ndarray  # int64 row of each entry
+    value: np.ndarray  # float
+    shape: tuple[int, int]
+
+    @property
+    def nnz(self) -> int:
+        return len(self.value)
+
+    @classmethod
+    def from_coo(cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, m: int, n: int
+                 ) -> Csc:
+        """From (row, column, value) triplets; a pair given twice — e.g. a recipe using
+        and making the same product — is one entry, the sum; zero entries are dropped."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        vals = np.asarray(vals, dtype=float)
+        key = cols * max(m, 1) + rows
+        order = np.argsort(key, kind="stable")
+        key, vals = key[order], vals[order]
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        starts = np.flatnonzero(first)
+        vals = np.add.reduceat(vals, starts) if len(starts) else vals
+        key = key[starts]
+        keep = vals != 0
+        key, vals = key[keep], vals[keep]
+        col = key // max(m, 1)
+        start = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(col, minlength=n), out=start[1:])
+        return cls(start, key - col * max(m, 1), vals, (m, n))
+
+    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, value) of every entry, column by column."""
+        cols = np.repeat(np.arange(self.shape[1], dtype=np.int64), np.diff(self.start))
+        return self.index, cols, self.value
+
+    def dot(self, x: np.ndarray) -> np.ndarray:
+        """A·x."""
+        r, c, v = self.coo()
+        return np.bincount(r, weights=v * np.asarray(x, dtype=float)[c],
+                           minlength=self.shape[0])
+
+    def tdot(self, y: np.ndarray) -> np.ndarray:
+        """Aᵀ·y."""
+        r, c, v = self.coo()
+        return np.bincount(c, weights=v * np.asarray(y, dtype=float)[r],
+                           minlength=self.shape[1])
+
+
 @dataclass
 class MatrixModel:
     """A linear model as HiGHS takes it, with the family offsets to map results back.
@@ -77,7 +132,7 @@ class MatrixModel:
     integer: np.ndarray  # bool per column
     row_lower: np.ndarray
     row_upper: np.ndarray
-    a: sp.csc_matrix
+    a: Csc
     maximize: bool = True
     offset: float = 0.0  # constant added to the objective
     col_names: list[str] | None = None
@@ -93,7 +148,7 @@ class MatrixModel:
 
     @property
     def num_nz(self) -> int:
-        return int(self.a.nnz)
+        return self.a.nnz
 
     def family_values(self, x: np.ndarray, bm: BuiltModel) -> dict[str, np.ndarray]:
         """Column values by variable family of ``bm`` (in each family's index order)."""
@@ -110,13 +165,16 @@ class MatrixModel:
         """A copy with a family of rows appended: entry k is ``vals[k]`` in row
         ``rows[k]`` (0 … len(lower)−1 of the new family) and column ``cols[k]``."""
         lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
-        extra = _csc(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
-                     np.asarray(vals, dtype=float), len(lower), self.num_col)
+        r, c, v = self.a.coo()
+        a = Csc.from_coo(np.concatenate([r, self.num_row + np.asarray(rows, dtype=np.int64)]),
+                         np.concatenate([c, np.asarray(cols, dtype=np.int64)]),
+                         np.concatenate([v, np.asarray(vals, dtype=float)]),
+                         self.num_row + len(lower), self.num_col)
         offsets = dict(self.row_offset)
         offsets[name] = self.num_row
         names = None if self.row_names is None else self.row_names + [
             f"{name}({i})" for i in range(len(lower))]
-        return replace(self, row_offset=offsets, a=sp.vstack([self.a, extra], format="csc"),
+        return replace(self, row_offset=offsets, a=a,
                        row_lower=np.concatenate([self.row_lower, lower]),
                        row_upper=np.concatenate([self.row_upper, upper]), row_names=names)
 
@@ -134,16 +192,6 @@ class MatrixModel:
         hi[cols] = values
         integer[cols] = False
         return replace(self, col_lower=lo, col_upper=hi, integer=integer)
-
-
-def _csc(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, m: int, n: int
-         ) -> sp.csc_matrix:
-    """Compressed columns; a (row, column) pair given twice — e.g. a recipe using and
-    making the same product — is one entry, the sum; zero entries are dropped."""
-    a = sp.csc_matrix((vals, (rows, cols)), shape=(m, n))  # sums duplicates
-    a.eliminate_zeros()
-    a.sort_indices()
-    return a
 
 
 def _domain_info(domain) -> tuple[float, float, bool]:
@@ -229,7 +277,7 @@ def assemble(bm: BuiltModel) -> MatrixModel:
         cols.append(col)
         vals.append(t["coef"].to_numpy(dtype=float))
         m += len(fam)
-    a = _csc(concat(rows, np.int64), concat(cols, np.int64), concat(vals, float), m, n)
+    a = Csc.from_coo(concat(rows, np.int64), concat(cols, np.int64), concat(vals, float), m, n)
     return MatrixModel(col_offset, row_offset, cost, concat(lows, float), concat(ups, float),
                        concat(ints, bool), concat(rlo, float), concat(rhi, float), a)
 
@@ -290,8 +338,8 @@ def to_highs(mm: MatrixModel, opts: SolveOptions):
         mm.num_col, mm.num_row, mm.num_nz, int(highspy.MatrixFormat.kColwise),
         int(highspy.ObjSense.kMaximize if mm.maximize else highspy.ObjSense.kMinimize),
         float(mm.offset), mm.col_cost, mm.col_lower, mm.col_upper, mm.row_lower,
-        mm.row_upper, a.indptr.astype(np.int32), a.indices.astype(np.int32),
-        a.data.astype(float), mm.integer.astype(np.int32))
+        mm.row_upper, a.start.astype(np.int32), a.index.astype(np.int32),
+        a.value.astype(float), mm.integer.astype(np.int32))
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS refused the model (passModel error).")
     if mm.col_names is not None:

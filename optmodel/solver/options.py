@@ -112,6 +112,22 @@ def new_highs():
         os.close(saved)
 
 
+def release_memory() -> None:
+    """Collect garbage and hand freed heap memory back to the system (glibc only).
+
+    Called before a large solve (the robust extensive form): HiGHS then starts from
+    the memory really in use, not from what earlier solves left in the heap.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
+
+
 _SOLVER_HAS_RUN = False  # a solve ran in this process (batch workers then are not forked)
 
 

@@ -48,7 +48,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from optmodel.errors import InfeasibleError, InputError, Issue, SolverError
 from optmodel.input.scenarios import BASE
@@ -61,13 +60,14 @@ from optmodel.model.pyomo_export import export
 from optmodel.pipeline import load_tables, run_structure, run_table, solve_options
 from optmodel.results.tables import NUMBER_FORMATS, extract_tables, summary_table
 from optmodel.solver.highs import (
+    Csc,
     MatrixModel,
     assemble,
     integer_columns,
     outcome,
     solve_matrix,
 )
-from optmodel.solver.options import SolveOptions, SolveOutcome, highs_version
+from optmodel.solver.options import SolveOptions, SolveOutcome, highs_version, release_memory
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +214,10 @@ class Evaluator:
             self._mm = assemble(self.bm)
         return self._mm
 
+    def release(self) -> None:
+        """Drop the model (made again when next needed); the evaluations stay cached."""
+        self._bm = self._mm = None
+
     def evaluate(self, plan: Plan, tables: bool = False) -> Evaluation:
         hit = self._cache.get(plan.key)
         if hit is not None and (hit.tables is not None or not tables or hit.npv_usd is None):
@@ -356,17 +360,17 @@ def build_extensive_form(datas: dict[str, ModelData], weights: dict[str, float],
         c_lo.append(mm.col_lower[second])
         c_hi.append(mm.col_upper[second])
         c_int.append(mm.integer[second])
-        coo = mm.a.tocoo()
-        rows.append(coo.row.astype(np.int64) + m)
-        cols.append(to_ef[coo.col])
-        vals.append(coo.data)
+        r, c, v = mm.a.coo()
+        rows.append(r + m)
+        cols.append(to_ef[c])
+        vals.append(v)
         rlo.append(mm.row_lower)
         rhi.append(mm.row_upper)
         m += mm.num_row
         nz = np.flatnonzero(mm.col_cost)
         costs[name] = (to_ef[nz], mm.col_cost[nz])
         scenario_cols[name] = to_ef
-        del bm, mm, coo
+        del bm, mm, r, c, v
     col_lower = np.concatenate([f_lo, *c_lo])
     col_upper = np.concatenate([f_hi, *c_hi])
     integer = np.concatenate([f_int, *c_int])
@@ -395,11 +399,8 @@ def build_extensive_form(datas: dict[str, ModelData], weights: dict[str, float],
                 rlo.append(np.array([float(optimum_usd[name])]))
                 rhi.append(np.array([np.inf]))
             m += 1
-    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(m, n_cols))
-    a.sum_duplicates()
-    a.eliminate_zeros()
-    a.sort_indices()
+    a = Csc.from_coo(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), m,
+                     n_cols)
     col_offset = {"build": 0, "open": len(first_index["build"])}
     mm = MatrixModel(col_offset, {}, cost, col_lower, col_upper, integer,
                      np.concatenate(rlo), np.concatenate(rhi), a,
@@ -442,6 +443,7 @@ def solve_extensive_form(ef: ExtensiveForm, opts: SolveOptions,
         # the NPV*_s are known to mip_gap·|NPV*_s| only: ask no more of the regret
         scale = max(abs(v) for v in ef.optimum_usd.values())
         o = replace(o, mip_abs_gap=max(opts.mip_gap * scale, 1e-6))
+    release_memory()
     try:
         res = solve_matrix(ef.mm, o, start=start)
     except InfeasibleError as exc:
@@ -769,6 +771,8 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     if ph_result is not None:
         sol, plan = ph_result
     else:
+        for ev in evaluators.values():  # one model per scenario at a time, not two
+            ev.release()
         t = time.perf_counter()
         ef = build_extensive_form(datas, w, criterion,
                                   {s: optimum[s].npv_usd for s in names}, progress, opts)
