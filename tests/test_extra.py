@@ -327,3 +327,30 @@ def test_the_same_file_applied_twice_is_an_internal_error(tiny) -> None:
     once = apply_extra(build_model(data), data, extra)
     with pytest.raises(InternalError, match="applied twice"):
         apply_extra(once, data, extra)
+
+
+def test_sensitivity_runs_get_the_file(tmp_path) -> None:
+    # Conditions: the one-option workbook of tests/test_sensitivity.py (building B earns
+    # 100·p − 1e6 USD, so the plan flips at p* = 10,000 USD/t), the price swept over
+    # 6,000…15,000, with a file that forbids every build. Expected: without the file the
+    # price has a flip; with it nothing is built at any price (NPV 0 at both ends, no
+    # flip), and the Run sheet records the file's SHA-256.
+    from test_sensitivity import PRICE, one_option_sheets
+
+    from optmodel.batch.sensitivity import run_sensitivity
+
+    book = write_input(tmp_path / "one.xlsx", one_option_sheets())
+    path = tmp_path / "no_builds.py"
+    path.write_text("import pyomo.environ as pyo\n\n\ndef extra_constraints(model, data):\n"
+                    "    model.no_builds = pyo.Constraint(\n"
+                    "        expr=sum(model.build[k] for k in model.build) == 0)\n")
+    sets = [f"{PRICE}=6000:15000"]
+    free = run_sensitivity(book, sets, points=3, output=tmp_path / "free.xlsx", workers=1)
+    assert len(free.flips) == 1
+    got = run_sensitivity(book, sets, points=3, output=tmp_path / "extra.xlsx", workers=1,
+                          extra=path)
+    assert got.exit_code == 0 and got.flips.empty
+    row = got.tornado.iloc[0]
+    assert (row["npv_lo_musd"], row["npv_hi_musd"]) == pytest.approx((0.0, 0.0), abs=1e-9)
+    assert row["plan_changes"] == "no"
+    assert got.meta["extra_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -498,7 +498,7 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
 def plan_session(input_path: Path | str, *, workers: int = 1, scheduler: str | None = None,
                  mip_gap: float | None = None, time_limit: float | None = None,
                  threads: int | None = None, console=None,
-                 description: str = "Solving"):
+                 description: str = "Solving", extra: ExtraFile | None = None):
     """Worker processes kept for several rounds of runs that return plans, not files.
 
     Yields ``solve(runs) -> list[RunResult]`` (in the order of ``runs``), which can be
@@ -506,6 +506,7 @@ def plan_session(input_path: Path | str, *, workers: int = 1, scheduler: str | N
     exit code, KPIs (``npv_musd`` …) and build/open ``plan``; no workbook is written.
     Run names must be unique over the whole session.  Progress goes to ``console``
     (stderr by default), its total growing with each round.  Ctrl-C propagates.
+    ``extra``: a user's extra-constraints file, part of every run's model.
     """
     from rich.console import Console
     from rich.progress import (
@@ -519,9 +520,11 @@ def plan_session(input_path: Path | str, *, workers: int = 1, scheduler: str | N
     from optmodel.pipeline import file_sha256
 
     input_path = Path(input_path)
+    if extra is not None:
+        load_function(extra)  # a broken file stops the session before any run (exit 2)
     job = BatchJob(str(input_path.resolve()), input_path.name, file_sha256(input_path),
                    input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
-                   threads, False, write=False, plans=True)
+                   threads, False, write=False, plans=True, extra=extra)
     console = console if console is not None else Console(stderr=True)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[failed]}"), TimeElapsedColumn())

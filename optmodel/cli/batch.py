@@ -120,10 +120,11 @@ def register_sensitivity(app: typer.Typer, guard) -> None:
         scheduler: Annotated[str | None, typer.Option(
             help="Address of a running Dask scheduler, tcp://host:port (its workers need "
                  "optmodel installed).")] = None,
+        extra: Annotated[Path | None, typer.Option("--extra", help=EXTRA_HELP)] = None,
     ) -> None:
         def body():
             from optmodel.batch.sensitivity import default_output, run_sensitivity
-            from optmodel.cli.common import command_line, err, out
+            from optmodel.cli.common import command_line, err, out, read_extra
             from optmodel.errors import InputError, OptmodelError
             from optmodel.io.write import check_writable
             from optmodel.report.tornado_page import write_tornado_page
@@ -136,7 +137,7 @@ def register_sensitivity(app: typer.Typer, guard) -> None:
             outcome = run_sensitivity(
                 input_path, list(set_ or []), rng=range_, points=points, tol=tol,
                 output=target, workers=workers, scheduler=scheduler, console=err,
-                command_line=command_line())
+                extra=read_extra(extra), command_line=command_line())
             try:
                 write_tornado_page(html_path, outcome.flips, outcome.tornado, outcome.meta)
                 page = f" and {html_path}"
