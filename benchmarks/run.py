@@ -115,7 +115,7 @@ from optmodel.pipeline import load_tables
 from optmodel.model.data import build_model_data
 from optmodel.model.build import build_model
 from optmodel.solver.highs import assemble, names, write_model
-bm = build_model(build_model_data(load_tables(sys.argv[1])), structure_only=True)
+bm = build_model(build_model_data(load_tables(sys.argv[1])))
 mm = assemble(bm)  # the matrix every solve hands to HiGHS, written as --write-model does
 write_model(names(bm, mm), sys.argv[2])
 print(json.dumps({"vars": mm.num_col, "rows": mm.num_row, "nnz": mm.num_nz,

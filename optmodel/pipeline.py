@@ -27,6 +27,7 @@ from optmodel.io.read import read_raw
 from optmodel.io.write import check_writable
 from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import ModelData, build_model_data
+from optmodel.model.extra import ExtraFile, apply_extra
 from optmodel.results.inputs_sheet import inputs_table
 from optmodel.results.plan_checks import reexport_warnings
 from optmodel.results.tables import (
@@ -98,14 +99,26 @@ def _raise_errors(issues: list[Issue], prefix: str = "") -> None:
 
 def solve_options(settings: dict[str, Any], mip_gap: float | None = None,
                   time_limit: float | None = None, threads: int | None = None,
-                  tee: bool = False) -> SolveOptions:
-    """CLI flags override Settings, which override defaults."""
+                  tee: bool = False, extra: ExtraFile | None = None) -> SolveOptions:
+    """CLI flags override Settings, which override defaults; ``extra``: a user's
+    extra-constraints file (``--extra``, MODEL.md §5), part of every model solved."""
     return SolveOptions(
         mip_gap=float(mip_gap if mip_gap is not None else settings.get("mip_gap", 1e-4)),
         time_limit=time_limit if time_limit is not None else settings.get("time_limit_s"),
         threads=int(threads if threads is not None else settings.get("threads", 1)),
-        tee=tee,
+        tee=tee, extra=extra,
     )
+
+
+def run_structure(data: ModelData, opts: SolveOptions, bm: BuiltModel | None = None
+                  ) -> BuiltModel:
+    """The structure one run solves: ``bm`` (``data``'s structure already made, e.g. by a
+    batch worker's :class:`~optmodel.batch.cache.CoreCache`) or ``build_model(data)``,
+    with the variables and constraints of the user's ``opts.extra`` appended as families
+    (:func:`~optmodel.model.extra.apply_extra`; a new structure, ``bm`` and the families
+    it shares with other runs are not changed).  Every solve of a workbook's data —
+    single, batch run, robust scenario — gets its structure here."""
+    return apply_extra(build_model(data) if bm is None else bm, data, opts.extra)
 
 
 def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | None = None,
@@ -116,6 +129,8 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
 
     ``prepared``: the model data and structure already made from ``tables`` (a batch
     run that shares part of them with earlier runs, :mod:`optmodel.batch.cache`).
+    The user's ``opts.extra`` joins either structure (:func:`run_structure`) before
+    anything is written or solved.
     """
     times = {} if times is None else times
     t = time.perf_counter()
@@ -126,7 +141,7 @@ def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | N
     t = time.perf_counter()
     # the model's tables (no Pyomo components): the solve hands them straight to HiGHS
     # (optmodel.solver.highs, README "Design choices"); --write-model writes that matrix
-    bm = build_model(data, structure_only=True) if prepared is None else prepared[1]
+    bm = run_structure(data, opts, None if prepared is None else prepared[1])
     times["build"] = time.perf_counter() - t
     try:
         sol = solve(bm, opts, write_model)
@@ -155,8 +170,10 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
                    scenario: str | None = None, mip_gap: float | None = None,
                    time_limit: float | None = None, threads: int | None = None,
                    write_model: Path | str | None = None, report: bool = False,
-                   tee: bool = False, command_line: str | None = None) -> RunOutcome:
-    """Solve ``input_path`` (optionally one scenario) and write the results workbook."""
+                   tee: bool = False, command_line: str | None = None,
+                   extra: ExtraFile | None = None) -> RunOutcome:
+    """Solve ``input_path`` (optionally one scenario) and write the results workbook;
+    ``extra``: a user's extra-constraints file (MODEL.md §5 ``--extra``)."""
     start = _dt.datetime.now(_dt.UTC)
     t_all = time.perf_counter()
     input_path = Path(input_path)
@@ -167,7 +184,7 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
         check_writable(Path(write_model), [input_path])
     times: dict[str, float] = {}
     tables = load_tables(input_path, scenario, times)
-    opts = solve_options(tables.settings, mip_gap, time_limit, threads, tee)
+    opts = solve_options(tables.settings, mip_gap, time_limit, threads, tee, extra)
     try:
         data, bm, sol, result = solve_tables(tables, opts, times,
                                              Path(write_model) if write_model else None)
@@ -247,7 +264,8 @@ def _write_report(results_path: Path, shared_plotly: bool = False) -> None:
 def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOutcome,
               times: dict[str, float], start: _dt.datetime, tables: Tables,
               command_line: str | None) -> pd.DataFrame:
-    """Run sheet: everything needed to reproduce the run."""
+    """Run sheet: everything needed to reproduce the run (with ``opts.extra``, the user's
+    extra-constraints file: its name and SHA-256)."""
     import pyomo.version
 
     rows: list[tuple[str, Any]] = [
@@ -256,6 +274,8 @@ def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOut
         ("scenario", scenario),
         ("input_file", input_path.name),
         ("input_sha256", file_sha256(input_path)),
+        *([("extra_file", opts.extra.name), ("extra_sha256", opts.extra.sha256)]
+          if opts.extra is not None else []),
         ("solver", sol.solver_version),
         ("pyomo_version", pyomo.version.version),
         ("python_version", platform.python_version()),
@@ -276,3 +296,64 @@ def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOut
         [Path(sys.argv[0]).name] + sys.argv[1:])))
     rows += [("warning", str(w)) for w in tables.warnings]
     return pd.DataFrame(rows, columns=["key", "value"])
+
+
+# ------------------------------------------------ the Python API (optmodel.load/build/solve)
+
+_SETTINGS = ("mip_gap", "time_limit", "threads", "tee")
+
+
+def load_data(path: Path | str, scenario: str | None = None) -> ModelData:
+    """``optmodel.load``: the workbook read, validated (InputError on problems), the scenario
+    applied, and the model data derived from it (treat it as read-only)."""
+    return build_model_data(load_tables(Path(path), scenario))
+
+
+def solve_python(source: Any, scenario: str | None = None, extra: Any = None,
+                 **settings: Any) -> dict[str, pd.DataFrame]:
+    """``optmodel.solve``: the result tables (MODEL.md §4 sheet names) of
+
+    - a workbook path (``scenario`` as on the command line; ``extra`` a file path),
+    - model data from ``optmodel.load`` (``extra`` a file path), or
+    - a Pyomo model from ``optmodel.build``, with whatever was added to it (the same
+      conversion ``--extra`` uses: new variables and linear constraints become families).
+
+    ``settings``: ``mip_gap``, ``time_limit`` (s), ``threads``, ``tee``; they override
+    the workbook's Settings.  Raises the typed errors of :mod:`optmodel.errors`.
+    """
+    import pyomo.core as pyo
+
+    from optmodel.model.extra import absorb
+
+    unknown = sorted(set(settings) - set(_SETTINGS))
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(unknown)}; use {', '.join(_SETTINGS)}")
+    ext = None if extra is None else (extra if isinstance(extra, ExtraFile)
+                                      else ExtraFile.read(extra))
+    if isinstance(source, str | Path):
+        return solve_workbook(source, scenario=scenario, extra=ext, **settings).tables
+    if isinstance(source, pyo.Block):
+        if scenario is not None or ext is not None:
+            raise TypeError("scenario and extra apply to a workbook or its data, not to a "
+                            "built model (add constraints to the model instead)")
+        bm = absorb(source)
+        opts = solve_options(bm.data.settings, **settings)
+    elif isinstance(source, ModelData):
+        if scenario is not None:
+            raise TypeError("scenario applies to a workbook: optmodel.load(path, scenario)")
+        opts = solve_options(source.settings, **settings, extra=ext)
+        bm = run_structure(source, opts)
+    else:
+        raise TypeError(f"cannot solve a {type(source).__name__}: give a workbook path, "
+                        "optmodel.load(...) data or an optmodel.build(...) model")
+    data = bm.data
+    times: dict[str, float] = {}
+    try:
+        sol = solve(bm, opts)
+    except InfeasibleError as exc:
+        raise diagnosed(bm, exc, opts, times) from None
+    result = extract_tables(bm, sol)
+    result["Summary"] = summary_table(bm, sol, result)
+    if data.tables is not None:
+        add_context_sheets(result, data, data.tables)
+    return result

@@ -41,10 +41,10 @@ def base_tables():
 
 
 def test_base_case_model_size(base_tables) -> None:
-    # The structure the solver receives (build_model(structure_only=True)): one column per
+    # The structure the solver receives (build_model): one column per
     # variable, one row per constraint. Integer columns (MODEL.md §2): build[o,τ] of
     # options that are not divisible, and open[n].
-    bm = build_model(build_model_data(base_tables), structure_only=True)
+    bm = build_model(build_model_data(base_tables))
     columns = sum(len(f) for f in bm.vars.values())
     rows = sum(len(f) for f in bm.cons.values())
     builds = bm.vars["build"].index

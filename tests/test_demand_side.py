@@ -38,6 +38,7 @@ from optmodel.input.validate import load_workbook
 from optmodel.model.build import build_model
 from optmodel.model.data import build_model_data
 from optmodel.model.objective import PV_TERM_LINES, objective_coefficients
+from optmodel.model.pyomo_export import export
 from optmodel.pipeline import load_tables, solve_options, solve_tables, solve_workbook
 
 Sheets = dict[str, list[dict[str, Any]]]
@@ -186,12 +187,12 @@ def test_fixed_price_rows_report_price_as_realised_and_market(tmp_path):
 
 
 def test_price_response_through_pyomo_path(tmp_path):
-    # The Pyomo model (build_model with components) holds the same segments and link:
+    # The Pyomo model (the exporter's copy of the tables) holds the same segments and link:
     # its objective at the direct solve's plan equals that solve's NPV (25 000 USD).
     src = write_input_workbook(tmp_path / "in.xlsx", motor_sheets())
     tables = load_tables(src)
     _, bm, sol, _ = solve_tables(tables, solve_options(tables.settings, mip_gap=0))
-    full = build_model(build_model_data(tables))
+    full = export(build_model(build_model_data(tables)))
     assert len(full.model.seg) == 4 and len(full.model.price_response_link) == 1
     for name, fam in full.vars.items():
         for var, value in zip(fam.objs, sol.values[name], strict=True):
@@ -321,7 +322,7 @@ def test_national_npv_is_npv_without_transfers(tmp_path, seed):
     _, bm, sol, result = solve_tables(tables, solve_options(tables.settings, mip_gap=0))
     s = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
     zsrc = write_input_workbook(tmp_path / f"z{seed}.xlsx", zero)
-    zbm = build_model(build_model_data(load_tables(zsrc)), structure_only=True)
+    zbm = build_model(build_model_data(load_tables(zsrc)))
     for name, fam in bm.vars.items():  # same variables, so the plan carries over
         assert fam.index[fam.keys].equals(zbm.vars[name].index[fam.keys]), name
     coefs = objective_coefficients(zbm)

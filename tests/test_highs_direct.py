@@ -51,7 +51,7 @@ def _case(name: str, tmp_path: Path) -> Path:
 
 
 def _tables_model(path: Path):
-    return build_model(build_model_data(load_tables(path)), structure_only=True)
+    return build_model(build_model_data(load_tables(path)))
 
 
 def test_direct_objective_is_the_published_optimum(tmp_path: Path) -> None:

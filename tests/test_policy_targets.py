@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from optmodel.errors import EXIT_INPUT, InputError, InternalError
 from optmodel.input.targets import normalise_target, product_target_mask
-from optmodel.model.linear import ConFamily, VarFamily, add_con_family, terms_for
+from optmodel.model.linear import ConFamily, VarFamily, con_family, terms_for
 from optmodel.pipeline import load_tables, solve_options, solve_tables
 from tests.tinycase import tiny_sheets, write_input
 
@@ -118,7 +118,7 @@ def test_names_differing_only_in_case_are_an_error(tmp_path):
 
 def _one_var_family(n=3) -> dict[str, VarFamily]:
     index = pd.DataFrame({"k": [f"x{i}" for i in range(n)], "vid": np.arange(n)})
-    return {"x": VarFamily("x", index, ["k"], None, np.full(n, None, dtype=object))}
+    return {"x": VarFamily("x", index, ["k"])}
 
 
 def test_bounds_that_repeat_a_key_are_an_internal_error():
@@ -126,7 +126,7 @@ def test_bounds_that_repeat_a_key_are_an_internal_error():
     terms = terms_for(v["x"], v["x"].index.assign(row=["a", "a", "b"])[["row", "vid"]], 1.0)
     bounds = pd.DataFrame({"row": ["a", "a", "b"], "upper": [1.0, 2.0, 3.0]})
     with pytest.raises(InternalError, match="repeat a key"):
-        add_con_family(None, "fam", terms, ["row"], v, bounds=bounds)
+        con_family("fam", terms, ["row"], v, bounds=bounds)
 
 
 def test_rows_without_bounds_are_an_internal_error():
@@ -135,7 +135,7 @@ def test_rows_without_bounds_are_an_internal_error():
     terms = terms_for(v["x"], v["x"].index.assign(row=["a", "b", "c"])[["row", "vid"]], 1.0)
     bounds = pd.DataFrame({"row": ["a", "B", "c"], "upper": [1.0, 2.0, 3.0]})
     with pytest.raises(InternalError, match="without a bound"):
-        add_con_family(None, "fam", terms, ["row"], v, bounds=bounds)
+        con_family("fam", terms, ["row"], v, bounds=bounds)
 
 
 def test_terms_on_missing_variables_are_an_internal_error():

@@ -106,7 +106,7 @@ def test_model_data_from_the_core_cache_equals_a_fresh_build():
         assert shared == expect_shared, (i, changes)
         for name in MODEL_FRAMES:
             pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
-        _assert_same_structure(bm_a, build_model(b, structure_only=True))
+        _assert_same_structure(bm_a, build_model(b))
 
 
 def test_shared_core_is_never_changed_by_a_run():

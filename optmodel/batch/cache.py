@@ -105,7 +105,7 @@ class CoreCache:
         (whose core sheets had the same content); everything else is made for this run."""
         entry, shared = self._entry(raw, tables)
         data = build_model_data(tables, core=entry.core)
-        bm = build_model(data, structure_only=True, core_families=entry.families)
+        bm = build_model(data, core_families=entry.families)
         return data, bm, shared
 
     def __len__(self) -> int:

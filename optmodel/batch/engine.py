@@ -59,6 +59,7 @@ from optmodel.input.tables import Tables
 from optmodel.input.validate import validate_raw
 from optmodel.io.read import RawSheet, read_raw
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
+from optmodel.model.extra import ExtraFile, load_function
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ class BatchJob:
     report: bool = False
     write: bool = True  # workers write the results workbooks themselves
     command_line: str = ""
+    extra: ExtraFile | None = None  # a user's --extra file (its text travels to workers)
     plans: bool = False  # each run also returns its build/open Plan (RunResult.plan)
 
 
@@ -237,7 +239,8 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec
         t = time.perf_counter()
         tables, run_raw = _validated(raw, run, sheets)
         times["validate"] = time.perf_counter() - t
-        opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads)
+        opts = solve_options(tables.settings, job.mip_gap, job.time_limit, job.threads,
+                             extra=job.extra)
         if job.plans:  # a plan needs no shadow prices (the LP re-solve for duals)
             opts = dataclasses.replace(opts, duals=False)
         prepared, shared = None, False
@@ -495,7 +498,7 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
 def plan_session(input_path: Path | str, *, workers: int = 1, scheduler: str | None = None,
                  mip_gap: float | None = None, time_limit: float | None = None,
                  threads: int | None = None, console=None,
-                 description: str = "Solving"):
+                 description: str = "Solving", extra: ExtraFile | None = None):
     """Worker processes kept for several rounds of runs that return plans, not files.
 
     Yields ``solve(runs) -> list[RunResult]`` (in the order of ``runs``), which can be
@@ -503,6 +506,7 @@ def plan_session(input_path: Path | str, *, workers: int = 1, scheduler: str | N
     exit code, KPIs (``npv_musd`` …) and build/open ``plan``; no workbook is written.
     Run names must be unique over the whole session.  Progress goes to ``console``
     (stderr by default), its total growing with each round.  Ctrl-C propagates.
+    ``extra``: a user's extra-constraints file, part of every run's model.
     """
     from rich.console import Console
     from rich.progress import (
@@ -516,9 +520,11 @@ def plan_session(input_path: Path | str, *, workers: int = 1, scheduler: str | N
     from optmodel.pipeline import file_sha256
 
     input_path = Path(input_path)
+    if extra is not None:
+        load_function(extra)  # a broken file stops the session before any run (exit 2)
     job = BatchJob(str(input_path.resolve()), input_path.name, file_sha256(input_path),
                    input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
-                   threads, False, write=False, plans=True)
+                   threads, False, write=False, plans=True, extra=extra)
     console = console if console is not None else Console(stderr=True)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[failed]}"), TimeElapsedColumn())
@@ -550,13 +556,15 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
               time_limit: float | None = None, threads: int | None = None,
               report: bool = False, console=None,
               command_line: str | None = None, info: dict[str, Any] | None = None,
-              page: bool = False, grid: bool = True) -> BatchOutcome:
+              page: bool = False, grid: bool = True,
+              extra: ExtraFile | None = None) -> BatchOutcome:
     """Solve ``runs`` of ``input_path`` and write every workbook; never stops at a failed run.
 
     ``params`` are the swept :class:`~optmodel.batch.sweep.SweepParam` (their labels are
     keys of each run's ``params``); ``workers`` local processes (1 = this
     process) unless ``scheduler`` names a Dask cluster; every run is solved as a single
-    ``solve`` does.
+    ``solve`` does.  ``extra``: a user's extra-constraints file, part of every run's model
+    (its text travels with the job to the workers).
     ``page`` also writes the batch page (``batch_path`` with .html: KPI response per
     parameter, or KPIs by scenario; ``grid`` False draws samples as clouds).
     Returns the runs' results and the worst
@@ -570,11 +578,13 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
     check_writable(batch_path, [input_path])
     workers = default_workers(len(runs)) if workers is None else max(1, int(workers))
     sha = file_sha256(input_path)
+    if extra is not None:
+        load_function(extra)  # a broken file stops the batch before any run (exit 2)
     job = BatchJob(str(input_path.resolve()), input_path.name, sha,
                    input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
                    threads, report, write=scheduler is None,
                    command_line=command_line if command_line is not None else " ".join(
-                       [Path(sys.argv[0]).name] + sys.argv[1:]))
+                       [Path(sys.argv[0]).name] + sys.argv[1:]), extra=extra)
     finished: dict[str, RunResult] = {}
     interrupted = False
     try:
@@ -603,6 +613,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
             "package_version": __version__,
             "start_time_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "wall_time_s": round(wall, 3), **(info or {}),
+            **({"extra_file": extra.name, "extra_sha256": extra.sha256} if extra else {}),
             "command_line": job.command_line}
     if interrupted:
         meta["interrupted"] = f"yes, after {len(finished)} of {len(runs)} runs (Ctrl-C)"
@@ -816,7 +827,8 @@ def scenario_output(out_path: Path, name: str) -> Path:
 def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
                         mip_gap: float | None = None, time_limit: float | None = None,
                         threads: int | None = None, report: bool = False, console=None,
-                        workers: int | None = None, scheduler: str | None = None) -> int:
+                        workers: int | None = None, scheduler: str | None = None,
+                        extra: ExtraFile | None = None) -> int:
     """``solve --scenario all``: base and every named scenario → OUT_<scenario>.xlsx, plus
     OUT_batch.xlsx; returns the worst exit code."""
     from optmodel.pipeline import load_tables
@@ -830,7 +842,7 @@ def solve_all_scenarios(input_path: Path | str, out_path: Path | str, *,
     outcome = run_batch(input_path, runs, scenario_output(out_path, "batch"), workers=workers,
                         scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                         threads=threads, report=report, console=console,
-                        info={"batch": "all scenarios"}, page=report)
+                        info={"batch": "all scenarios"}, page=report, extra=extra)
     return outcome.exit_code
 
 
@@ -845,7 +857,8 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
               workers: int | None = None, scheduler: str | None = None,
               mip_gap: float | None = None, time_limit: float | None = None,
               threads: int | None = None, console=None,
-              command_line: str | None = None, page: bool = True) -> BatchOutcome:
+              command_line: str | None = None, page: bool = True,
+              extra: ExtraFile | None = None) -> BatchOutcome:
     """``sweep``: one run per grid point (or sample) → OUTDIR/sweep_NNN.xlsx + batch.xlsx
     (+ batch.html, the KPI response per parameter, unless ``page`` is False).
 
@@ -871,6 +884,6 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
     return run_batch(input_path, runs, out / "batch.xlsx", params=params, workers=workers,
                      scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                      threads=threads, console=console,
-                     command_line=command_line, page=page, grid=not samples,
+                     command_line=command_line, page=page, grid=not samples, extra=extra,
                      info={"batch": f"sweep ({mode})",
                            "sets": " ".join(f'--set "{p.text}"' for p in params)})

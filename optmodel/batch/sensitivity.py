@@ -49,6 +49,7 @@ from optmodel.errors import EXIT_OK, InputError, Issue
 from optmodel.input.scenarios import Override, apply_overrides, matched_values, row_selectors
 from optmodel.io.read import RawSheet, read_raw
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
+from optmodel.model.extra import ExtraFile
 
 log = logging.getLogger(__name__)
 
@@ -429,7 +430,7 @@ def batch_solver(params: list[Parameter], solve_runs) -> Solver:
 def run_sensitivity(input_path: Path | str, sets: Sequence[str] = (), *, rng: float = 0.3,
                     points: int = 5, tol: float = 0.01, output: Path | str | None = None,
                     workers: int | None = None, scheduler: str | None = None,
-                    extra: Path | None = None, console=None,
+                    extra: Path | str | ExtraFile | None = None, console=None,
                     command_line: str | None = None) -> SensitivityOutcome:
     """``sensitivity``: screen the parameters, write the workbook (Flips, Tornado, …).
 
@@ -439,15 +440,15 @@ def run_sensitivity(input_path: Path | str, sets: Sequence[str] = (), *, rng: fl
     Solves use the workbook's Settings (mip_gap, time limit, threads).  Raises
     InputError before solving anything for a bad ``--set``, ``--range``, ``--points``
     or ``--tol``, an invalid base workbook, or a selector that matches no row; the
-    workbook is written whatever the runs give.  ``extra`` is the slot for
-    ``--extra FILE.py`` (not wired into the batch engine yet: refused).
+    workbook is written whatever the runs give.  ``extra``: a user's extra-constraints
+    file (``--extra FILE.py``, a path or an :class:`~optmodel.model.extra.ExtraFile`),
+    part of every run's model; the Run sheet records its name and SHA-256.
     """
     from optmodel.batch.engine import default_workers, plan_session
     from optmodel.pipeline import file_sha256, load_tables
 
-    if extra is not None:
-        raise InputError([Issue("--extra", None, None, str(extra),
-                                "--extra is not supported by sensitivity yet")])
+    if extra is not None and not isinstance(extra, ExtraFile):
+        extra = ExtraFile.read(extra)
     t0 = time.perf_counter()
     start = _dt.datetime.now(_dt.UTC)
     input_path = Path(input_path)
@@ -464,7 +465,8 @@ def run_sensitivity(input_path: Path | str, sets: Sequence[str] = (), *, rng: fl
     n_first = sum(len(p.samples(points)) for p in params) + 1
     workers = default_workers(n_first) if workers is None else max(1, int(workers))
     with plan_session(input_path, workers=workers, scheduler=scheduler,
-                      console=console, description="Sensitivity runs") as solve_runs:
+                      console=console, description="Sensitivity runs",
+                      extra=extra) as solve_runs:
         res = screen(params, batch_solver(params, solve_runs), points, tol)
     wall = time.perf_counter() - t0
     code = max((pt.exit_code for pt in res.points), default=EXIT_OK)
@@ -490,6 +492,7 @@ def run_sensitivity(input_path: Path | str, sets: Sequence[str] = (), *, rng: fl
         "package_version": __version__,
         "start_time_utc": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": round(wall, 3),
+        **({"extra_file": extra.name, "extra_sha256": extra.sha256} if extra else {}),
         "command_line": command_line if command_line is not None else " ".join(
             [Path(sys.argv[0]).name] + sys.argv[1:]),
     }

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from optmodel.cli.common import EXTRA_HELP
+
 SET_HELP = (
     'A swept cell range: "SHEET|KEY:column=start:stop:count". KEY is the sheet\'s '
     "identifying columns joined by | as in the Scenarios sheet (* = any value, an empty "
@@ -53,10 +55,11 @@ def register(app: typer.Typer, guard) -> None:
         no_report: Annotated[bool, typer.Option(
             "--no-report", help="Do not write batch.html (the KPIs against each swept "
             "parameter).")] = False,
+        extra: Annotated[Path | None, typer.Option("--extra", help=EXTRA_HELP)] = None,
     ) -> None:
         def body():
             from optmodel.batch.engine import run_sweep
-            from optmodel.cli.common import err
+            from optmodel.cli.common import err, read_extra
 
             if workers is not None and workers < 1:
                 from optmodel.errors import InputError
@@ -66,6 +69,7 @@ def register(app: typer.Typer, guard) -> None:
                 input_path, list(set_), samples=samples, seed=seed, out_dir=output,
                 workers=workers, scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                 threads=threads, console=err, page=not no_report,
+                extra=read_extra(extra),
                 command_line=" ".join(shlex.quote(a) for a in
                                       [Path(sys.argv[0]).name, *sys.argv[1:]]))
             raise typer.Exit(outcome.exit_code)
@@ -116,10 +120,11 @@ def register_sensitivity(app: typer.Typer, guard) -> None:
         scheduler: Annotated[str | None, typer.Option(
             help="Address of a running Dask scheduler, tcp://host:port (its workers need "
                  "optmodel installed).")] = None,
+        extra: Annotated[Path | None, typer.Option("--extra", help=EXTRA_HELP)] = None,
     ) -> None:
         def body():
             from optmodel.batch.sensitivity import default_output, run_sensitivity
-            from optmodel.cli.common import command_line, err, out
+            from optmodel.cli.common import command_line, err, out, read_extra
             from optmodel.errors import InputError, OptmodelError
             from optmodel.io.write import check_writable
             from optmodel.report.tornado_page import write_tornado_page
@@ -132,7 +137,7 @@ def register_sensitivity(app: typer.Typer, guard) -> None:
             outcome = run_sensitivity(
                 input_path, list(set_ or []), rng=range_, points=points, tol=tol,
                 output=target, workers=workers, scheduler=scheduler, console=err,
-                command_line=command_line())
+                extra=read_extra(extra), command_line=command_line())
             try:
                 write_tornado_page(html_path, outcome.flips, outcome.tornado, outcome.meta)
                 page = f" and {html_path}"

@@ -124,3 +124,17 @@ def command_line() -> str:
 def default_output(input_path: Path, suffix: str = "_results") -> Path:
     folder = DEFAULT_OUTPUT_DIR if DEFAULT_OUTPUT_DIR.is_dir() else input_path.parent
     return folder / f"{input_path.stem}{suffix}.xlsx"
+
+
+EXTRA_HELP = ("A Python file defining extra_constraints(model, data): your own variables "
+              "and linear constraints, added to the Pyomo model before it is solved "
+              "(README \"Use from Python\"). Part of every solve of the command.")
+
+
+def read_extra(path: Path | None):
+    """The ``--extra`` file (name, text, SHA-256), or None; unreadable → InputError."""
+    if path is None:
+        return None
+    from optmodel.model.extra import ExtraFile
+
+    return ExtraFile.read(path)

@@ -18,12 +18,14 @@ from rich.table import Table
 from optmodel.cli.common import (
     DEFAULT_INPUT,
     DEFAULT_OUTPUT_DIR,
+    EXTRA_HELP,
     app,
     command_line,
     default_output,
     err,
     guard,
     out,
+    read_extra,
     silence_closed_pipes,
 )
 from optmodel.errors import EXIT_INPUT, EXIT_INTERRUPTED, InputError
@@ -60,11 +62,14 @@ def solve_cmd(
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML "
                                                                 "report.")] = False,
     log_solver: Annotated[bool, typer.Option("--log-solver", help="Show the HiGHS log.")] = False,
+    extra: Annotated[Path | None, typer.Option("--extra", help=EXTRA_HELP)] = None,
 ) -> None:
     """Solve a workbook and write the results workbook (and HTML report)."""
 
     def body():
         from optmodel.pipeline import solve_workbook
+
+        extra_file = read_extra(extra)
 
         out_path = output or default_output(input_path)
         if scenario == "all":
@@ -72,7 +77,8 @@ def solve_cmd(
 
             code = solve_all_scenarios(input_path, out_path, mip_gap=mip_gap,
                                        time_limit=time_limit, threads=threads,
-                                       report=not no_report, console=err)
+                                       report=not no_report, console=err,
+                                       extra=extra_file)
             raise typer.Exit(code)
         with err.status(f"Solving {input_path.name}"
                         f"{' (scenario ' + scenario + ')' if scenario else ''} …",
@@ -80,7 +86,8 @@ def solve_cmd(
             res = solve_workbook(input_path, out_path, scenario=scenario, mip_gap=mip_gap,
                                  time_limit=time_limit, threads=threads,
                                  write_model=write_model, report=not no_report,
-                                 tee=log_solver, command_line=command_line())
+                                 tee=log_solver, command_line=command_line(),
+                                 extra=extra_file)
         _print_headline(res)
 
     guard(body)

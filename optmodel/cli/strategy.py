@@ -16,6 +16,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from optmodel.cli.common import EXTRA_HELP
+
 
 def _consoles():
     from optmodel.cli.common import err, out
@@ -117,22 +119,24 @@ def register(app: typer.Typer, guard: Callable) -> None:
         ] = "ef",
         log_solver: Annotated[bool, typer.Option("--log-solver",
                                                  help="Show the HiGHS log.")] = False,
+        extra: Annotated[Path | None, typer.Option("--extra", help=EXTRA_HELP)] = None,
     ) -> None:
         """Robust siting: one build/open plan for several scenarios (two-stage extensive
         form), with each scenario's NPV under the robust, own-optimal and base-case plans,
         VSS and EVPI."""
 
         def body():
-            from optmodel.cli.common import command_line, default_output
+            from optmodel.cli.common import command_line, default_output, read_extra
             from optmodel.strategy.robust import robust_workbook
 
+            extra_file = read_extra(extra)
             out_path = output or default_output(input_path, "_robust")
             with _progress(f"Robust solve of {input_path.name} …") as progress:
                 res, tables = robust_workbook(
                     input_path, out_path, scenarios, weights, criterion.strip().lower(),
                     mip_gap=mip_gap, time_limit=time_limit, threads=threads, tee=log_solver,
                     cross=cross, engine=engine.strip().lower(),
-                    command_line=command_line(), progress=progress)
+                    command_line=command_line(), progress=progress, extra=extra_file)
             if res is not None:  # None on MPI ranks other than 0
                 _print_robust(res, tables, out_path)
 

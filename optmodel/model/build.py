@@ -1,9 +1,11 @@
-"""build_model(data): the MILP of MODEL.md §2 as a Pyomo ConcreteModel.
+"""build_model(data): the MILP of MODEL.md §2 as tables (the model's structure).
 
-Pure: no files, no Excel, no solver.  Reads like a table of contents — sets are
-the index tables of :class:`~optmodel.model.data.ModelData`; then variables, each
-constraint family (one function each, math in the docstring), the objective.
-The objective is in USD (reported in MUSD) for numerical accuracy.
+Pure: no files, no Excel, no solver, no Pyomo components.  Reads like a table of
+contents — sets are the index tables of :class:`~optmodel.model.data.ModelData`;
+then variables, each constraint family (one function each, math in the
+docstring); the objective coefficients come from :mod:`optmodel.model.objective`
+(USD, reported in MUSD, for numerical accuracy).  Exporters read these tables: to HiGHS
+(:mod:`optmodel.solver.highs`) and to Pyomo (:mod:`optmodel.model.pyomo_export`).
 """
 
 from __future__ import annotations
@@ -12,62 +14,49 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyomo.core as pyo  # not pyomo.environ: its solver/writer plugins load on use
-from pyomo.core.expr.numeric_expr import LinearExpression
+import pyomo.core as pyo  # domain labels only (pyo.Binary, …): no components are made here
 
 from optmodel.input.targets import product_target_mask
 from optmodel.model.data import USD_PER_MUSD, ModelData
-from optmodel.model.linear import ConFamily, VarFamily, add_con_family, add_var_family, terms_for
-from optmodel.model.objective import objective_coefficients
+from optmodel.model.linear import ConFamily, VarFamily, con_family, terms_for, var_family
 
 
 @dataclass
 class BuiltModel:
-    """The Pyomo model plus the tables that map its variables and constraints to data."""
+    """The model's structure: variable and constraint families as tables.
 
-    model: pyo.ConcreteModel
+    ``model`` and ``npv_expr`` are set only on the copy the Pyomo exporter makes
+    (:func:`optmodel.model.pyomo_export.export`); ``build_model`` leaves them None.
+    """
+
+    model: object | None
     data: ModelData
     vars: dict[str, VarFamily]
     cons: dict[str, ConFamily] = field(default_factory=dict)
-    npv_expr: object = None  # LinearExpression of the NPV in USD
+    npv_expr: object = None  # Pyomo LinearExpression of the NPV in USD (exported copies)
 
     def add(self, fam: ConFamily | None) -> None:
         if fam is not None:
             self.cons[fam.name] = fam
 
 
-def build_model(data: ModelData, block: pyo.Block | None = None,
-                objective: bool = True, structure_only: bool = False,
-                core_families: dict[str, ConFamily] | None = None) -> BuiltModel:
-    """Assemble the model in a fixed order: variables, constraints, objective.
+def build_model(data: ModelData, core_families: dict[str, ConFamily] | None = None
+                ) -> BuiltModel:
+    """Assemble the structure in a fixed order: variables, then constraint families.
 
-    With ``block`` the components go into that (sub)block, e.g. one block per
-    scenario of a two-stage model; ``objective=False`` leaves the NPV expression
-    (USD) in ``BuiltModel.npv_expr`` without declaring an Objective.
-    ``structure_only=True`` makes only the index, bound and term tables of every
-    family (``model`` None, no Pyomo components, no objective).
-    ``core_families`` (structure only) holds the families of :data:`CORE_FAMILIES` made
-    for data whose plant core has the same content (a batch run's shared copy): those
-    found there are used as they are, the others are made and added to it.
+    The objective is :func:`objective_coefficients`.  ``core_families`` holds the
+    families of :data:`CORE_FAMILIES` made for data whose plant core has the same
+    content (a batch run's shared copy, :mod:`optmodel.batch.cache`): those found
+    there are used as they are, the others are made and added to it.
     """
-    if structure_only:
-        m = None
-    else:
-        m = block if block is not None else pyo.ConcreteModel(name="optmodel")
-    bm = BuiltModel(m, data, _add_variables(m, data))
-    shared = core_families if structure_only else None
+    bm = BuiltModel(None, data, _add_variables(data))
     for family in FAMILIES:
-        if shared is not None and family in CORE_FAMILIES:
-            if family.__name__ not in shared:
-                shared[family.__name__] = family(bm)
-            bm.add(shared[family.__name__])
+        if core_families is not None and family in CORE_FAMILIES:
+            if family.__name__ not in core_families:
+                core_families[family.__name__] = family(bm)
+            bm.add(core_families[family.__name__])
         else:
             bm.add(family(bm))
-    if m is None:
-        return bm
-    bm.npv_expr = npv_expression(bm)
-    if objective:
-        m.npv = pyo.Objective(expr=bm.npv_expr, sense=pyo.maximize)
     return bm
 
 
@@ -80,34 +69,39 @@ def _with_vid(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _add_variables(m: pyo.ConcreteModel, d: ModelData) -> dict[str, VarFamily]:
+def _domains(sets: list) -> np.ndarray:
+    """Pyomo domain sets as a 1-D object array (``np.array`` would unpack ``Binary``)."""
+    out = np.empty(len(sets), dtype=object)
+    for i, s in enumerate(sets):
+        out[i] = s
+    return out
+
+
+def _add_variables(d: ModelData) -> dict[str, VarFamily]:
     v: dict[str, VarFamily] = {}
-    v["act"] = add_var_family(m, "act", _with_vid(d.act), ["node", "process", "year"])
+    v["act"] = var_family("act", _with_vid(d.act), ["node", "process", "year"])
     b = _with_vid(d.builds)
-    dom = np.array([pyo.NonNegativeReals if div else (pyo.Binary if mu == 1 else
-                                                        pyo.NonNegativeIntegers)
-                    for div, mu in zip(b["divisible"], b["max_units"], strict=True)],
-                   dtype=object)
-    v["build"] = add_var_family(m, "build", b, ["option", "year"],
-                                upper=b["max_units"].to_numpy(dtype=float), domains=dom)
+    dom = _domains([pyo.NonNegativeReals if div else (pyo.Binary if mu == 1 else
+                                                      pyo.NonNegativeIntegers)
+                    for div, mu in zip(b["divisible"], b["max_units"], strict=True)])
+    v["build"] = var_family("build", b, ["option", "year"],
+                            upper=b["max_units"].to_numpy(dtype=float), domains=dom)
     o = _with_vid(d.opening)
-    v["open"] = add_var_family(m, "open", o, ["node"], upper=np.ones(len(o)),
-                               domains=np.array([pyo.Binary] * len(o), dtype=object))
-    v["flow"] = add_var_family(m, "flow", _with_vid(d.flows),
-                               ["origin", "destination", "mode", "product", "year"])
+    v["open"] = var_family("open", o, ["node"], upper=np.ones(len(o)),
+                           domains=_domains([pyo.Binary] * len(o)))
+    v["flow"] = var_family("flow", _with_vid(d.flows),
+                           ["origin", "destination", "mode", "product", "year"])
     tr = _with_vid(d.trade)
-    v["trade"] = add_var_family(m, "trade", tr,
-                                ["market", "product", "direction", "scope", "year"])
+    v["trade"] = var_family("trade", tr, ["market", "product", "direction", "scope", "year"])
     un = tr[(tr["direction"] == "sell") & (tr["min_t"] > 0) & tr["penalty"].notna()]
     un = _with_vid(un.rename(columns={"vid": "trade_vid"}))
-    v["unmet"] = add_var_family(m, "unmet", un,
-                                ["market", "product", "direction", "scope", "year"],
-                                upper=un["min_t"].to_numpy(dtype=float))
-    v["dispose"] = add_var_family(m, "dispose", _with_vid(d.dispose), ["node", "product", "year"])
+    v["unmet"] = var_family("unmet", un, ["market", "product", "direction", "scope", "year"],
+                            upper=un["min_t"].to_numpy(dtype=float))
+    v["dispose"] = var_family("dispose", _with_vid(d.dispose), ["node", "product", "year"])
     # segments of price-response sell rows (MODEL.md §2.1): 0 ≤ s_j ≤ max_t/K
     sg = _with_vid(d.segments)
-    v["seg"] = add_var_family(m, "seg", sg, [*_MKEYS, "segment"],
-                              upper=sg["upper"].to_numpy(dtype=float))
+    v["seg"] = var_family("seg", sg, [*_MKEYS, "segment"],
+                          upper=sg["upper"].to_numpy(dtype=float))
     return v
 
 
@@ -133,8 +127,8 @@ def product_balance(bm: BuiltModel) -> ConFamily | None:
                      np.where(tr["direction"] == "sell", 1.0, -1.0))
     dp_t = terms_for(v["dispose"], v["dispose"].index[["node", "product", "year", "vid"]], 1.0)
     terms = pd.concat([act_t, out_t, in_t, tr_t, dp_t], ignore_index=True)
-    return add_con_family(bm.model, "product_balance", terms, ["node", "product", "year"],
-                          v, lower=0.0, upper=0.0)
+    return con_family("product_balance", terms, ["node", "product", "year"],
+                      v, lower=0.0, upper=0.0)
 
 
 def _capacity_terms(bm: BuiltModel, scale: pd.Series | None = None) -> pd.DataFrame:
@@ -155,8 +149,8 @@ def process_capacity(bm: BuiltModel) -> ConFamily | None:
     terms = pd.concat([terms_for(bm.vars["act"], a[["node", "process", "year", "vid"]], 1.0),
                        _capacity_terms(bm)], ignore_index=True)
     bounds = a[["node", "process", "year"]].assign(upper=a["existing_capacity"].to_numpy())
-    return add_con_family(bm.model, "process_capacity", terms, ["node", "process", "year"],
-                          bm.vars, bounds=bounds)
+    return con_family("process_capacity", terms, ["node", "process", "year"],
+                      bm.vars, bounds=bounds)
 
 
 def process_min_load(bm: BuiltModel) -> ConFamily | None:
@@ -171,8 +165,8 @@ def process_min_load(bm: BuiltModel) -> ConFamily | None:
                        _capacity_terms(bm, scale)], ignore_index=True)
     bounds = a[["node", "process", "year"]].assign(
         lower=(a["min_load"] * a["existing_capacity"]).to_numpy())
-    return add_con_family(bm.model, "process_min_load", terms, ["node", "process", "year"],
-                          bm.vars, bounds=bounds)
+    return con_family("process_min_load", terms, ["node", "process", "year"],
+                      bm.vars, bounds=bounds)
 
 
 def build_limit(bm: BuiltModel) -> ConFamily | None:
@@ -194,7 +188,7 @@ def build_limit(bm: BuiltModel) -> ConFamily | None:
                         gated[["option"]].assign(upper=0.0)], ignore_index=True)
     terms = pd.concat([terms_for(bm.vars["build"], b[["option", "vid"]], 1.0), t_open],
                       ignore_index=True)
-    return add_con_family(bm.model, "build_limit", terms, ["option"], bm.vars, bounds=bounds)
+    return con_family("build_limit", terms, ["option"], bm.vars, bounds=bounds)
 
 
 def node_open_link(bm: BuiltModel) -> ConFamily | None:
@@ -207,8 +201,8 @@ def node_open_link(bm: BuiltModel) -> ConFamily | None:
     t1 = terms_for(bm.vars["build"], b[["option", "year", "vid"]], 1.0)
     t2 = terms_for(bm.vars["open"], b[["option", "year", "open_vid"]].rename(
         columns={"open_vid": "vid"}), -b["max_units"].to_numpy(dtype=float))
-    return add_con_family(bm.model, "node_open_link", pd.concat([t1, t2], ignore_index=True),
-                          ["option", "year"], bm.vars, upper=0.0)
+    return con_family("node_open_link", pd.concat([t1, t2], ignore_index=True),
+                      ["option", "year"], bm.vars, upper=0.0)
 
 
 def _deposit_output_terms(bm: BuiltModel) -> pd.DataFrame:
@@ -225,8 +219,8 @@ def deposit_reserve(bm: BuiltModel) -> ConFamily | None:
     """deposit_reserve[d]: Σ_t Σ_k out[k,p]·act[n,k,t] ≤ reserve_t."""
     t = _deposit_output_terms(bm)
     bounds = bm.data.deposits[["deposit", "reserve_t"]].rename(columns={"reserve_t": "upper"})
-    return add_con_family(bm.model, "deposit_reserve", t[["deposit", "fam", "vid", "coef"]],
-                          ["deposit"], bm.vars, bounds=bounds)
+    return con_family("deposit_reserve", t[["deposit", "fam", "vid", "coef"]],
+                      ["deposit"], bm.vars, bounds=bounds)
 
 
 def deposit_annual(bm: BuiltModel) -> ConFamily | None:
@@ -237,8 +231,8 @@ def deposit_annual(bm: BuiltModel) -> ConFamily | None:
     t = t[t["deposit"].isin(lim["deposit"])]
     bounds = t[["deposit", "year"]].drop_duplicates().merge(lim, on="deposit").rename(
         columns={"max_per_year_t": "upper"})
-    return add_con_family(bm.model, "deposit_annual", t, ["deposit", "year"], bm.vars,
-                          bounds=bounds)
+    return con_family("deposit_annual", t, ["deposit", "year"], bm.vars,
+                      bounds=bounds)
 
 
 def route_capacity(bm: BuiltModel) -> ConFamily | None:
@@ -248,8 +242,8 @@ def route_capacity(bm: BuiltModel) -> ConFamily | None:
     lim = r[r["capacity_t_per_year"].notna()][keys + ["capacity_t_per_year"]].rename(
         columns={"capacity_t_per_year": "upper"})
     f = bm.vars["flow"].index.merge(lim[keys], on=keys)
-    return add_con_family(bm.model, "route_capacity", terms_for(bm.vars["flow"],
-                          f[keys + ["vid"]], 1.0), keys, bm.vars, bounds=lim)
+    return con_family("route_capacity", terms_for(bm.vars["flow"],
+                      f[keys + ["vid"]], 1.0), keys, bm.vars, bounds=lim)
 
 
 _MKEYS = ["market", "product", "direction", "scope", "year"]
@@ -260,9 +254,9 @@ def market_max(bm: BuiltModel) -> ConFamily | None:
     segment bounds do its work)."""
     tr = bm.vars["trade"].index
     tr = tr[tr["max_t"].notna() & ~tr["price_response"].astype(bool)]
-    return add_con_family(bm.model, "market_max", terms_for(bm.vars["trade"],
-                          tr[_MKEYS + ["vid"]], 1.0), _MKEYS, bm.vars,
-                          bounds=tr[_MKEYS].assign(upper=tr["max_t"].to_numpy()))
+    return con_family("market_max", terms_for(bm.vars["trade"],
+                      tr[_MKEYS + ["vid"]], 1.0), _MKEYS, bm.vars,
+                      bounds=tr[_MKEYS].assign(upper=tr["max_t"].to_numpy()))
 
 
 def market_min(bm: BuiltModel) -> ConFamily | None:
@@ -274,8 +268,8 @@ def market_min(bm: BuiltModel) -> ConFamily | None:
     terms = pd.concat([terms_for(bm.vars["trade"], tr[_MKEYS + ["vid"]], 1.0),
                        terms_for(bm.vars["unmet"], un[_MKEYS + ["vid"]], 1.0)],
                       ignore_index=True)
-    return add_con_family(bm.model, "market_min", terms, _MKEYS, bm.vars,
-                          bounds=tr[_MKEYS].assign(lower=tr["min_t"].to_numpy()))
+    return con_family("market_min", terms, _MKEYS, bm.vars,
+                      bounds=tr[_MKEYS].assign(lower=tr["min_t"].to_numpy()))
 
 
 def price_response_link(bm: BuiltModel) -> ConFamily | None:
@@ -289,8 +283,7 @@ def price_response_link(bm: BuiltModel) -> ConFamily | None:
     terms = pd.concat([terms_for(bm.vars["trade"], tr[_MKEYS + ["vid"]], 1.0),
                        terms_for(bm.vars["seg"], sg[_MKEYS + ["vid"]], -1.0)],
                       ignore_index=True)
-    return add_con_family(bm.model, "price_response_link", terms, _MKEYS, bm.vars,
-                          lower=0.0, upper=0.0)
+    return con_family("price_response_link", terms, _MKEYS, bm.vars, lower=0.0, upper=0.0)
 
 
 def _policy_rows(bm: BuiltModel, instrument: str) -> pd.DataFrame:
@@ -313,8 +306,8 @@ def export_quota(bm: BuiltModel) -> ConFamily | None:
                                                                       year=int(year)), 1.0))
     bounds = rows[["target", "year"]].assign(year=rows["year"].astype("int64"),
                                              upper=rows["value"].to_numpy())
-    return add_con_family(bm.model, "export_quota", pd.concat(parts, ignore_index=True),
-                          ["target", "year"], bm.vars, bounds=bounds)
+    return con_family("export_quota", pd.concat(parts, ignore_index=True),
+                      ["target", "year"], bm.vars, bounds=bounds)
 
 
 def min_domestic_processing(bm: BuiltModel) -> ConFamily | None:
@@ -332,8 +325,8 @@ def min_domestic_processing(bm: BuiltModel) -> ConFamily | None:
            & (t["stage"].to_numpy() < t["target"].astype(int).to_numpy())).astype(float)
     coef = t["reo_content"].to_numpy(dtype=float) * (low - (1.0 - t["value"].to_numpy(float)))
     terms = terms_for(bm.vars["trade"], t[["vid", "target", "year"]], coef)
-    return add_con_family(bm.model, "min_domestic_processing", terms, ["target", "year"],
-                          bm.vars, upper=0.0)
+    return con_family("min_domestic_processing", terms, ["target", "year"],
+                      bm.vars, upper=0.0)
 
 
 def investment_budget(bm: BuiltModel) -> ConFamily | None:
@@ -350,24 +343,9 @@ def investment_budget(bm: BuiltModel) -> ConFamily | None:
         parts.append(terms_for(bm.vars["build"], sel[["vid"]].assign(period=key),
                                sel["capex_usd"].to_numpy(dtype=float)))
         bounds.append((key, float(value) * USD_PER_MUSD))
-    return add_con_family(bm.model, "investment_budget", pd.concat(parts, ignore_index=True),
-                          ["period"], bm.vars,
-                          bounds=pd.DataFrame(bounds, columns=["period", "upper"]))
-
-
-# ------------------------------------------------------------------ objective
-
-
-def npv_expression(bm: BuiltModel) -> LinearExpression:
-    """NPV (USD) = Σ_fam Σ_i coef_i · x_i."""
-    coefs, objs = [], []
-    for name, c in objective_coefficients(bm).items():
-        nz = np.flatnonzero(c)
-        coefs.append(c[nz])
-        objs.append(bm.vars[name].objs[nz])
-    c = np.concatenate(coefs) if coefs else np.array([])
-    x = np.concatenate(objs) if objs else np.array([], dtype=object)
-    return LinearExpression(constant=0.0, linear_coefs=c.tolist(), linear_vars=x.tolist())
+    return con_family("investment_budget", pd.concat(parts, ignore_index=True),
+                      ["period"], bm.vars,
+                      bounds=pd.DataFrame(bounds, columns=["period", "upper"]))
 
 
 # constraint families in model order (the order of rows handed to the solver)

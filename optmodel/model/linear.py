@@ -1,9 +1,13 @@
-"""Vectorised construction of sparse Pyomo variables and linear constraint families.
+"""The model's structure as tables: sparse variable families and linear constraint families.
 
-A constraint family is given as a *term table*: one row per (constraint key,
-variable, coefficient).  Rows are grouped with numpy and each constraint body is
-made directly as a ``LinearExpression`` — no per-element Python rules over dense
-products and no operator overloading in loops.
+A variable family is an index table (one row per variable, its key columns)
+with bounds and domains.  A constraint family is a key table (one row per
+constraint), row bounds and a *term table*: one row per (constraint, variable
+family, variable id, coefficient).  These tables are the model: the HiGHS
+exporter (:mod:`optmodel.solver.highs`) and the Pyomo exporter
+(:mod:`optmodel.model.pyomo_export`) both read them.  Nothing here makes a
+solver or Pyomo object; Pyomo's domain sets (``pyo.Binary``, …) only label
+a variable's domain.
 """
 
 from __future__ import annotations
@@ -12,23 +16,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyomo.core as pyo  # not pyomo.environ: its solver/writer plugins load on use
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from optmodel.errors import InternalError
 
 
 @dataclass
 class VarFamily:
-    """A sparse variable family: index table (one row per variable) and its Pyomo component."""
+    """A sparse variable family: index table (one row per variable), bounds and domains.
+
+    ``component`` and ``objs`` are set only on the copy the Pyomo exporter makes
+    (:func:`optmodel.model.pyomo_export.export`): the Pyomo ``Var`` and its
+    ``VarData`` objects aligned with ``index`` rows.
+    """
 
     name: str
     index: pd.DataFrame
     keys: list[str]
-    component: pyo.Var | None  # None when built with ``model=None`` (structure only)
-    objs: np.ndarray  # VarData objects aligned with ``index`` rows (None when structure only)
-    upper: np.ndarray | None = None  # upper bounds as given (NaN/inf = none)
-    domains: np.ndarray | None = None  # Pyomo domains as given (None = non-negative reals)
+    component: object | None = None  # the Pyomo Var (exported copies only)
+    objs: np.ndarray | None = None  # VarData aligned with ``index`` rows (exported copies)
+    upper: np.ndarray | None = None  # upper bounds (NaN/inf = none)
+    domains: np.ndarray | None = None  # Pyomo domain sets (None = non-negative reals)
+    lower: np.ndarray | None = None  # lower bounds (None = 0; NaN/−inf = none)
+    meta: dict = field(default_factory=dict)  # e.g. {"extra": file} for a user's family
 
     def __len__(self) -> int:
         return len(self.index)
@@ -36,7 +45,7 @@ class VarFamily:
 
 @dataclass
 class ConFamily:
-    """A constraint family: key table, bounds, term table and Pyomo component."""
+    """A constraint family: key table, bounds and term table (and, exported, its component)."""
 
     name: str
     index: pd.DataFrame  # key columns, one row per constraint, in component order
@@ -44,7 +53,7 @@ class ConFamily:
     lower: np.ndarray
     upper: np.ndarray
     terms: pd.DataFrame  # columns: con (row in index), fam, vid, coef
-    component: pyo.Constraint | None = None
+    component: object | None = None  # the Pyomo Constraint (exported copies only)
     meta: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -83,7 +92,9 @@ class ConFamily:
             raise InternalError(f"constraint family {self.name}: " + "; ".join(problems) + ".")
 
 
-def _tuples(df: pd.DataFrame, keys: list[str]) -> list:
+
+def key_tuples(df: pd.DataFrame, keys: list[str]) -> list:
+    """The rows' keys as Python values: plain values for one key, tuples for several."""
     if len(keys) == 1:
         return df[keys[0]].tolist()
     return list(zip(*(df[k].tolist() for k in keys), strict=True))
@@ -115,32 +126,16 @@ def group_keys(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.Dat
     return inverse.astype(np.int64, copy=False), index
 
 
-def add_var_family(model: pyo.ConcreteModel, name: str, index: pd.DataFrame, keys: list[str],
-                   upper: np.ndarray | None = None,
-                   domains: np.ndarray | None = None) -> VarFamily:
-    """Add ``name`` indexed by the rows of ``index`` (non-negative, optional upper bounds).
-
-    With ``model=None`` no Pyomo component is made: the family carries only its
-    index, bounds and domains (batch runs compare these with a built model's).
-    """
+def var_family(name: str, index: pd.DataFrame, keys: list[str],
+               upper: np.ndarray | None = None, domains: np.ndarray | None = None,
+               lower: np.ndarray | None = None) -> VarFamily:
+    """The family ``name`` indexed by the rows of ``index`` (non-negative unless ``lower``)."""
     index = index.reset_index(drop=True)
-    if model is None:
-        return VarFamily(name, index, keys, None, np.full(len(index), None, dtype=object),
-                         upper, domains)
-    tuples = _tuples(index, keys)
-    comp = pyo.Var(tuples, within=pyo.NonNegativeReals, dense=True)
-    model.add_component(name, comp)
-    objs = np.empty(len(tuples), dtype=object)
-    objs[:] = list(comp.values())
-    if upper is not None:
-        for v, ub in zip(objs, upper, strict=True):
-            if ub == ub and ub != np.inf:  # not NaN
-                v.setub(float(ub))
-    if domains is not None:
-        for v, dom in zip(objs, domains, strict=True):
-            if dom is not None:
-                v.domain = dom
-    return VarFamily(name, index, keys, comp, objs, upper, domains)
+    n = len(index)
+    for what, arr in (("upper", upper), ("domains", domains), ("lower", lower)):
+        if arr is not None and len(arr) != n:
+            raise InternalError(f"variable family {name}: {len(arr)} {what} for {n} variables.")
+    return VarFamily(name, index, keys, upper=upper, domains=domains, lower=lower)
 
 
 def terms_for(fam: VarFamily, frame: pd.DataFrame, coef) -> pd.DataFrame:
@@ -151,9 +146,9 @@ def terms_for(fam: VarFamily, frame: pd.DataFrame, coef) -> pd.DataFrame:
     return out
 
 
-def add_con_family(model: pyo.ConcreteModel, name: str, terms: pd.DataFrame, keys: list[str],
-                   varfams: dict[str, VarFamily], bounds: pd.DataFrame | None = None,
-                   lower: float | None = None, upper: float | None = None) -> ConFamily | None:
+def con_family(name: str, terms: pd.DataFrame, keys: list[str],
+               varfams: dict[str, VarFamily], bounds: pd.DataFrame | None = None,
+               lower: float | None = None, upper: float | None = None) -> ConFamily | None:
     """Group ``terms`` by ``keys`` into one linear constraint per key.
 
     ``bounds`` (optional) holds the key columns plus ``lower``/``upper`` columns per
@@ -181,34 +176,4 @@ def add_con_family(model: pyo.ConcreteModel, name: str, terms: pd.DataFrame, key
         "con": codes, "fam": terms["fam"].to_numpy(),
         "vid": terms["vid"].to_numpy(dtype=np.int64), "coef": terms["coef"].to_numpy()}))
     fam.check(varfams)  # before anything is made from the tables
-    if model is None:  # structure only: index, bounds and terms, no Pyomo component
-        return fam
-    vars_ = np.empty(len(terms), dtype=object)
-    fams = terms["fam"].to_numpy()
-    vids = terms["vid"].to_numpy(dtype=np.int64)
-    for f in np.unique(fams):
-        mask = fams == f
-        vars_[mask] = varfams[f].objs[vids[mask]]
-    order = np.argsort(codes, kind="stable")
-    coefs = terms["coef"].to_numpy(dtype=float)[order]
-    vars_ = vars_[order]
-    splits = np.flatnonzero(np.diff(codes[order])) + 1
-    coef_groups = np.split(coefs, splits)
-    var_groups = np.split(vars_, splits)
-    tuples = _tuples(index, keys)
-    exprs = {}
-    for key, c, v, lb, ub in zip(tuples, coef_groups, var_groups, lo, hi, strict=True):
-        body = LinearExpression(constant=0.0, linear_coefs=c.tolist(), linear_vars=v.tolist())
-        has_lb, has_ub = lb == lb, ub == ub
-        if has_lb and has_ub and lb == ub:
-            exprs[key] = body == float(lb)
-        elif has_lb and has_ub:
-            exprs[key] = (float(lb), body, float(ub))
-        elif has_ub:
-            exprs[key] = body <= float(ub)
-        else:
-            exprs[key] = body >= float(lb)
-    comp = pyo.Constraint(tuples, rule=lambda m, *k: exprs[k[0] if len(k) == 1 else k])
-    model.add_component(name, comp)
-    fam.component = comp
     return fam

@@ -522,7 +522,7 @@ _BIG = 1e9
 def _unbounded(bm: BuiltModel, lay: _Layout, time_limit: float) -> list[dict[str, Any]]:
     """Maximise the NPV with every variable capped at 1e9: variables that run to the cap
     are the unbounded directions; each is mapped to the input row that lacks a limit."""
-    from optmodel.model.build import objective_coefficients
+    from optmodel.model.objective import objective_coefficients
 
     coefs = objective_coefficients(bm)
     c = np.zeros(lay.ncols)

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from optmodel.errors import InfeasibleError, SolverError
-from optmodel.model.build import BuiltModel, objective_coefficients
+from optmodel.model.build import BuiltModel
+from optmodel.model.objective import objective_coefficients
 from optmodel.solver.options import (
     SolveOptions,
     SolveOutcome,
@@ -211,6 +212,9 @@ def column_bounds(fam) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lower = np.zeros(n)
     upper = np.full(n, np.inf)
     integer = np.zeros(n, dtype=bool)
+    if getattr(fam, "lower", None) is not None:  # e.g. a user's variable (--extra)
+        lb = np.asarray(fam.lower, dtype=float)
+        lower = np.where(np.isnan(lb), -np.inf, lb)
     if getattr(fam, "upper", None) is not None:
         ub = np.asarray(fam.upper, dtype=float)
         upper = np.where(np.isnan(ub), np.inf, ub)

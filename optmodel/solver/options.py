@@ -12,9 +12,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # the type only: the solver never reads the file
+    from optmodel.model.extra import ExtraFile
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,10 @@ class SolveOptions:
     # HiGHS's sub-MIP heuristics (RINS, RENS, root reduced cost): off for the robust
     # extensive form, where each nested sub-MIP copies the whole model (docs/performance.md)
     sub_mip_heuristics: bool = True
-    extra: str | None = None  # path of a user's --extra file of constraints (MODEL.md §5)
+    # a user's --extra file of variables and constraints (MODEL.md §5): its name, text and
+    # SHA-256; applied to the structure before the solve (optmodel.pipeline.run_structure),
+    # recorded in the Run sheet; the text travels with the options to batch workers
+    extra: ExtraFile | None = None
 
 
 def highs_options(opts: SolveOptions) -> dict[str, Any]:

@@ -55,7 +55,9 @@ from optmodel.input.tables import Tables
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
 from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
-from optmodel.pipeline import load_tables, run_table, solve_options
+from optmodel.model.extra import ExtraFile
+from optmodel.model.pyomo_export import export
+from optmodel.pipeline import load_tables, run_structure, run_table, solve_options
 from optmodel.results.tables import NUMBER_FORMATS, extract_tables, summary_table
 from optmodel.solver.highs import (
     Csc,
@@ -84,11 +86,11 @@ def scenario_structure(data: ModelData, opts: SolveOptions | None = None) -> Bui
     """The model of one scenario as tables (variables, constraint families, objective).
 
     The one place where strategy tools build a scenario's model: robust siting,
-    plan evaluations, alternatives and frontiers all start here, so that
-    constraints a user adds (``opts.extra``, MODEL.md §5) are added here once.
+    plan evaluations, alternatives and frontiers all start here, so that the
+    variables and constraints a user adds (``opts.extra``, MODEL.md §5) join every
+    scenario's model (:func:`optmodel.pipeline.run_structure`).
     """
-    del opts  # the hook for user constraints (SolveOptions.extra) goes here
-    return build_model(data, structure_only=True)
+    return build_model(data) if opts is None else run_structure(data, opts)
 
 
 # ============================================================ shared helpers: plans
@@ -470,7 +472,8 @@ def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, fl
                               convthresh: float = 1e-4) -> tuple[SolveOutcome, Plan] | None:
     """The expected-NPV plan by progressive hedging (mpi-sppy), scenario by scenario.
 
-    Each scenario is its own model (:func:`build_model` with its NPV objective);
+    Each scenario is its own Pyomo model (:func:`scenario_structure` exported by
+    :func:`~optmodel.model.pyomo_export.export`, with its NPV objective);
     build/open are the root-node (non-anticipative) variables; ρ_i =
     ``rho_factor`` × |objective coefficient of x_i| (USD), the usual cost-
     proportional choice; proximal terms are linearised (HiGHS takes no
@@ -495,12 +498,12 @@ def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, fl
         raise SolverError("--engine ph needs mpi-sppy: pip install mpi-sppy (and, for "
                           "parallel runs, mpi4py and an MPI library); see "
                           "docs/strategy.md.") from None
-    from optmodel.model.build import objective_coefficients
+    from optmodel.model.objective import objective_coefficients
 
     built: dict[int, BuiltModel] = {}
 
     def creator(name: str, **_kw):
-        bm = build_model(datas[name])
+        bm = export(scenario_structure(datas[name], opts))
         m = bm.model
         m._mpisppy_probability = weights[name]
         sputils.attach_root_node(m, m.npv, [c for c in (m.build, m.open) if len(c)])
@@ -685,7 +688,8 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
                  criterion: str = "expected", *, mip_gap: float | None = None,
                  time_limit: float | None = None, threads: int | None = None,
                  tee: bool = False, cross: bool | None = None, engine: str = "ef",
-                 progress: Progress = _noop) -> RobustResult | None:
+                 progress: Progress = _noop, extra: ExtraFile | None = None
+                 ) -> RobustResult | None:
     """Solve the robust problem; evaluate the robust, per-scenario and base-case plans.
 
     ``time_limit`` bounds each MILP solve (every scenario alone, then the
@@ -694,6 +698,8 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     in every other scenario (default: up to 10 scenarios).  Under ``mpiexec``
     with ``engine="ph"`` every rank takes part in progressive hedging and only
     rank 0 goes on to evaluate and returns a result (the others return None).
+    ``extra``: a user's extra-constraints file, part of every scenario's model (it
+    travels in ``opts.extra``; the Run sheet records its name and SHA-256).
     """
     path = Path(path)
     times: dict[str, float] = {}
@@ -709,7 +715,7 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     w = parse_weights(weights, names)
     base_tables, datas, warnings = load_scenario_data(path, names, progress)
     check_first_stage(datas)
-    opts = solve_options(base_tables.settings, mip_gap, time_limit, threads, tee)
+    opts = solve_options(base_tables.settings, mip_gap, time_limit, threads, tee, extra)
     times["read_validate"] = time.perf_counter() - t
     ph_result: tuple[SolveOutcome, Plan] | None = None
     if engine == "ph":
@@ -1001,7 +1007,7 @@ def robust_workbook(input_path: Path | str, output_path: Path | str,
                     *, mip_gap: float | None = None, time_limit: float | None = None,
                     threads: int | None = None, tee: bool = False, cross: bool | None = None,
                     engine: str = "ef", command_line: str | None = None,
-                    progress: Progress = _noop
+                    progress: Progress = _noop, extra: ExtraFile | None = None
                     ) -> tuple[RobustResult | None, dict[str, pd.DataFrame] | None]:
     """Robust solve of ``input_path`` written to ``output_path`` (checked writable first).
 
@@ -1012,7 +1018,7 @@ def robust_workbook(input_path: Path | str, output_path: Path | str,
     t = time.perf_counter()
     res = robust_solve(input_path, scenarios, weights, criterion, mip_gap=mip_gap,
                        time_limit=time_limit, threads=threads, tee=tee, cross=cross,
-                       engine=engine, progress=progress)
+                       engine=engine, progress=progress, extra=extra)
     if res is None:
         return None, None
     res.times["total"] = time.perf_counter() - t
