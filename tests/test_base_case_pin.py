@@ -14,6 +14,13 @@ History (newest last):
   build_limit 18, deposit_reserve 2, deposit_annual 26, route_capacity 44,
   market_max 585, min_domestic_processing 15), 163 integer columns (build columns of
   options that are not divisible; no node has an opening cost).
+- 2026-11-29, branch mip (issue 16): rows 2 896 → 2 941, the 45 rows of
+  process_capacity_cut (valid inequalities of the strengthened formulation, see
+  optmodel/model/build.py and tests/test_strengthening.py): tomtor_cracking at
+  Krasnoyarsk, Solikamsk and Tomsk 2030–2040 (ore arrives over the 100 000 t/yr winter
+  road, units are 80 000 t/yr) and sep_loparite at Solikamsk 2029–2040 (about 815 t/yr
+  more carbonate than the existing plant takes, units are 2 600 t/yr).  Columns,
+  integer columns and the NPV are unchanged (the cut never moves the optimum).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ BASE_CASE = Path(__file__).resolve().parents[1] / "inputs" / "base_case.xlsx"
 # pinned 2026-11-29 (see the history above; update both together)
 BASE_NPV_USD = 241_136_744.281731
 BASE_COLUMNS = 7_107
-BASE_ROWS = 2_896
+BASE_ROWS = 2_941  # 2 896 + 45 process_capacity_cut rows (branch mip)
 BASE_INTEGER_COLUMNS = 163
 
 

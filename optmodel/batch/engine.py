@@ -60,6 +60,7 @@ from optmodel.input.validate import validate_raw
 from optmodel.io.read import RawSheet, read_raw
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
 from optmodel.model.extra import ExtraFile, load_function
+from optmodel.solver.options import WarmStart
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,8 @@ COLD = "built"
 STRUCTURE = "structure re-used"  # plant core and its families shared with an earlier run
 
 _STATE: dict[tuple[str, str], tuple[Path, dict[str, RawSheet], SheetCache, CoreCache]] = {}
+# the last solved run's solution by keys (per input), the warm start of the worker's next run
+_STARTS: dict[str, WarmStart] = {}
 
 
 def _worker_state(job: BatchJob) -> tuple[Path, dict[str, RawSheet], SheetCache, CoreCache]:
@@ -249,7 +252,12 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec
             data, bm, shared = cores.model(run_raw, tables)
             times["prepare"] = time.perf_counter() - t
             prepared = (data, bm)
+        # warm start: this worker's previous run (matched by keys; see solver.highs)
+        opts = dataclasses.replace(opts, start=_STARTS.get(job.input_sha256, WarmStart()))
         data, _bm, sol, result = solve_tables(tables, opts, times, prepared=prepared)
+        if sol.start is not None:
+            _STARTS.clear()  # one input at a time per process, as _STATE
+            _STARTS[job.input_sha256] = sol.start
         res.model = STRUCTURE if shared else COLD
         add_context_sheets(result, data, tables)  # as pipeline.solve_workbook does
         summary = dict(zip(result["Summary"]["metric"], result["Summary"]["value"], strict=True))
@@ -264,7 +272,8 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec
             res.message = "time limit: feasible, not proven optimal"
         times["total"] = time.perf_counter() - t0
         run_sheet = run_table(path, run.name, opts, sol, times, start, tables, job.command_line)
-        extra = [("model", res.model)] + [("override", _override_text(o)) for o in run.overrides]
+        extra = [("model", res.model)] + ([("warm_start", sol.warm)] if sol.warm else []) + [
+            ("override", _override_text(o)) for o in run.overrides]
         result["Run"] = pd.concat([run_sheet, pd.DataFrame(extra, columns=["key", "value"])],
                                   ignore_index=True)
         if run.output is not None:

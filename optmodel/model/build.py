@@ -10,7 +10,7 @@ docstring); the objective coefficients come from :mod:`optmodel.model.objective`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ import pyomo.core as pyo  # domain labels only (pyo.Binary, …): no components 
 from optmodel.input.targets import product_target_mask
 from optmodel.model.data import USD_PER_MUSD, ModelData
 from optmodel.model.linear import ConFamily, VarFamily, con_family, terms_for, var_family
+
+# the default of build_model(strengthen=...): False gives the plain formulation of MODEL.md §2
+STRENGTHEN = True
 
 
 @dataclass
@@ -34,22 +37,26 @@ class BuiltModel:
     vars: dict[str, VarFamily]
     cons: dict[str, ConFamily] = field(default_factory=dict)
     npv_expr: object = None  # Pyomo LinearExpression of the NPV in USD (exported copies)
+    strengthen: bool = True  # add the valid inequalities of STRENGTHENING_FAMILIES
 
     def add(self, fam: ConFamily | None) -> None:
         if fam is not None:
             self.cons[fam.name] = fam
 
 
-def build_model(data: ModelData, core_families: dict[str, ConFamily] | None = None
-                ) -> BuiltModel:
+def build_model(data: ModelData, core_families: dict[str, ConFamily] | None = None,
+                strengthen: bool | None = None) -> BuiltModel:
     """Assemble the structure in a fixed order: variables, then constraint families.
 
     The objective is :func:`objective_coefficients`.  ``core_families`` holds the
     families of :data:`CORE_FAMILIES` made for data whose plant core has the same
     content (a batch run's shared copy, :mod:`optmodel.batch.cache`): those found
     there are used as they are, the others are made and added to it.
+    ``strengthen`` adds the valid inequalities of :data:`STRENGTHENING_FAMILIES` (same
+    optimum, tighter LP relaxation); None takes :data:`STRENGTHEN` (True).
     """
-    bm = BuiltModel(None, data, _add_variables(data))
+    bm = BuiltModel(None, data, _add_variables(data),
+                    strengthen=STRENGTHEN if strengthen is None else bool(strengthen))
     for family in FAMILIES:
         if core_families is not None and family in CORE_FAMILIES:
             if family.__name__ not in core_families:
@@ -58,6 +65,16 @@ def build_model(data: ModelData, core_families: dict[str, ConFamily] | None = No
         else:
             bm.add(family(bm))
     return bm
+
+
+def without_strengthening(bm: BuiltModel) -> BuiltModel:
+    """``bm`` without the rows of :data:`STRENGTHENING_FAMILIES` (a shallow copy; the
+    same variables).  An infeasibility diagnosis relaxes limits one by one, and a
+    valid inequality derived from a relaxed limit would still enforce it."""
+    if not any(name in bm.cons for name in STRENGTHENING_FAMILIES):
+        return bm
+    return replace(bm, cons={k: v for k, v in bm.cons.items()
+                             if k not in STRENGTHENING_FAMILIES})
 
 
 # ------------------------------------------------------------------ variables
@@ -167,6 +184,66 @@ def process_min_load(bm: BuiltModel) -> ConFamily | None:
         lower=(a["min_load"] * a["existing_capacity"]).to_numpy())
     return con_family("process_min_load", terms, ["node", "process", "year"],
                       bm.vars, bounds=bounds)
+
+
+def process_capacity_cut(bm: BuiltModel) -> ConFamily | None:
+    """process_capacity_cut[n,k,t,o]: a valid strengthening of process_capacity
+    (MODEL.md §2 is unchanged: it cuts off fractional builds, never an integer plan).
+
+    For a whole-unit option o at (n,k) with unit capacity c, let u = Σ_τ build[o,τ] over
+    the start years alive in t (an integer), E = existing[n,k,t], Q = Σ_{o'≠o} cap_o'·
+    units alive of the other options, and U the bound on act[n,k,t] of
+    :func:`optmodel.model.bounds.activity_bounds` (what capacity, deposits, inputs that
+    can arrive and outputs that can leave allow).  With R = U − E > 0,
+    q = ⌊R/c⌋ and r = R − q·c, the row is
+
+        act − Q − r·u ≤ E + q·(c − r)          (added where 0 < r < c and q < max_units)
+
+    Proof (mixed-integer rounding).  Let s = act − E − Q.  process_capacity gives
+    s ≤ c·u; act ≤ U and Q ≥ 0 give s ≤ R.  If u ≤ q: r·u + q·(c − r) − s ≥
+    r·u + q·(c − r) − c·u = (q − u)·(c − r) ≥ 0.  If u ≥ q + 1: r·u + q·(c − r) ≥
+    r·(q + 1) + q·(c − r) = q·c + r = R ≥ s.  So every plan with integer u meets it;
+    only fractional u can violate it.  For q = 0 it reads act ≤ E + Q + (U − E)·u: the
+    unit's capacity replaced by the activity that can really happen (one unit already
+    covers it).  With q ≥ max_units the row is implied by process_capacity, so it is left
+    out.  Only in the model when built with ``strengthen=True`` (the default)."""
+    if not bm.strengthen:
+        return None
+    from optmodel.model.bounds import activity_bounds
+
+    d = bm.data
+    a = bm.vars["act"].index[["node", "process", "year", "vid", "existing_capacity"]].copy()
+    a["U"] = activity_bounds(d)
+    b = bm.vars["build"].index
+    alive = d.alive[["option", "start", "year", "node", "process", "unit_capacity"]].merge(
+        b[["option", "year", "vid", "divisible", "max_units"]].rename(
+            columns={"year": "start"}), on=["option", "start"])
+    whole = alive[~alive["divisible"].astype(bool)][
+        ["option", "node", "process", "year", "unit_capacity", "max_units"]].drop_duplicates(
+        ["option", "year"])
+    cand = whole.merge(a[["node", "process", "year", "vid", "existing_capacity", "U"]],
+                       on=["node", "process", "year"])
+    c = cand["unit_capacity"].to_numpy(dtype=float)
+    rr = cand["U"].to_numpy(dtype=float) - cand["existing_capacity"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.floor(rr / c)
+        r = rr - q * c
+    keep = (np.isfinite(rr) & (rr > 0) & (c > 0) & (r > 1e-6 * c) & (c - r > 1e-6 * c)
+            & (q < cand["max_units"].to_numpy(dtype=float)))
+    cand = cand[keep].assign(q=q[keep], r=r[keep])
+    if not len(cand):
+        return None
+    keys = ["node", "process", "year", "option"]
+    t_act = terms_for(bm.vars["act"], cand[keys + ["vid"]], 1.0)
+    cap = alive[["node", "process", "year", "option", "vid", "unit_capacity"]].rename(
+        columns={"option": "unit_option"}).merge(
+        cand[keys + ["r"]], on=["node", "process", "year"])
+    coef = np.where(cap["unit_option"] == cap["option"], -cap["r"], -cap["unit_capacity"])
+    t_cap = terms_for(bm.vars["build"], cap[keys + ["vid"]], coef)
+    bounds = cand[keys].assign(upper=(cand["existing_capacity"] + cand["q"] * (
+        cand["unit_capacity"] - cand["r"])).to_numpy(dtype=float))
+    return con_family("process_capacity_cut", pd.concat([t_act, t_cap], ignore_index=True),
+                      keys, bm.vars, bounds=bounds)
 
 
 def build_limit(bm: BuiltModel) -> ConFamily | None:
@@ -351,7 +428,11 @@ def investment_budget(bm: BuiltModel) -> ConFamily | None:
 # constraint families in model order (the order of rows handed to the solver)
 FAMILIES = (product_balance, process_capacity, process_min_load, build_limit, node_open_link,
             deposit_reserve, deposit_annual, route_capacity, market_max, market_min,
-            export_quota, min_domestic_processing, investment_budget, price_response_link)
+            export_quota, min_domestic_processing, investment_budget, price_response_link,
+            process_capacity_cut)
+# families that only strengthen the formulation (valid inequalities, no new limit): they
+# are left out of the shadow-price LP, the Binding sheet and the infeasibility diagnosis
+STRENGTHENING_FAMILIES = ("process_capacity_cut",)
 # the families over act, build and open made from the core of the plant section alone
 # (optmodel.model.data.CORE_SHEETS; investment_budget reads Policy and relieved capex)
 CORE_FAMILIES = (process_capacity, process_min_load, build_limit, node_open_link,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from optmodel.io.write import SheetSpec, write_workbook
-from optmodel.model.build import BuiltModel
+from optmodel.model.build import STRENGTHENING_FAMILIES, BuiltModel
 from optmodel.model.data import USD_PER_MUSD
 from optmodel.model.objective import fiscal_net, objective_terms
 from optmodel.solver.options import SolveOutcome
@@ -212,8 +212,8 @@ def _binding(bm: BuiltModel, sol: SolveOutcome, val) -> pd.DataFrame:
         slack = np.minimum(slack_hi, slack_lo)
         rhs = np.where(slack_hi <= slack_lo, fam.upper, fam.lower)
         tight = slack <= 1e-6 * np.maximum(1.0, np.abs(np.nan_to_num(rhs)))
-        if name == "product_balance":
-            continue  # reported as Prices
+        if name == "product_balance" or name in STRENGTHENING_FAMILIES:
+            continue  # reported as Prices; valid inequalities are no limits
         if not tight.any():
             continue
         duals = sol.duals.get(name)

@@ -36,7 +36,7 @@ import pandas as pd
 
 from optmodel.errors import InfeasibleError, Issue, SolverError
 from optmodel.input.tables import ROW
-from optmodel.model.build import BuiltModel
+from optmodel.model.build import BuiltModel, without_strengthening
 from optmodel.model.data import USD_PER_MUSD, ModelData
 from optmodel.solver.highs import Csc, MatrixModel, assemble, concat, solve_matrix
 from optmodel.solver.options import SolveOptions
@@ -330,6 +330,7 @@ class _Reach:
 
 def diagnosis(bm: BuiltModel, time_limit: float = 60.0) -> Diagnosis:
     """Elastic re-solve of an infeasible model; see the module docstring."""
+    bm = without_strengthening(bm)  # valid inequalities would hide which limit binds
     lay = _layout(bm)
     req = {f for f in REQUIREMENTS if f in bm.cons}
     el = _solve_elastic(lay, req, integer=True, time_limit=time_limit)

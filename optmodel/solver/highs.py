@@ -35,11 +35,12 @@ import numpy as np
 import pandas as pd
 
 from optmodel.errors import InfeasibleError, SolverError
-from optmodel.model.build import BuiltModel
+from optmodel.model.build import STRENGTHENING_FAMILIES, BuiltModel
 from optmodel.model.objective import objective_coefficients
 from optmodel.solver.options import (
     SolveOptions,
     SolveOutcome,
+    WarmStart,
     apply_options,
     highs_version,
     new_highs,
@@ -383,11 +384,14 @@ class MatrixSolution:
 
 
 def solve_matrix(mm: MatrixModel, opts: SolveOptions, duals: bool = False,
-                 start: np.ndarray | None = None, col_duals: bool = False) -> MatrixSolution:
+                 start: np.ndarray | None = None, col_duals: bool = False,
+                 free_rows: np.ndarray | None = None) -> MatrixSolution:
     """Solve ``mm``; with ``duals`` also the row duals (integer columns fixed, an LP),
     with ``col_duals`` also the reduced costs.
 
-    ``start`` (a value per column) is handed to HiGHS as a MIP start.  Raises
+    ``start`` (a value per column) is handed to HiGHS as a MIP start; ``free_rows`` are
+    left out of the duals' LP (valid inequalities, no limits: see
+    :data:`optmodel.model.build.STRENGTHENING_FAMILIES`).  Raises
     InfeasibleError (infeasible or unbounded), SolverError (no solution found),
     KeyboardInterrupt (Ctrl-C).
     """
@@ -430,7 +434,7 @@ def solve_matrix(mm: MatrixModel, opts: SolveOptions, duals: bool = False,
                          times={"handoff": handoff, "solve": solve_time})
     if duals:
         t = time.perf_counter()
-        lp = _lp_duals(h, mm, x, is_mip, sol)
+        lp = _lp_duals(h, mm, x, is_mip, sol, free_rows)
         if lp is not None:
             out.row_dual = np.asarray(lp.row_dual, dtype=float)
             if col_duals:
@@ -439,7 +443,8 @@ def solve_matrix(mm: MatrixModel, opts: SolveOptions, duals: bool = False,
     return out
 
 
-def _lp_duals(h, mm: MatrixModel, x: np.ndarray, is_mip: bool, sol):
+def _lp_duals(h, mm: MatrixModel, x: np.ndarray, is_mip: bool, sol,
+              free_rows: np.ndarray | None = None):
     """The solution (with duals) of the LP with the integer columns fixed at their
     rounded optimum; None when HiGHS gives no valid duals.
 
@@ -456,6 +461,10 @@ def _lp_duals(h, mm: MatrixModel, x: np.ndarray, is_mip: bool, sol):
         h.changeColsBounds(len(idx), idx, fixed, fixed)
         h.changeColsIntegrality(len(idx), idx, np.full(
             len(idx), int(highspy.HighsVarType.kContinuous), dtype=np.uint8))
+        if free_rows is not None and len(free_rows):
+            free = np.asarray(free_rows, dtype=np.int32)
+            h.changeRowsBounds(len(free), free, np.full(len(free), -np.inf),
+                               np.full(len(free), np.inf))
         h.setOptionValue("time_limit", float("inf"))
         run_interruptible(h.run, h.cancelSolve)
         tc = _termination(h)
@@ -479,10 +488,20 @@ def outcome(bm: BuiltModel, mm: MatrixModel, res: MatrixSolution) -> SolveOutcom
     return out
 
 
+def _strengthening_rows(bm: BuiltModel, mm: MatrixModel) -> np.ndarray:
+    """The rows of the strengthening families (left out of the duals' LP)."""
+    parts = [np.arange(mm.row_offset[n], mm.row_offset[n] + len(bm.cons[n]))
+             for n in STRENGTHENING_FAMILIES if n in bm.cons]
+    return concat(parts, np.int64)
+
+
 def solve_direct(bm: BuiltModel, opts: SolveOptions,
                  write_model_to: Path | str | None = None) -> SolveOutcome:
     """Solve ``bm`` with HiGHS (duals per ``opts.duals``); first write the model file
-    ``write_model_to`` (.mps or .lp) if given — the same matrix that is solved."""
+    ``write_model_to`` (.mps or .lp) if given — the same matrix that is solved.
+
+    With ``opts.start`` (a :class:`WarmStart`, possibly empty) the solve starts from it
+    (:func:`_warm_solve`) and the outcome carries the start for a neighbouring run."""
     t = time.perf_counter()
     mm = assemble(bm)
     assembly = time.perf_counter() - t
@@ -491,11 +510,164 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
         t = time.perf_counter()
         write_model(names(bm, mm), write_model_to)
         written = time.perf_counter() - t
-    res = solve_matrix(mm, opts, duals=opts.duals)
+    free = _strengthening_rows(bm, mm)
+    how, basis = "", None
+    if opts.start is not None and mm.integer.any():
+        res, how, basis = _warm_solve(bm, mm, opts, free)
+    else:
+        res = solve_matrix(mm, opts, duals=opts.duals, free_rows=free)
     res.times["handoff"] = res.times.get("handoff", 0.0) + assembly
     if written is not None:
         res.times["write_model"] = written
-    return outcome(bm, mm, res)
+    out = outcome(bm, mm, res)
+    if opts.start is not None:
+        out.warm = how or "LP"
+        out.start = warm_start_of(bm, mm, out.values, *(basis or (None, None)))
+    return out
+
+
+# ------------------------------------------------------------------ warm starts
+
+
+def _keys(index: pd.DataFrame, keys: list[str]) -> list:
+    cols = [index[k].tolist() for k in keys]
+    return cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
+
+
+def _by_keys(families: dict, arrays: dict[str, np.ndarray]) -> dict[str, dict]:
+    """family → {key: value} from arrays in each family's index order."""
+    return {name: dict(zip(_keys(fam.index, fam.keys), np.asarray(arrays[name]).tolist(),
+                           strict=True))
+            for name, fam in families.items() if name in arrays and len(fam)}
+
+
+def _from_keys(families: dict, given: dict[str, dict], default: float) -> np.ndarray:
+    """The values ``given`` by key, family after family, ``default`` where missing."""
+    out = []
+    for name, fam in families.items():
+        d = given.get(name, {})
+        out.append(np.array([d.get(k, default) for k in _keys(fam.index, fam.keys)],
+                            dtype=float) if d else np.full(len(fam), float(default)))
+    return concat(out, float)
+
+
+def warm_start_of(bm: BuiltModel, mm: MatrixModel, values: dict[str, np.ndarray],
+                  col_status: np.ndarray | None = None,
+                  row_status: np.ndarray | None = None) -> WarmStart:
+    """The :class:`WarmStart` a neighbouring run takes from this one's solution and the
+    basis of its LP relaxation (statuses per column and row of ``mm``)."""
+    ws = WarmStart(values=_by_keys(bm.vars, values))
+    if col_status is not None and row_status is not None:
+        ws.col_status = _by_keys(bm.vars, mm.family_values(col_status, bm))
+        ws.row_status = _by_keys(bm.cons, mm.family_rows(row_status, bm))
+    return ws
+
+
+def start_columns(mm: MatrixModel, bm: BuiltModel, values: dict[str, dict]) -> np.ndarray:
+    """A value per column from ``values`` (by key; 0 where missing), integer columns
+    rounded, every value within its column's bounds."""
+    x = _from_keys(bm.vars, values, 0.0)
+    x = np.where(mm.integer, np.round(x), x)
+    return np.clip(x, mm.col_lower, mm.col_upper)
+
+
+def _set_basis(h, mm: MatrixModel, bm: BuiltModel, ws: WarmStart) -> bool:
+    """Hand HiGHS the basis of ``ws`` matched by keys (missing columns non-basic at their
+    lower bound, missing rows basic); False when it cannot be a basis of this model."""
+    import highspy
+
+    if not ws.col_status or not ws.row_status:
+        return False
+    cols = _from_keys(bm.vars, ws.col_status, 0).astype(np.int64)
+    rows = _from_keys(bm.cons, ws.row_status, 1).astype(np.int64)
+    basic = int(highspy.HighsBasisStatus.kBasic)
+    if int((cols == basic).sum() + (rows == basic).sum()) != mm.num_row:
+        return False
+    basis = highspy.HighsBasis()
+    status = [highspy.HighsBasisStatus(v) for v in range(5)]
+    basis.col_status = [status[v] for v in cols.tolist()]
+    basis.row_status = [status[v] for v in rows.tolist()]
+    basis.valid = True
+    return h.setBasis(basis) == highspy.HighsStatus.kOk
+
+
+def fixed_lp_duals(mm: MatrixModel, x: np.ndarray, opts: SolveOptions,
+                   free: np.ndarray | None = None) -> np.ndarray | None:
+    """Row duals of the LP with the integer columns fixed at round(x), solved afresh (the
+    strengthening rows ``free`` left out); None when HiGHS gives none."""
+    idx = np.flatnonzero(mm.integer)
+    fixed = mm.with_fixed(idx, np.round(x[idx]))
+    if free is not None and len(free):
+        lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
+        lo[free], hi[free] = -np.inf, np.inf
+        fixed = replace(fixed, row_lower=lo, row_upper=hi)
+    res = solve_matrix(fixed, replace(opts, time_limit=None, start=None), duals=True)
+    return res.row_dual
+
+
+def _misjudged(mm: MatrixModel, res: MatrixSolution) -> bool:
+    """Whether a warm-started solve returned a plan that its objective does not match or
+    that breaks a row (HiGHS 1.16 can misjudge a MIP start in its presolved space): such
+    a result is solved again without the start."""
+    plan = float(mm.col_cost @ res.x) + mm.offset
+    if abs(plan - res.objective) > 1e-6 * max(1.0, abs(plan)):
+        return True
+    ax = np.asarray(mm.a.dot(np.asarray(res.x, dtype=float))).ravel()
+    scale = 1e-5 * np.maximum(1.0, np.abs(ax))
+    return bool(((ax < mm.row_lower - scale) | (ax > mm.row_upper + scale)).any())
+
+
+def _warm_solve(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.ndarray
+                ) -> tuple[MatrixSolution, str, tuple[np.ndarray, np.ndarray] | None]:
+    """Solve from ``opts.start``.
+
+    First the LP relaxation, from the start's basis: when its optimum is integral it is
+    the MIP optimum (no integer plan can beat the relaxation) — the usual case in a sweep
+    of prices, where the old basis often stays optimal; the integer columns are then
+    fixed at their rounded values and the LP solved once more (the plan exactly).
+    Otherwise the MIP afresh, with the start's values as MIP start (HiGHS ignores an
+    infeasible one).  Returns the solution, how the start was used and the relaxation's
+    basis (for the next run's start)."""
+    ws = opts.start
+    t = time.perf_counter()
+    h = to_highs(mm, opts)
+    based = _set_basis(h, mm, bm, ws)
+    h.setOptionValue("solve_relaxation", True)
+    handoff = time.perf_counter() - t
+    t = time.perf_counter()
+    run_interruptible(h.run, h.cancelSolve)
+    basis = None
+    if _termination(h) == "optimal":
+        b = h.getBasis()
+        if b.valid:
+            basis = (np.array([int(s) for s in b.col_status], dtype=np.int64),
+                     np.array([int(s) for s in b.row_status], dtype=np.int64))
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        xi = x[mm.integer]
+        if np.all(np.abs(xi - np.round(xi)) <= 1e-6):
+            idx = np.flatnonzero(mm.integer).astype(np.int32)
+            h.changeColsBounds(len(idx), idx, np.round(xi), np.round(xi))
+            run_interruptible(h.run, h.cancelSolve)
+            if _termination(h) == "optimal":
+                solve_time = time.perf_counter() - t
+                x = np.asarray(h.getSolution().col_value, dtype=float)
+                obj = float(h.getInfo().objective_function_value)
+                res = MatrixSolution("optimal", "optimal", obj, obj, 0.0, x,
+                                     times={"handoff": handoff, "solve": solve_time})
+                if opts.duals:  # the LP with the integer columns fixed, solved afresh
+                    t = time.perf_counter()
+                    res.row_dual = fixed_lp_duals(mm, x, opts, free)
+                    res.times["duals"] = time.perf_counter() - t
+                how = "LP relaxation integral" + (", from the basis" if based else "")
+                return res, how, basis
+    start = start_columns(mm, bm, ws.values) if ws.values else None
+    res = solve_matrix(mm, opts, duals=opts.duals, start=start, free_rows=free)
+    how = "MIP start" if start is not None else "cold"
+    if start is not None and res.status == "optimal" and _misjudged(mm, res):
+        log.warning("the MIP start gave an inconsistent result; solving again without it")
+        res = solve_matrix(mm, opts, duals=opts.duals, free_rows=free)
+        how = "MIP start rejected"
+    return res, how, basis
 
 
 def integer_columns(bm: BuiltModel, family: str) -> np.ndarray:

@@ -40,6 +40,24 @@ class SolveOptions:
     # SHA-256; applied to the structure before the solve (optmodel.pipeline.run_structure),
     # recorded in the Run sheet; the text travels with the options to batch workers
     extra: ExtraFile | None = None
+    # warm start (optmodel.solver.highs.solve_direct): a neighbouring run's solution by
+    # variable and constraint keys, e.g. the previous run of a batch; an empty WarmStart()
+    # asks for one in SolveOutcome.start without giving any
+    start: WarmStart | None = None
+
+
+@dataclass
+class WarmStart:
+    """A solution by keys, to start a neighbouring model from (matched by the variable and
+    constraint keys, never by position; keys the model lacks are skipped).
+
+    ``values``: family → {variable key: value} (the MIP start); ``col_status`` and
+    ``row_status``: family → {key: HiGHS basis status} of the LP relaxation's optimal
+    basis, from which the next LP relaxation is re-solved."""
+
+    values: dict[str, dict[Any, float]] = field(default_factory=dict)
+    col_status: dict[str, dict[Any, int]] = field(default_factory=dict)
+    row_status: dict[str, dict[Any, int]] = field(default_factory=dict)
 
 
 def highs_options(opts: SolveOptions) -> dict[str, Any]:
@@ -79,6 +97,8 @@ class SolveOutcome:
     duals: dict[str, np.ndarray] = field(default_factory=dict)
     times: dict[str, float] = field(default_factory=dict)
     solver_version: str = ""
+    start: WarmStart | None = None  # for a neighbouring run (when SolveOptions.start was set)
+    warm: str = ""  # how a warm start was used: "LP relaxation integral", "MIP start", …
 
 
 def highs_version() -> str:

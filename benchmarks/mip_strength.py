@@ -1,0 +1,131 @@
+"""MIP strength benchmark: LP-relaxation gap and HiGHS time per scenario, and warm starts.
+
+    python benchmarks/mip_strength.py [--input inputs/base_case.xlsx] [--scenarios a,b]
+                                      [--sweep-points 20] [--no-scenarios] [--no-sweep]
+
+A. For every scenario of the input (base and each named one), with the plain
+   formulation (``build_model(strengthen=False)``, "before") and the strengthened
+   one ("after"): the MIP optimum at mip_gap 0, the LP-relaxation gap
+   (LP relaxation − MIP optimum) / |MIP optimum|, and HiGHS's own time on 1 thread
+   (the model handed over in memory, as ``--write-model`` then ``readModel`` would,
+   timed around ``run()`` only), its branch-and-bound nodes and LP iterations
+   (these two do not depend on how busy the machine is).
+B. A 20-point sweep of the NdPr oxide export price (30,000 … 60,000 USD/t, as
+   benchmarks/sweep_benchmark.py), each point solved at the default gap (1e-4)
+   once cold and once with the previous point's plan as MIP start
+   (``SolveOptions.start``, the batch engine's warm start): total HiGHS time
+   and LP iterations of each.
+
+Numbers are printed as Markdown tables (docs/performance.md quotes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from optmodel.batch.sweep import sweep_runs  # noqa: E402
+from optmodel.input.scenarios import apply_overrides, scenario_names  # noqa: E402
+from optmodel.input.validate import validate_raw  # noqa: E402
+from optmodel.io.read import read_raw  # noqa: E402
+from optmodel.model.build import build_model  # noqa: E402
+from optmodel.model.data import build_model_data  # noqa: E402
+from optmodel.pipeline import load_tables  # noqa: E402
+from optmodel.solver.highs import assemble, solve_direct, to_highs  # noqa: E402
+from optmodel.solver.options import SolveOptions, WarmStart  # noqa: E402
+
+SWEEP_SET = "Markets|*|NdPr_oxide|sell|export|*:price_usd_per_t=30000:60000:{n}"
+
+
+def _highs_alone(bm) -> dict[str, float]:
+    """MIP at gap 0 and its LP relaxation, HiGHS on 1 thread, default options."""
+    mm = assemble(bm)
+    h = to_highs(mm, SolveOptions(mip_gap=0.0, threads=1))
+    t = time.perf_counter()
+    h.run()
+    secs = time.perf_counter() - t
+    info = h.getInfo()
+    mip = float(info.objective_function_value)
+    nodes, iters = int(info.mip_node_count), int(info.simplex_iteration_count)
+    h.clearSolver()
+    h.setOptionValue("solve_relaxation", True)
+    h.run()
+    lp = float(h.getInfo().objective_function_value)
+    return {"mip": mip, "lp": lp, "gap": (lp - mip) / max(1e-9, abs(mip)), "time": secs,
+            "nodes": nodes, "iters": iters}
+
+
+def scenarios_table(path: Path, names: list[str] | None) -> None:
+    base = load_tables(path)
+    names = names or list(scenario_names(base))
+    print("| scenario | MIP optimum (MUSD) | LP gap before | LP gap after | HiGHS s before | "
+          "HiGHS s after | nodes before → after | LP iterations before → after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in names:
+        data = build_model_data(load_tables(path, name))
+        before = _highs_alone(build_model(data, strengthen=False))
+        after = _highs_alone(build_model(data, strengthen=True))
+        if abs(before["mip"] - after["mip"]) > 1e-6 * max(1.0, abs(before["mip"])):
+            print(f"!! {name}: optima differ: {before['mip']} vs {after['mip']}")
+        print(f"| {name} | {after['mip'] / 1e6:,.3f} | {before['gap']:.2%} | "
+              f"{after['gap']:.2%} | {before['time']:.2f} | {after['time']:.2f} | "
+              f"{before['nodes']} → {after['nodes']} | {before['iters']} → {after['iters']} |",
+              flush=True)
+
+
+def sweep_table(path: Path, points: int) -> None:
+    _, runs = sweep_runs([SWEEP_SET.format(n=points)], None, None)
+    raw = {k: v for k, v in read_raw(path).items() if k.strip().lower() != "scenarios"}
+    models = []
+    for r in runs:
+        tables, issues = validate_raw(apply_overrides(raw, r.overrides, r.name))
+        assert not [i for i in issues if i.severity == "error"], r.name
+        models.append(build_model(build_model_data(tables)))
+    opts = SolveOptions(mip_gap=1e-4, threads=1, duals=False)
+    totals, npvs, hows = {}, {}, []
+    for mode in ("cold", "warm"):
+        secs, start, objs = 0.0, WarmStart(), []
+        for bm in models:
+            sol = solve_direct(bm, dataclasses.replace(
+                opts, start=start if mode == "warm" else None))
+            secs += sol.times["solve"]
+            objs.append(sol.objective_usd)
+            start = sol.start
+            if mode == "warm":
+                hows.append(sol.warm)
+        totals[mode], npvs[mode] = secs, np.array(objs)
+    worst = float(np.max(np.abs(npvs["warm"] - npvs["cold"]) / np.abs(npvs["cold"])))
+    print("| sweep | HiGHS time cold | HiGHS time warm | speed-up | NPV difference |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| {points}-point NdPr oxide export price | {totals['cold']:.2f} s | "
+          f"{totals['warm']:.2f} s | {totals['cold'] / totals['warm']:.1f}× | "
+          f"{worst:.1e} relative |")
+    counts = {h: hows.count(h) for h in dict.fromkeys(hows)}
+    print("warm runs: " + "; ".join(f"{n} × {h}" for h, n in counts.items()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--input", default=str(ROOT / "inputs" / "base_case.xlsx"))
+    ap.add_argument("--scenarios", default=None, help="comma-separated (default: all)")
+    ap.add_argument("--sweep-points", type=int, default=20)
+    ap.add_argument("--no-scenarios", action="store_true")
+    ap.add_argument("--no-sweep", action="store_true")
+    a = ap.parse_args()
+    path = Path(a.input)
+    if not a.no_scenarios:
+        scenarios_table(path, a.scenarios.split(",") if a.scenarios else None)
+    if not a.no_sweep:
+        sweep_table(path, a.sweep_points)
+
+
+if __name__ == "__main__":
+    main()
