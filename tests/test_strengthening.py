@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import random
 from pathlib import Path
@@ -38,7 +39,7 @@ from optmodel.model.bounds import activity_bounds, max_flow
 from optmodel.model.build import STRENGTHENING_FAMILIES, build_model
 from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables
-from optmodel.solver.highs import assemble, solve_direct, to_highs
+from optmodel.solver.highs import assemble, solve_direct, solve_matrix
 from optmodel.solver.options import SolveOptions
 
 EXACT = SolveOptions(mip_gap=0.0, duals=False)
@@ -81,10 +82,11 @@ def _assert_same_optimum(path: Path) -> int:
 
 
 def _lp_relaxation(bm) -> float:
-    h = to_highs(assemble(bm), EXACT)
-    h.setOptionValue("solve_relaxation", True)
-    h.run()
-    return float(h.getInfo().objective_function_value)
+    mm = assemble(bm)
+    lp = dataclasses.replace(mm, integer=np.zeros(mm.num_col, dtype=bool))
+    res = solve_matrix(lp, EXACT)
+    assert res.status == "optimal"
+    return res.objective
 
 
 # ----------------------------------------------------------------- hand-derived
