@@ -21,6 +21,17 @@ History (newest last):
   road, units are 80 000 t/yr) and sep_loparite at Solikamsk 2029–2040 (about 815 t/yr
   more carbonate than the existing plant takes, units are 2 600 t/yr).  Columns,
   integer columns and the NPV are unchanged (the cut never moves the optimum).
+- 2026-11-29, branch data (issue 14) with its demand side on (issue 13): the honest 2026
+  default case replaces the first data set (Glazov, 2024 magnet and Nb2O5 bases, the
+  2025-26 price deck with ex-China markets, Lovozero at its recent output, Tomtor in
+  40 kt stages with divisible cracking and separation, price-response markets, the
+  wind-generator chain). NPV 429 858 122.970973 USD (the optimum HiGHS also finds with
+  sub-MIP heuristics on). 15 352 columns (act 276, build 251, open 0, flow 8 141,
+  trade 885, unmet 0, dispose 1 359, seg 4 440: 555 price-response row-years × 8
+  segments), 4 125 rows (product_balance 2 859, process_capacity 276, build_limit 21,
+  deposit_reserve 2, deposit_annual 26, route_capacity 44, market_max 315,
+  min_domestic_processing 15, price_response_link 555, process_capacity_cut 12),
+  94 integer columns (Tomtor's cracking and separation became divisible).
 """
 
 from __future__ import annotations
@@ -36,10 +47,10 @@ from optmodel.pipeline import load_tables, solve_options, solve_tables
 BASE_CASE = Path(__file__).resolve().parents[1] / "inputs" / "base_case.xlsx"
 
 # pinned 2026-11-29 (see the history above; update both together)
-BASE_NPV_USD = 241_136_744.281731
-BASE_COLUMNS = 7_107
-BASE_ROWS = 2_941  # 2 896 + 45 process_capacity_cut rows (branch mip)
-BASE_INTEGER_COLUMNS = 163
+BASE_NPV_USD = 429_858_122.970973
+BASE_COLUMNS = 15_352
+BASE_ROWS = 4_125
+BASE_INTEGER_COLUMNS = 94
 
 
 @pytest.fixture(scope="module")

@@ -173,14 +173,14 @@ def test_solver_options_in_one_place() -> None:
     # HiGHS option; no time limit is HiGHS's infinity; an exact solve (gap 0) has no
     # absolute gap either.
     o = highs_options(SolveOptions(mip_gap=0.01, time_limit=5, threads=2, random_seed=7,
-                                   tee=True))
+                                   tee=True, sub_mip_heuristics=True))
     assert o == {"output_flag": True, "log_to_console": True, "threads": 2,
                  "random_seed": 7, "mip_rel_gap": 0.01, "mip_abs_gap": 1e-6,
                  "time_limit": 5.0}
     exact = highs_options(SolveOptions(mip_gap=0.0))
     assert exact["mip_abs_gap"] == 0.0 and exact["time_limit"] == float("inf")
-    quiet = highs_options(SolveOptions(sub_mip_heuristics=False))
-    assert not quiet["mip_heuristic_run_rins"] and not quiet["mip_heuristic_run_rens"]
+    # sub-MIP heuristics are off unless asked for (SolveOptions' default)
+    assert not exact["mip_heuristic_run_rins"] and not exact["mip_heuristic_run_rens"]
 
 
 def test_time_limit_without_solution_is_a_solver_error(tmp_path: Path) -> None:
