@@ -27,7 +27,7 @@ from optmodel.io.read import read_raw
 from optmodel.io.write import check_writable
 from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import ModelData, build_model_data
-from optmodel.model.extra import ExtraFile, apply_extra
+from optmodel.model.extra_file import ExtraFile
 from optmodel.results.inputs_sheet import inputs_table
 from optmodel.results.plan_checks import reexport_warnings
 from optmodel.results.tables import (
@@ -118,7 +118,12 @@ def run_structure(data: ModelData, opts: SolveOptions, bm: BuiltModel | None = N
     (:func:`~optmodel.model.extra.apply_extra`; a new structure, ``bm`` and the families
     it shares with other runs are not changed).  Every solve of a workbook's data —
     single, batch run, robust scenario — gets its structure here."""
-    return apply_extra(build_model(data) if bm is None else bm, data, opts.extra)
+    bm = build_model(data) if bm is None else bm
+    if opts.extra is None:  # no user file: no Pyomo is imported
+        return bm
+    from optmodel.model.extra import apply_extra
+
+    return apply_extra(bm, data, opts.extra)
 
 
 def solve_tables(tables: Tables, opts: SolveOptions, times: dict[str, float] | None = None,
@@ -266,7 +271,7 @@ def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOut
               command_line: str | None) -> pd.DataFrame:
     """Run sheet: everything needed to reproduce the run (with ``opts.extra``, the user's
     extra-constraints file: its name and SHA-256)."""
-    import pyomo.version
+    from importlib.metadata import version as package_version  # no Pyomo import
 
     rows: list[tuple[str, Any]] = [
         ("output_schema_version", OUTPUT_SCHEMA_VERSION),
@@ -277,7 +282,7 @@ def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOut
         *([("extra_file", opts.extra.name), ("extra_sha256", opts.extra.sha256)]
           if opts.extra is not None else []),
         ("solver", sol.solver_version),
-        ("pyomo_version", pyomo.version.version),
+        ("pyomo_version", package_version("pyomo")),
         ("python_version", platform.python_version()),
         ("termination_condition", sol.termination),
         ("status", sol.status),

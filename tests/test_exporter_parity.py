@@ -48,7 +48,7 @@ from workbooks import RELOG_S1, facility_location_sheets, relog_s1_sheets, write
 import optmodel
 from optmodel.model.build import build_model
 from optmodel.model.objective import objective_coefficients
-from optmodel.model.pyomo_export import to_pyomo
+from optmodel.model.pyomo_export import _PYOMO_DOMAIN, to_pyomo
 from optmodel.solver.options import SolveOptions
 from optmodel.solver.solve import solve
 
@@ -125,8 +125,8 @@ def tables_lp(bm) -> tuple[LP, dict[str, int], dict[str, int]]:
         f_int = np.zeros(len(fam), bool)
         if fam.domains is not None:
             for i, dom in enumerate(fam.domains):
-                if dom is not None:
-                    d_lo, d_hi, step = dom.get_interval()
+                if dom is not None:  # a label of DOMAINS, read as Pyomo's set would be
+                    d_lo, d_hi, step = _PYOMO_DOMAIN[dom].get_interval()
                     f_lo[i] = max(f_lo[i], -np.inf if d_lo is None else d_lo)
                     f_hi[i] = min(f_hi[i], np.inf if d_hi is None else d_hi)
                     f_int[i] = step == 1

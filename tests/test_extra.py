@@ -130,7 +130,7 @@ def extra_constraints(model, data):
     data = optmodel.load(tiny)
     bm = apply_extra(build_model(data), data, extra)
     assert list(bm.vars)[-1] == "z" and bm.vars["z"].meta["scalar"]
-    assert bm.vars["z"].domains[0] is pyo.Integers and bm.vars["z"].upper[0] == 3
+    assert bm.vars["z"].domains[0] == "integer" and bm.vars["z"].upper[0] == 3
     assert bm.vars["build"].upper[0] == 0 and bm.vars["build"].lower[0] == 0
     tables = optmodel.solve(data, extra=extra, mip_gap=0)
     tr = tables["Trade"]

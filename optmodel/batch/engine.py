@@ -59,7 +59,7 @@ from optmodel.input.tables import Tables
 from optmodel.input.validate import validate_raw
 from optmodel.io.read import RawSheet, read_raw
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
-from optmodel.model.extra import ExtraFile, load_function
+from optmodel.model.extra_file import ExtraFile, load_function
 from optmodel.solver.options import WarmStart
 
 log = logging.getLogger(__name__)

@@ -49,7 +49,7 @@ from optmodel.errors import EXIT_OK, InputError, Issue
 from optmodel.input.scenarios import Override, apply_overrides, matched_values, row_selectors
 from optmodel.io.read import RawSheet, read_raw
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
-from optmodel.model.extra import ExtraFile
+from optmodel.model.extra_file import ExtraFile
 
 log = logging.getLogger(__name__)
 

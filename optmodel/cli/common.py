@@ -135,6 +135,6 @@ def read_extra(path: Path | None):
     """The ``--extra`` file (name, text, SHA-256), or None; unreadable → InputError."""
     if path is None:
         return None
-    from optmodel.model.extra import ExtraFile
+    from optmodel.model.extra_file import ExtraFile
 
     return ExtraFile.read(path)

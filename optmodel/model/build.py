@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-import pyomo.core as pyo  # domain labels only (pyo.Binary, …): no components are made here
 
 from optmodel.input.targets import product_target_mask
 from optmodel.model.data import USD_PER_MUSD, ModelData
@@ -86,26 +85,23 @@ def _with_vid(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _domains(sets: list) -> np.ndarray:
-    """Pyomo domain sets as a 1-D object array (``np.array`` would unpack ``Binary``)."""
-    out = np.empty(len(sets), dtype=object)
-    for i, s in enumerate(sets):
-        out[i] = s
-    return out
+def _domains(labels: list[str]) -> np.ndarray:
+    """Domain labels (:data:`optmodel.model.linear.DOMAINS`) as a 1-D object array."""
+    return np.array(labels, dtype=object)
 
 
 def _add_variables(d: ModelData) -> dict[str, VarFamily]:
     v: dict[str, VarFamily] = {}
     v["act"] = var_family("act", _with_vid(d.act), ["node", "process", "year"])
     b = _with_vid(d.builds)
-    dom = _domains([pyo.NonNegativeReals if div else (pyo.Binary if mu == 1 else
-                                                      pyo.NonNegativeIntegers)
+    dom = _domains(["nonnegative_real" if div else ("binary" if mu == 1 else
+                                                     "nonnegative_integer")
                     for div, mu in zip(b["divisible"], b["max_units"], strict=True)])
     v["build"] = var_family("build", b, ["option", "year"],
                             upper=b["max_units"].to_numpy(dtype=float), domains=dom)
     o = _with_vid(d.opening)
     v["open"] = var_family("open", o, ["node"], upper=np.ones(len(o)),
-                           domains=_domains([pyo.Binary] * len(o)))
+                           domains=_domains(["binary"] * len(o)))
     v["flow"] = var_family("flow", _with_vid(d.flows),
                            ["origin", "destination", "mode", "product", "year"])
     tr = _with_vid(d.trade)

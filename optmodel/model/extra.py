@@ -19,11 +19,8 @@ removed, deactivated or rewritten built-in constraint, a new objective.
 
 from __future__ import annotations
 
-import hashlib
 import sys
-import traceback
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,9 +28,17 @@ import pandas as pd
 import pyomo.core as pyo
 from pyomo.repn import generate_standard_repn
 
-from optmodel.errors import InputError, InternalError, Issue
+from optmodel.errors import InputError, InternalError
 from optmodel.model.build import BuiltModel
 from optmodel.model.data import ModelData
+from optmodel.model.extra_file import (  # noqa: F401  (ExtraFile, load_function: re-exported)
+    FUNCTION,
+    ExtraFile,
+    _error,
+    _filename,
+    _line_in,
+    load_function,
+)
 from optmodel.model.linear import ConFamily, VarFamily
 from optmodel.model.pyomo_export import (
     SNAPSHOT_ATTR,
@@ -42,74 +47,6 @@ from optmodel.model.pyomo_export import (
     to_pyomo,
     var_state,
 )
-
-FUNCTION = "extra_constraints"
-
-
-@dataclass(frozen=True)
-class ExtraFile:
-    """A user's extra-constraints file: its name, text and SHA-256 (the text travels to batch
-    workers, so they need not see the file)."""
-
-    name: str  # the file name as the user gave it (messages, Run sheet)
-    source: str
-    sha256: str
-
-    @classmethod
-    def read(cls, path: Path | str) -> ExtraFile:
-        """Read ``path``; a missing or unreadable file is an InputError."""
-        path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise _error(path.name, "cannot read the extra-constraints file: "
-                                    f"{exc.strerror or exc}") from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise _error(path.name, "the extra-constraints file is not UTF-8 text") from None
-        return cls(path.name, text, hashlib.sha256(raw).hexdigest())
-
-    @classmethod
-    def from_text(cls, source: str, name: str = "extra.py") -> ExtraFile:
-        return cls(name, source, hashlib.sha256(source.encode("utf-8")).hexdigest())
-
-
-def _error(name: str, message: str, line: int | None = None) -> InputError:
-    where = f"line {line}: " if line is not None else ""
-    return InputError([Issue(name, None, None, None, where + message)])
-
-
-def _filename(extra: ExtraFile) -> str:
-    return f"<optmodel extra {extra.name}>"  # what tracebacks of the file's code show
-
-
-def _line_in(exc: BaseException, filename: str) -> int | None:
-    """The last line of the user's file in the traceback of ``exc``."""
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == filename:
-            line = frame.lineno
-    return line
-
-
-def load_function(extra: ExtraFile):
-    """The file's ``extra_constraints`` function (the file run once, as a module)."""
-    filename = _filename(extra)
-    try:
-        code = compile(extra.source, filename, "exec")
-    except SyntaxError as exc:
-        raise _error(extra.name, f"syntax error: {exc.msg}", exc.lineno) from None
-    namespace: dict[str, Any] = {"__name__": "optmodel_extra", "__file__": extra.name}
-    try:
-        exec(code, namespace)  # noqa: S102 - the user's own model code, run as asked
-    except Exception as exc:
-        raise _error(extra.name, f"{type(exc).__name__}: {exc}",
-                     _line_in(exc, filename)) from None
-    fn = namespace.get(FUNCTION)
-    if not callable(fn):
-        raise _error(extra.name, f"the file defines no function {FUNCTION}(model, data)")
-    return fn
 
 
 class _LineRecorder(pyo.ConcreteModel):
@@ -261,11 +198,8 @@ def _builtin_vars(fam: VarFamily, snap: Snapshot, origin: str) -> VarFamily:
 
 
 def _domains(integer: np.ndarray) -> np.ndarray:
-    """Integers or Reals per variable (the bounds carry the rest, e.g. of a Binary)."""
-    out = np.empty(len(integer), dtype=object)
-    for k, i in enumerate(integer):  # not out[:] = [...]: numpy would unpack the sets
-        out[k] = pyo.Integers if i else pyo.Reals
-    return out
+    """"integer" or "real" per variable (the bounds carry the rest, e.g. of a Binary)."""
+    return np.array(["integer" if i else "real" for i in integer], dtype=object)
 
 
 def _user_constraints(rows: list, column: dict, new_vars: dict[int, list], model,

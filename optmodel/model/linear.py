@@ -6,8 +6,7 @@ constraint), row bounds and a *term table*: one row per (constraint, variable
 family, variable id, coefficient).  These tables are the model: the HiGHS
 exporter (:mod:`optmodel.solver.highs`) and the Pyomo exporter
 (:mod:`optmodel.model.pyomo_export`) both read them.  Nothing here makes a
-solver or Pyomo object; Pyomo's domain sets (``pyo.Binary``, …) only label
-a variable's domain.
+solver or Pyomo object: a variable's domain is a plain label of :data:`DOMAINS`.
 """
 
 from __future__ import annotations
@@ -18,6 +17,16 @@ import numpy as np
 import pandas as pd
 
 from optmodel.errors import InternalError
+
+# A variable's domain: (lower, upper, integer).  The exporters translate the labels (HiGHS
+# bounds and integrality; Pyomo's sets), so building the tables needs no Pyomo.
+DOMAINS: dict[str, tuple[float, float, bool]] = {
+    "nonnegative_real": (0.0, np.inf, False),
+    "real": (-np.inf, np.inf, False),
+    "binary": (0.0, 1.0, True),
+    "nonnegative_integer": (0.0, np.inf, True),
+    "integer": (-np.inf, np.inf, True),
+}
 
 
 @dataclass
@@ -35,7 +44,7 @@ class VarFamily:
     component: object | None = None  # the Pyomo Var (exported copies only)
     objs: np.ndarray | None = None  # VarData aligned with ``index`` rows (exported copies)
     upper: np.ndarray | None = None  # upper bounds (NaN/inf = none)
-    domains: np.ndarray | None = None  # Pyomo domain sets (None = non-negative reals)
+    domains: np.ndarray | None = None  # labels of DOMAINS (None = non-negative reals)
     lower: np.ndarray | None = None  # lower bounds (None = 0; NaN/−inf = none)
     meta: dict = field(default_factory=dict)  # e.g. {"extra": file} for a user's family
 

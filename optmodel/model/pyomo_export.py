@@ -107,6 +107,12 @@ def _component_name(name: str) -> str:
     return name.replace(".", "_")  # a user's family from a sub-block, e.g. "blk.cap"
 
 
+# the tables' domain labels (optmodel.model.linear.DOMAINS) as Pyomo sets
+_PYOMO_DOMAIN = {"nonnegative_real": pyo.NonNegativeReals, "real": pyo.Reals,
+                 "binary": pyo.Binary, "nonnegative_integer": pyo.NonNegativeIntegers,
+                 "integer": pyo.Integers}
+
+
 def pyomo_var(block: pyo.Block, fam: VarFamily) -> VarFamily:
     """Add ``fam`` to ``block`` as one Var; return the family with its component."""
     within = pyo.Reals if fam.lower is not None else pyo.NonNegativeReals
@@ -120,7 +126,7 @@ def pyomo_var(block: pyo.Block, fam: VarFamily) -> VarFamily:
     if fam.domains is not None:
         for v, dom in zip(objs, fam.domains, strict=True):
             if dom is not None:
-                v.domain = dom
+                v.domain = _PYOMO_DOMAIN[dom]
     if fam.lower is not None:
         for v, lb in zip(objs, np.asarray(fam.lower, dtype=float), strict=True):
             if lb == lb and lb != -np.inf:  # not NaN

@@ -36,6 +36,7 @@ import pandas as pd
 
 from optmodel.errors import InfeasibleError, SolverError
 from optmodel.model.build import STRENGTHENING_FAMILIES, BuiltModel
+from optmodel.model.linear import DOMAINS
 from optmodel.model.objective import objective_coefficients
 from optmodel.solver.options import (
     SolveOptions,
@@ -195,18 +196,6 @@ class MatrixModel:
         return replace(self, col_lower=lo, col_upper=hi, integer=integer)
 
 
-def _domain_info(domain) -> tuple[float, float, bool]:
-    """(lower, upper, integer) of a Pyomo domain set; None is the non-negative reals."""
-    if domain is None:
-        return 0.0, np.inf, False
-    if not hasattr(domain, "get_interval"):  # a list of allowed values, e.g. [0, 1]
-        vals = [float(v) for v in np.ravel(domain)]
-        return min(vals), max(vals), all(v.is_integer() for v in vals)
-    lo, hi, step = domain.get_interval()
-    return (-np.inf if lo is None else float(lo), np.inf if hi is None else float(hi),
-            step == 1)
-
-
 def column_bounds(fam) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lower bound, upper bound and integrality of each variable of a family."""
     n = len(fam)
@@ -221,9 +210,7 @@ def column_bounds(fam) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         upper = np.where(np.isnan(ub), np.inf, ub)
     domains = getattr(fam, "domains", None)
     if domains is not None and n:
-        cache: dict[int, tuple[float, float, bool]] = {}
-        info = [cache[id(d)] if id(d) in cache else cache.setdefault(id(d), _domain_info(d))
-                for d in domains]
+        info = [DOMAINS["nonnegative_real" if d is None else d] for d in domains]
         lo_d, hi_d, int_d = (np.array(x) for x in zip(*info, strict=True))
         lower = np.maximum(lower, lo_d.astype(float))
         upper = np.minimum(upper, hi_d.astype(float))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # the type only: the solver never reads the file
-    from optmodel.model.extra import ExtraFile
+    from optmodel.model.extra_file import ExtraFile
 
 log = logging.getLogger(__name__)
 

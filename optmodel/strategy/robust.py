@@ -55,7 +55,7 @@ from optmodel.input.tables import Tables
 from optmodel.io.write import SheetSpec, check_writable, write_workbook
 from optmodel.model.build import BuiltModel, build_model
 from optmodel.model.data import USD_PER_MUSD, ModelData, build_model_data
-from optmodel.model.extra import ExtraFile
+from optmodel.model.extra_file import ExtraFile
 from optmodel.model.pyomo_export import export
 from optmodel.pipeline import load_tables, run_structure, run_table, solve_options
 from optmodel.results.tables import NUMBER_FORMATS, extract_tables, summary_table
