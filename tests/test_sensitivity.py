@@ -9,7 +9,6 @@ C* = 1.2 MUSD for p = 12,000.
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 
@@ -291,10 +290,17 @@ def test_cli_writes_workbook_and_offline_page(one_option, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_workers_find_the_same_flips(one_option, tmp_path):
-    sets = [f"{PRICE}=6000:15000", f"{CAPEX}=0.5:1.5"]
-    kw = dict(points=3, tol=0.05)
+def test_two_workers_and_a_scheduler_find_the_same_flips(one_option, tmp_path, monkeypatch):
+    from dask.distributed import LocalCluster
+
+    sets, kw = [f"{PRICE}=6000:15000"], dict(points=3, tol=0.05)
     one = run_sensitivity(one_option, sets, output=tmp_path / "a.xlsx", workers=1, **kw)
     two = run_sensitivity(one_option, sets, output=tmp_path / "b.xlsx", workers=2, **kw)
     pd.testing.assert_frame_equal(one.flips, two.flips)
-    assert not math.isnan(two.tornado["swing_musd"].iloc[0])
+    monkeypatch.setenv("OPTMODEL_WORKER_START", "spawn")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster:
+        far = run_sensitivity(one_option, sets, output=tmp_path / "c.xlsx",
+                              scheduler=cluster.scheduler_address, **kw)
+    pd.testing.assert_frame_equal(one.flips, far.flips)
+    assert len(one.flips) == 1 and far.meta["scheduler"] == cluster.scheduler_address

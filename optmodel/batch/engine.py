@@ -474,7 +474,9 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
 
     from dask.distributed import as_completed
 
-    job_f = client.scatter(job, broadcast=True)
+    # a key of its own (hash=False): a session's next round must not share the key of the
+    # previous round's copy, which Dask may still be releasing ("lost dependencies")
+    job_f = client.scatter(job, broadcast=True, hash=False)
     # one task per run: a worker keeps its input, validated sheets and models between
     # tasks, so this costs Dask's few milliseconds per task; the workers stay evenly busy
     # to the end, and every finished run is recorded as soon as it is done (Ctrl-C)
