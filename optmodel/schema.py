@@ -36,7 +36,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 @dataclass(frozen=True)
 class Column:
-    """One input column: its type, unit, default and meaning."""
+    """One input (or results) column: its type, unit, default and meaning."""
 
     name: str
     kind: str
@@ -48,6 +48,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     ref: str | None = None
+    number_format: str | None = None  # results columns: the cell format written
 
     def expected(self) -> str:
         """Plain-language description of an acceptable value."""
@@ -400,6 +401,97 @@ SHEETS: dict[str, Sheet] = {
 
 SHEET_ORDER = tuple(SHEETS)
 IGNORED_SHEETS = ("README",)
+
+
+# ------------------------------------------------------- results workbook (MODEL.md §4)
+# Every sheet of the results workbook with its columns, declared like the input columns:
+# the single source for writing (column order, number formats: optmodel.results.tables)
+# and reading results back (types: optmodel.io.results_read).  Kinds: text, number,
+# integer, year; "mixed" columns hold text and numbers (Summary and Run values).
+
+_MONEY, _TONNES, _PRICE = "#,##0.000", "#,##0.0", "#,##0.00"
+
+
+def _t(name: str, description: str = "") -> Column:
+    return Column(name, "text", description=description)
+
+
+def _n(name: str, unit: str, fmt: str | None, description: str = "") -> Column:
+    return Column(name, "number", unit=unit, number_format=fmt, description=description)
+
+
+def _y(name: str = "year", description: str = "") -> Column:
+    return Column(name, "year", description=description)
+
+
+def _i(name: str, description: str = "") -> Column:
+    return Column(name, "integer", description=description)
+
+
+@dataclass(frozen=True)
+class OutputSheet:
+    """One sheet of the results workbook: its columns and what a row is."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    optional: bool = False  # absent from workbooks of older versions: never made up
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+OUTPUT_SHEETS: dict[str, OutputSheet] = {s.name: s for s in (
+    OutputSheet("Summary", "One line per result (see the meaning column).", (
+        _t("metric"), Column("value", "mixed", number_format="#,##0.######"), _t("unit"),
+        _t("meaning"))),
+    OutputSheet("Builds", "Units built, by option and start year.", (
+        _t("option"), _t("node"), _t("process"), _y(description="start year"),
+        _n("units", "units", "0.###"), _n("capacity_added", "activity/yr", _TONNES),
+        _y("online_year"), _n("capex_musd", "MUSD", _MONEY),
+        _n("fixed_om_musd", "MUSD", _MONEY))),
+    OutputSheet("Activity", "Each process's activity by node and year.", (
+        _t("node"), _t("process"), _y(), _n("activity", "activity", _TONNES),
+        _n("capacity", "activity/yr", _TONNES), _n("utilisation", "fraction", "0.0%"),
+        _n("opex_musd", "MUSD", _MONEY), _n("subsidy_musd", "MUSD", _MONEY))),
+    OutputSheet("Flows", "Tonnes on each route by product and year.", (
+        _t("origin"), _t("destination"), _t("mode"), _t("product"), _y(),
+        _n("tonnes", "t", _TONNES), _n("cost_musd", "MUSD", _MONEY))),
+    OutputSheet("Trade", "Tonnes sold and bought on each market row and year.", (
+        _t("market"), _t("node"), _t("product"), _t("direction"), _t("scope"), _y(),
+        _n("tonnes", "t", _TONNES), _n("price_usd_per_t", "USD/t", _PRICE),
+        _n("realised_price_usd_per_t", "USD/t", _PRICE),
+        _n("market_price_usd_per_t", "USD/t", _PRICE), _n("value_musd", "MUSD", _MONEY),
+        _n("duty_musd", "MUSD", _MONEY), _n("support_musd", "MUSD", _MONEY),
+        _n("unmet_t", "t", _TONNES))),
+    OutputSheet("Disposal", "Tonnes disposed of by node, product and year.", (
+        _t("node"), _t("product"), _y(), _n("tonnes", "t", _TONNES),
+        _n("cost_musd", "MUSD", _MONEY))),
+    OutputSheet("Extraction", "Mining by deposit and year, with the reserve left.", (
+        _t("deposit"), _t("node"), _t("product"), _y(), _n("tonnes", "t", _TONNES),
+        _n("tax_musd", "MUSD", _MONEY), _n("reserve_left_t", "t", _TONNES))),
+    OutputSheet("Depth", "REO tonnes sold at home and exported, by stage and year.", (
+        _y(), _i("stage"), _n("reo_t_sold_domestic", "t REO", _TONNES),
+        _n("reo_t_exported", "t REO", _TONNES))),
+    OutputSheet("Prices", "Shadow price of each product at each node and year.", (
+        _t("node"), _t("product"), _y(),
+        _n("shadow_price_usd_per_t", "USD/t of that year", _PRICE))),
+    OutputSheet("Binding", "Constraints at their limit, with their duals.", (
+        _t("constraint"), _t("index"), _n("slack", "", None), _n("dual", "", None),
+        _t("dual_unit"))),
+    OutputSheet("Warnings", "Input and plan warnings.", (
+        _t("sheet"), _i("row"), _t("message"))),
+    OutputSheet("Inputs", "The input the run used, one line per non-blank cell.", (
+        _t("sheet"), _t("key"), _t("column"), Column("value", "mixed")), optional=True),
+    OutputSheet("Run", "Everything needed to reproduce the run.", (
+        _t("key"), Column("value", "mixed"))),
+    OutputSheet("Nodes", "The input's nodes (for maps).", (
+        _t("node"), _t("kind"), _t("region"), _t("country"), _n("lat", "degrees", None),
+        _n("lon", "degrees", None))),
+    OutputSheet("Products", "The input's products.", (
+        _t("product"), _i("stage"), _n("reo_content", "t REO/t", None))),
+)}
 
 # ---------------------------------------------------------------- results: Summary meanings
 # One sentence per Summary line (the results workbook's `meaning` column, docs/model.md §12, and

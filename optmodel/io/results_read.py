@@ -22,92 +22,16 @@ from typing import Any
 import pandas as pd
 
 from optmodel import OUTPUT_SCHEMA_VERSION
+from optmodel import schema as S
 from optmodel.errors import InputError
 
 log = logging.getLogger(__name__)
 
-# Columns of every §4 sheet, plus the two sheets copied from the input.
+# Columns of every §4 sheet and their kinds, from the one declaration (schema.OUTPUT_SHEETS).
 RESULT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "Summary": ("metric", "value", "unit"),
-    "Builds": (
-        "option",
-        "node",
-        "process",
-        "year",
-        "units",
-        "capacity_added",
-        "online_year",
-        "capex_musd",
-        "fixed_om_musd",
-    ),
-    "Activity": (
-        "node",
-        "process",
-        "year",
-        "activity",
-        "capacity",
-        "utilisation",
-        "opex_musd",
-        "subsidy_musd",
-    ),
-    "Flows": ("origin", "destination", "mode", "product", "year", "tonnes", "cost_musd"),
-    "Trade": (
-        "market",
-        "node",
-        "product",
-        "direction",
-        "scope",
-        "year",
-        "tonnes",
-        "price_usd_per_t",
-        "realised_price_usd_per_t",
-        "market_price_usd_per_t",
-        "value_musd",
-        "duty_musd",
-        "support_musd",
-        "unmet_t",
-    ),
-    "Disposal": ("node", "product", "year", "tonnes", "cost_musd"),
-    "Extraction": ("deposit", "node", "product", "year", "tonnes", "tax_musd", "reserve_left_t"),
-    "Depth": ("year", "stage", "reo_t_sold_domestic", "reo_t_exported"),
-    "Prices": ("node", "product", "year", "shadow_price_usd_per_t"),
-    "Binding": ("constraint", "index", "slack", "dual"),
-    "Warnings": ("sheet", "row", "message"),
-    "Run": ("key", "value"),
-    "Nodes": ("node", "kind", "region", "country", "lat", "lon"),
-    "Products": ("product", "stage", "reo_content"),
-}
-
-# Columns holding text (names, enumerations); every other §4 column is a number.
-TEXT_COLUMNS = frozenset(
-    {
-        "metric",
-        "unit",
-        "option",
-        "node",
-        "process",
-        "origin",
-        "destination",
-        "mode",
-        "product",
-        "market",
-        "direction",
-        "scope",
-        "deposit",
-        "constraint",
-        "index",
-        "sheet",
-        "message",
-        "key",
-        "kind",
-        "region",
-        "country",
-    }
-)
-# Columns holding whole numbers (years, stages); read as nullable integers.
-INTEGER_COLUMNS = frozenset({"year", "online_year", "stage", "row"})
-# Sheets whose columns are free-form (Summary.value and Run.value mix text and numbers).
-MIXED_SHEETS = frozenset({"Summary", "Run"})
+    name: sheet.column_names for name, sheet in S.OUTPUT_SHEETS.items()}
+_KINDS: dict[str, dict[str, str]] = {
+    name: {c.name: c.kind for c in sheet.columns} for name, sheet in S.OUTPUT_SHEETS.items()}
 
 # A results workbook decompressing to more than this is refused (zip-bomb guard).
 MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024
@@ -167,17 +91,14 @@ def _normalise(sheet: str, frame: pd.DataFrame) -> pd.DataFrame:
     for col in missing:
         frame[col] = pd.NA
     frame = frame.dropna(how="all").reset_index(drop=True)
-    if sheet in MIXED_SHEETS:
-        for col in ("metric", "unit", "key"):
-            if col in frame.columns:
-                frame[col] = frame[col].map(_text).astype(object)
-        return frame
+    kinds = _KINDS.get(sheet, {})
     for col in frame.columns:
-        if col in TEXT_COLUMNS:
+        kind = kinds.get(col)
+        if kind == "text":
             frame[col] = frame[col].map(_text).astype(object)
-        elif col in INTEGER_COLUMNS:
+        elif kind in ("integer", "year"):
             frame[col] = pd.to_numeric(frame[col], errors="coerce").round().astype("Int64")
-        elif col in expected:
+        elif kind == "number":
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     return frame
 
@@ -244,6 +165,8 @@ def read_results(path: Path) -> dict[str, pd.DataFrame]:
     for sheet, columns in RESULT_COLUMNS.items():
         frame = by_name.get(sheet)
         if frame is None:
+            if S.OUTPUT_SHEETS[sheet].optional:
+                continue  # a workbook of an older version: said so where it matters
             frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         tables[sheet] = _normalise(sheet, frame)
     for sheet, frame in by_name.items():

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optmodel import schema as S
 from optmodel.io.write import SheetSpec, write_workbook
 from optmodel.model.build import STRENGTHENING_FAMILIES, BuiltModel
 from optmodel.model.data import USD_PER_MUSD
@@ -19,22 +20,13 @@ from optmodel.model.objective import fiscal_net, objective_terms
 from optmodel.solver.options import SolveOutcome
 
 TOL = 1e-9
-RESULT_SHEETS = ("Summary", "Builds", "Activity", "Flows", "Trade", "Disposal", "Extraction",
-                 "Depth", "Prices", "Binding", "Warnings", "Inputs", "Run", "Nodes",
-                 "Products")
-
-_MONEY = "#,##0.000"
-_TONNES = "#,##0.0"
-NUMBER_FORMATS = {
-    "capex_musd": _MONEY, "fixed_om_musd": _MONEY, "opex_musd": _MONEY, "subsidy_musd": _MONEY,
-    "cost_musd": _MONEY, "value_musd": _MONEY, "duty_musd": _MONEY, "tax_musd": _MONEY,
-    "support_musd": _MONEY, "realised_price_usd_per_t": "#,##0.00",
-    "market_price_usd_per_t": "#,##0.00",
-    "tonnes": _TONNES, "activity": _TONNES, "capacity": _TONNES, "capacity_added": _TONNES,
-    "unmet_t": _TONNES, "reserve_left_t": _TONNES, "reo_t_sold_domestic": _TONNES,
-    "reo_t_exported": _TONNES, "utilisation": "0.0%", "price_usd_per_t": "#,##0.00",
-    "shadow_price_usd_per_t": "#,##0.00", "units": "0.###", "value": "#,##0.######",
-}
+# the results workbook's sheets and number formats, from the one declaration
+RESULT_SHEETS = tuple(S.OUTPUT_SHEETS)
+NUMBER_FORMATS: dict[str, str] = {}
+for _sheet in S.OUTPUT_SHEETS.values():
+    for _col in _sheet.columns:
+        if _col.number_format:
+            NUMBER_FORMATS.setdefault(_col.name, _col.number_format)
 
 
 def _clean(x: np.ndarray) -> np.ndarray:
