@@ -36,6 +36,7 @@ import pandas as pd
 
 from optmodel.errors import InfeasibleError, Issue, SolverError
 from optmodel.input.tables import ROW
+from optmodel.input.targets import normalise_target
 from optmodel.model.build import BuiltModel, without_strengthening
 from optmodel.model.data import USD_PER_MUSD, ModelData
 from optmodel.solver.highs import Csc, MatrixModel, assemble, concat, solve_matrix
@@ -238,9 +239,7 @@ def _policy_row(data: ModelData, instrument: str, target: str, year: Any) -> int
     df = _original_rows(data, "Policy")
     if not len(df):
         return None
-    norm = df["target"].map(lambda s: "" if s is None else "".join(str(s).split()).lower()
-                            if str(s).strip().lower().startswith("stage")
-                            else str(s).strip().lower())
+    norm = df["target"].map(lambda s: normalise_target(s) or "")  # the one normaliser
     sub = df[(df["instrument"] == instrument) & (norm == target)]
     if year is None or (isinstance(year, float) and np.isnan(year)) or year == "all":
         sub2 = sub[sub["year"].isna()]
