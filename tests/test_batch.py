@@ -58,6 +58,7 @@ def test_scenario_all_equals_editing_by_hand(tiny_workbook, tmp_path):
                                                                        rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_batch_runs_equal_fresh_solves_run_by_run(tiny_workbook, tmp_path):
     """Prices, rates, capacities, recipe and domain (binary ↔ integer) changes: each batch
     run (sharing validated sheets and plant data with the runs before it) gives the NPV of
@@ -93,6 +94,7 @@ def test_batch_runs_equal_fresh_solves_run_by_run(tiny_workbook, tmp_path):
         assert pv == pytest.approx(sol.objective_usd / 1e6, abs=1e-7)  # 9-decimal cells
 
 
+@pytest.mark.slow
 def test_sweep_writes_the_cli_files(tiny_workbook, tmp_path):
     sets = ["Markets|JapanOx|oxide|sell|export|:price_usd_per_t=5000:30000:3",
             "Settings|discount_rate:value=0:0.2:2"]
@@ -185,6 +187,7 @@ def test_dask_local_cluster_two_workers(tiny_min_t, tmp_path):
         f"sweep_{i:03d}.xlsx" for i in (2, 4, 6)]
 
 
+@pytest.mark.slow
 def test_existing_scheduler_gets_the_runs_and_results_come_back(tiny_min_t, tmp_path,
                                                                  monkeypatch):
     """--scheduler: a running cluster's workers (spawned, not forked) solve; this process
@@ -219,6 +222,7 @@ def test_worker_start_method_can_be_chosen(method, monkeypatch):
     assert worker_start_method() == "spawn"
 
 
+@pytest.mark.slow
 def test_cli_scenario_all_and_sweep(tiny_workbook, tmp_path):
     out = tmp_path / "res.xlsx"
     r = subprocess.run([sys.executable, str(ROOT / "run.py"), "solve", str(tiny_workbook),
@@ -327,6 +331,7 @@ def test_ctrl_c_in_a_terminal_stops_a_parallel_sweep_cleanly(tiny_workbook, tmp_
         os.killpg(proc.pid, 0)
 
 
+@pytest.mark.slow
 def test_price_sweep_shares_structure_and_equals_fresh_solves(tiny_workbook, tmp_path):
     """A sweep that changes only Markets re-uses the plant section and its families after
     the first run; every run's NPV and plan equal a solve of freshly validated tables."""
@@ -349,6 +354,7 @@ def test_price_sweep_shares_structure_and_equals_fresh_solves(tiny_workbook, tmp
     assert int(meta["structures_re_used"]) == 4 and int(meta["models_built"]) == 1
 
 
+@pytest.mark.slow
 def test_batch_page_draws_every_solved_run(tiny_min_t, tmp_path):
     """batch.html: one panel per KPI and parameter with a point per solved run (the
     values of the Runs sheet), failed runs listed, nothing fetched from the network."""
@@ -386,6 +392,7 @@ def test_batch_page_draws_every_solved_run(tiny_min_t, tmp_path):
     assert json.loads(bars.to_json())["data"][0]["orientation"] == "h"
 
 
+@pytest.mark.slow
 def test_forked_workers_give_the_in_process_results(tiny_min_t, tmp_path):
     """A fresh `run.py sweep --workers 2` process forks its workers (Linux) or spawns them;
     either way every run matches the same sweep solved in this process."""

@@ -329,6 +329,7 @@ def test_the_same_file_applied_twice_is_an_internal_error(tiny) -> None:
         apply_extra(once, data, extra)
 
 
+@pytest.mark.slow
 def test_sensitivity_runs_get_the_file(tmp_path) -> None:
     # Conditions: the one-option workbook of tests/test_sensitivity.py (building B earns
     # 100·p − 1e6 USD, so the plan flips at p* = 10,000 USD/t), the price swept over

@@ -91,6 +91,7 @@ def test_time_limit_gives_a_feasible_plan_quickly(hard_workbook: Path, tmp_path:
     assert s["status"] == "time_limit" and float(s["mip_gap"]) > 0
 
 
+@pytest.mark.slow
 def test_time_limit_cli_exit_0_and_says_so(hard_workbook: Path, tmp_path: Path) -> None:
     out = tmp_path / "cli.xlsx"
     t = time.perf_counter()
@@ -118,6 +119,7 @@ def test_no_incumbent_at_the_limit_is_exit_3(hard_workbook: Path, tmp_path: Path
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_solve_exits_130_and_writes_nothing(hard_workbook: Path,
                                                            tmp_path: Path) -> None:
     out_dir = tmp_path / "out"

@@ -55,6 +55,7 @@ def test_single_report_is_one_offline_file(batch, tmp_path):
     assert not list(tmp_path.glob("*.js"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("page", ["t_base.html", "t_batch.html"])
 def test_chromium_renders_batch_pages_with_shared_js(batch, page, tmp_path):

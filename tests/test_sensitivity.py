@@ -270,6 +270,7 @@ def test_default_parameters_every_price_and_capex_zero_skipped(tmp_path):
 # ------------------------------------------------------------------ command line
 
 
+@pytest.mark.slow
 def test_cli_writes_workbook_and_offline_page(one_option, tmp_path):
     out = tmp_path / "o" / "s.xlsx"
     out.parent.mkdir()
