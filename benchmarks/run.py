@@ -15,7 +15,8 @@ size (benchmarks/generate.py) it
 4. times the command line end to end, ``python run.py solve IN -o OUT
    --no-report``, from outside (wall clock, peak RSS of that process);
 5. solves the MPS with HiGHS alone (highspy: readModel + run, threads 1, the
-   same gap options) in a fresh process: read and solve times, peak RSS;
+   same gap options, sub-MIP heuristics off as optmodel sets them) in a fresh
+   process: read and solve times, peak RSS;
 6. for the mip family, solves the same MPS once more with the node_open_link
    coefficients replaced by a plain big-M of 1e6 (``--no-bigm`` skips it).
 
@@ -136,6 +137,9 @@ h.setOptionValue("random_seed", seed)
 h.setOptionValue("mip_rel_gap", gap)
 h.setOptionValue("mip_abs_gap", 1e-6 if gap > 0 else 0.0)
 h.setOptionValue("time_limit", limit)
+for opt in ("mip_heuristic_run_rins", "mip_heuristic_run_rens",
+            "mip_heuristic_run_root_reduced_cost"):  # off, as optmodel's SolveOptions has them
+    h.setOptionValue(opt, False)
 t1 = time.perf_counter()
 h.readModel(mps)
 t2 = time.perf_counter()
