@@ -44,7 +44,7 @@ import pandas as pd
 
 from optmodel import __version__
 from optmodel import schema as S
-from optmodel.batch.sweep import parse_set
+from optmodel.batch.sweep import parse_each, parse_set
 from optmodel.errors import EXIT_OK, InputError, Issue
 from optmodel.input.scenarios import Override, apply_overrides, matched_values, row_selectors
 from optmodel.io.read import RawSheet, read_raw
@@ -180,18 +180,12 @@ def parameters_for(raw: dict[str, RawSheet], sets: Sequence[str], rng: float
                                 "(exclusive), e.g. 0.3 for ±30 %")])
     if not sets:
         return default_parameters(raw, rng)
-    params, issues = [], []
-    for text in sets:
-        try:
-            params.append(parse_parameter(text))
-        except InputError as exc:
-            issues += exc.issues
-    if issues:
-        raise InputError(issues)
+    params = parse_each(sets, parse_parameter)
     keys = [(p.sheet, p.selector, p.column) for p in params]
     dup = sorted({p.label for p, k in zip(params, keys, strict=True) if keys.count(k) > 1})
     if dup:
         raise _error(", ".join(dup), "the same cells are given twice")
+    issues: list[Issue] = []
     for p in params:  # every selector must match a row (all problems reported together)
         try:
             apply_overrides(raw, [p.override(p.lo)], "--set")

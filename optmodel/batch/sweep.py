@@ -182,6 +182,19 @@ def sample_runs(params: list[SweepParam], samples: int, seed: int = 0) -> list[S
     return _named([tuple(float(x) for x in row) for row in draws], params)
 
 
+
+def parse_each(texts: list[str], parse) -> list:
+    """``parse`` of every text, all problems reported together (one InputError)."""
+    out, issues = [], []
+    for text in texts:
+        try:
+            out.append(parse(text))
+        except InputError as exc:
+            issues += exc.issues
+    if issues:
+        raise InputError(issues)
+    return out
+
 def sweep_runs(sets: list[str], samples: int | None = None,
                seed: int | None = None) -> tuple[list[SweepParam], list[SweepRun]]:
     """Parse every ``--set`` (all problems reported together) and make the runs."""
@@ -189,14 +202,7 @@ def sweep_runs(sets: list[str], samples: int | None = None,
         raise _error("", f"a sweep needs at least one --set {SYNTAX}")
     if seed is not None and samples is None:
         raise _error(f"--seed {seed}", "--seed needs --samples N")
-    params, issues = [], []
-    for text in sets:
-        try:
-            params.append(parse_set(text))
-        except InputError as exc:
-            issues += exc.issues
-    if issues:
-        raise InputError(issues)
+    params = parse_each(sets, parse_set)
     labels = [p.label for p in params]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:
