@@ -208,8 +208,6 @@ def process_capacity_cut(bm: BuiltModel) -> ConFamily | None:
     from optmodel.model.bounds import activity_bounds
 
     d = bm.data
-    a = bm.vars["act"].index[["node", "process", "year", "vid", "existing_capacity"]].copy()
-    a["U"] = activity_bounds(d)
     b = bm.vars["build"].index
     alive = d.alive[["option", "start", "year", "node", "process", "unit_capacity"]].merge(
         b[["option", "year", "vid", "divisible", "max_units"]].rename(
@@ -217,6 +215,10 @@ def process_capacity_cut(bm: BuiltModel) -> ConFamily | None:
     whole = alive[~alive["divisible"].astype(bool)][
         ["option", "node", "process", "year", "unit_capacity", "max_units"]].drop_duplicates(
         ["option", "year"])
+    if not len(whole):  # no whole-unit option: nothing to round, no bounds to compute
+        return None
+    a = bm.vars["act"].index[["node", "process", "year", "vid", "existing_capacity"]].copy()
+    a["U"] = activity_bounds(d)
     cand = whole.merge(a[["node", "process", "year", "vid", "existing_capacity", "U"]],
                        on=["node", "process", "year"])
     c = cand["unit_capacity"].to_numpy(dtype=float)
