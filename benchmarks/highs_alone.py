@@ -5,8 +5,9 @@
     python benchmarks/highs_alone.py DIR/*.mps [--mip-gap 1e-4] [--repeats 3]
 
 For each file: highspy ``readModel`` then ``run`` on 1 thread, random_seed 0, the
-given relative MIP gap and HiGHS's sub-MIP heuristics (RINS, RENS, root reduced
-cost) off, as optmodel sets them by default (``SolveOptions.sub_mip_heuristics``).
+given relative MIP gap, HiGHS's root restart off and its sub-MIP heuristics (RINS,
+RENS, root reduced cost) off, as optmodel sets them by default
+(``SolveOptions.mip_restart`` and ``sub_mip_heuristics``).
 Prints the median over ``--repeats`` of the process CPU seconds and wall seconds
 of ``run`` (HiGHS on 1 thread, so CPU time is what a quiet machine's wall time
 would be), the nodes and LP iterations (these do not depend on the load), the
@@ -35,6 +36,7 @@ def _highs(path: Path, gap: float, relax: bool = False) -> highspy.Highs:
     for opt in ("mip_heuristic_run_rins", "mip_heuristic_run_rens",
                 "mip_heuristic_run_root_reduced_cost"):
         h.setOptionValue(opt, False)
+    h.setOptionValue("mip_allow_restart", False)  # off, as optmodel sets it
     if relax:
         h.setOptionValue("solve_relaxation", True)
     h.readModel(str(path))

@@ -140,6 +140,7 @@ h.setOptionValue("time_limit", limit)
 for opt in ("mip_heuristic_run_rins", "mip_heuristic_run_rens",
             "mip_heuristic_run_root_reduced_cost"):  # off, as optmodel's SolveOptions has them
     h.setOptionValue(opt, False)
+h.setOptionValue("mip_allow_restart", False)  # off, as optmodel sets it
 t1 = time.perf_counter()
 h.readModel(mps)
 t2 = time.perf_counter()

@@ -173,7 +173,7 @@ def test_solver_options_in_one_place() -> None:
     # HiGHS option; no time limit is HiGHS's infinity; an exact solve (gap 0) has no
     # absolute gap either.
     o = highs_options(SolveOptions(mip_gap=0.01, time_limit=5, threads=2, random_seed=7,
-                                   tee=True, sub_mip_heuristics=True))
+                                   tee=True, sub_mip_heuristics=True, mip_restart=True))
     assert o == {"output_flag": True, "log_to_console": True, "threads": 2,
                  "random_seed": 7, "mip_rel_gap": 0.01, "mip_abs_gap": 1e-6,
                  "time_limit": 5.0}
@@ -181,6 +181,8 @@ def test_solver_options_in_one_place() -> None:
     assert exact["mip_abs_gap"] == 0.0 and exact["time_limit"] == float("inf")
     # sub-MIP heuristics are off unless asked for (SolveOptions' default)
     assert not exact["mip_heuristic_run_rins"] and not exact["mip_heuristic_run_rens"]
+    # and so is the root restart
+    assert exact["mip_allow_restart"] is False
 
 
 def test_time_limit_without_solution_is_a_solver_error(tmp_path: Path) -> None:
