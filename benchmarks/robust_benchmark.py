@@ -53,6 +53,7 @@ def perturbations(n: int, seed: int):
 
 def _run(n: int, path: str, time_limit: float, mip_gap: float, seed: int, engine: str,
          q) -> None:
+    sys.path.insert(0, str(ROOT))  # a spawned process: the checkout, installed or not
     from optmodel.errors import InputError
     from optmodel.input.scenarios import apply_overrides
     from optmodel.input.validate import validate_raw

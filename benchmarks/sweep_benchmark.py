@@ -2,9 +2,10 @@
 
     python benchmarks/sweep_benchmark.py [--runs 20] [--workers 2] [--input IN.xlsx]
 
-Sweeps the export price of NdPr oxide over ``--runs`` values on
-inputs/base_case.xlsx (or, when that file does not exist, on the template's
-example workbook) and times
+Sweeps the export price of NdPr oxide over ``--runs`` values from 50,000 to
+120,000 USD/t (around the 2026 price of about 74,000; the plan changes above about
+83,000, where Tomtor is developed) on inputs/base_case.xlsx (or, when that file does
+not exist, on the template's example workbook) and times
 
 A. one ``python run.py sweep IN --set … --workers N --no-report`` process: every
    run's results workbook plus batch.xlsx, no batch.html (see docs/scenarios.md);
@@ -39,7 +40,7 @@ from optmodel.io.read import read_raw  # noqa: E402
 from optmodel.io.write import SheetSpec, write_workbook  # noqa: E402
 
 # above the unlimited RU_imports buy price (62000) the base case is unbounded (import → export)
-BASE_SET = "Markets|*|NdPr_oxide|sell|export|*:price_usd_per_t=30000:60000:{n}"
+BASE_SET = "Markets|*|NdPr_oxide|sell|export|*:price_usd_per_t=50000:120000:{n}"
 TEMPLATE_SET = "Markets|*|oxide|sell|export|*:price_usd_per_t=10000:40000:{n}"
 
 

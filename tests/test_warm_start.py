@@ -72,6 +72,32 @@ def test_price_sweep_warm_equals_hand_optimum(strengthen: bool, tmp_path: Path) 
         assert "MIP start" in hows, hows
 
 
+def test_fractional_relaxations_skip_the_lp_until_the_retry(tmp_path: Path) -> None:
+    # The plain model (no cut), whose relaxation builds 1.2 units at p = 150 (fractional)
+    # and nothing at p = 10 (integral).  A chain of warm-started runs: the first tries
+    # the relaxation and finds it fractional; the next LP_RETRY − 1 go straight to the MIP
+    # (no relaxation tried); the LP_RETRY-th tries it again (at p = 10: integral, so the
+    # count starts over and the next run tries it too).  Every run is optimal.
+    from optmodel.solver.options import LP_RETRY
+
+    prices = [150.0] * LP_RETRY + [10.0, 10.0]
+    start, hows, misses = WarmStart(), [], []
+    for i, p in enumerate(prices):
+        path = write_input_workbook(tmp_path / f"p{i}.xlsx", route_fed_plant(price=p))
+        sol = solve_direct(_model(path, strengthen=False),
+                           dataclasses.replace(EXACT, start=start))
+        assert sol.status == "optimal"
+        assert sol.objective_usd == pytest.approx(_best(p), rel=1e-7, abs=1e-6), p
+        hows.append(sol.warm)
+        misses.append(sol.start.lp_misses)
+        start = sol.start
+    assert hows[0] == "cold (LP relaxation fractional)", hows
+    assert hows[1:LP_RETRY] == ["MIP start"] * (LP_RETRY - 1), hows
+    assert hows[LP_RETRY].startswith("LP relaxation integral"), hows
+    assert hows[LP_RETRY + 1].startswith("LP relaxation integral"), hows
+    assert misses == list(range(1, LP_RETRY + 1)) + [0, 0], misses
+
+
 def test_start_matched_by_keys_not_position(tmp_path: Path) -> None:
     # A second model with an extra build option named so that it sorts first: every
     # column of "smelter" moves, and the start must still land on it.

@@ -39,6 +39,7 @@ from optmodel.model.build import STRENGTHENING_FAMILIES, BuiltModel
 from optmodel.model.linear import DOMAINS
 from optmodel.model.objective import objective_coefficients
 from optmodel.solver.options import (
+    LP_RETRY,
     SolveOptions,
     SolveOutcome,
     WarmStart,
@@ -510,6 +511,9 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
     if opts.start is not None:
         out.warm = how or "LP"
         out.start = warm_start_of(bm, mm, out.values, *(basis or (None, None)))
+        # count the runs since the relaxation was last integral (an LP has none to miss)
+        integral = how.startswith("LP relaxation integral") or not mm.integer.any()
+        out.start.lp_misses = 0 if integral else opts.start.lp_misses + 1
     return out
 
 
@@ -613,9 +617,14 @@ def _warm_solve(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nd
     of prices, where the old basis often stays optimal; the integer columns are then
     fixed at their rounded values and the LP solved once more (the plan exactly).
     Otherwise the MIP afresh, with the start's values as MIP start (HiGHS ignores an
-    infeasible one).  Returns the solution, how the start was used and the relaxation's
-    basis (for the next run's start)."""
+    infeasible one).  Where the neighbours' relaxations were fractional (``lp_misses``
+    not a multiple of :data:`LP_RETRY`) the relaxation is skipped and the MIP solved at
+    once.  Returns the solution, how the start was used and the relaxation's basis (for
+    the next run's start)."""
     ws = opts.start
+    if ws.lp_misses % LP_RETRY:  # recent relaxations were fractional: straight to the MIP
+        res, how = _mip_from_start(bm, mm, opts, free)
+        return res, how, None
     t = time.perf_counter()
     h = to_highs(mm, opts)
     based = _set_basis(h, mm, bm, ws)
@@ -647,6 +656,15 @@ def _warm_solve(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nd
                     res.times["duals"] = time.perf_counter() - t
                 how = "LP relaxation integral" + (", from the basis" if based else "")
                 return res, how, basis
+    res, how = _mip_from_start(bm, mm, opts, free)
+    return res, how + " (LP relaxation fractional)", basis
+
+
+def _mip_from_start(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.ndarray
+                    ) -> tuple[MatrixSolution, str]:
+    """The MIP with ``opts.start``'s values as MIP start (HiGHS ignores an infeasible one);
+    a result that does not match its own plan is solved again without the start."""
+    ws = opts.start
     start = start_columns(mm, bm, ws.values) if ws.values else None
     res = solve_matrix(mm, opts, duals=opts.duals, start=start, free_rows=free)
     how = "MIP start" if start is not None else "cold"
@@ -654,7 +672,7 @@ def _warm_solve(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nd
         log.warning("the MIP start gave an inconsistent result; solving again without it")
         res = solve_matrix(mm, opts, duals=opts.duals, free_rows=free)
         how = "MIP start rejected"
-    return res, how, basis
+    return res, how
 
 
 def integer_columns(bm: BuiltModel, family: str) -> np.ndarray:

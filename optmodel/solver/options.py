@@ -66,6 +66,13 @@ class WarmStart:
     values: dict[str, dict[Any, float]] = field(default_factory=dict)
     col_status: dict[str, dict[Any, int]] = field(default_factory=dict)
     row_status: dict[str, dict[Any, int]] = field(default_factory=dict)
+    # runs since the LP relaxation last came out integral (0: it did, or no run yet).  The
+    # relaxation is tried first only when this is a multiple of LP_RETRY: where it is
+    # fractional (a part-built unit) it only costs an LP solve before the MIP
+    lp_misses: int = 0
+
+
+LP_RETRY = 4  # a warm-started run whose neighbours' relaxations were fractional tries it again
 
 
 def highs_options(opts: SolveOptions) -> dict[str, Any]:
