@@ -268,27 +268,29 @@ def test_cold_batch_run_is_the_single_solve(tiny_workbook, tmp_path):
 def test_ctrl_c_keeps_finished_runs_and_writes_the_batch_workbook(tiny_workbook, tmp_path,
                                                                   monkeypatch):
     """Ctrl-C during the third run: the two finished runs keep their workbooks, batch.xlsx
-    lists them and marks the rest interrupted, and the interrupt still ends the command."""
+    lists them and marks the rest interrupted, and the interrupt still ends the command.
+    A one-parameter sweep solves its two ends first (LineOrder): runs 1 and 4 are done."""
     import optmodel.batch.engine as batch
     from optmodel.errors import EXIT_INTERRUPTED, Interrupted
 
-    real, calls = batch.solve_chunk, []
+    real, calls = batch.solve_run, []
 
-    def interrupt_third(job, runs):
-        calls.append(runs[0].name)
+    def interrupt_third(job, run, bracket=None):
+        calls.append(run.name)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(job, runs)
+        return real(job, run, bracket)
 
-    monkeypatch.setattr(batch, "solve_chunk", interrupt_third)
+    monkeypatch.setattr(batch, "solve_run", interrupt_third)
     with pytest.raises(Interrupted, match="after 2 of 4 runs"):
         run_sweep(tiny_workbook, ["Settings|discount_rate:value=0:0.1:4"],
                   out_dir=tmp_path, workers=1)
+    assert calls == ["sweep_001", "sweep_004", "sweep_002"]
     runs = _book(tmp_path / "batch.xlsx")["Runs"]
-    assert runs["status"].tolist() == ["optimal", "optimal", "interrupted", "interrupted"]
-    assert runs["exit_code"].tolist() == [0, 0, EXIT_INTERRUPTED, EXIT_INTERRUPTED]
+    assert runs["status"].tolist() == ["optimal", "interrupted", "interrupted", "optimal"]
+    assert runs["exit_code"].tolist() == [0, EXIT_INTERRUPTED, EXIT_INTERRUPTED, 0]
     assert sorted(p.name for p in tmp_path.glob("sweep_*.xlsx")) == ["sweep_001.xlsx",
-                                                                      "sweep_002.xlsx"]
+                                                                      "sweep_004.xlsx"]
     meta = _book(tmp_path / "batch.xlsx")["Batch"].set_index("key")["value"]
     assert meta["interrupted"].startswith("yes, after 2 of 4")
 

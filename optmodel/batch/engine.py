@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,8 @@ class RunResult:
     tables: dict[str, pd.DataFrame] | None = None
     diagnosis: Any = None  # an infeasible run's Diagnosis, when it must travel back
     plan: Any = None  # the solution's build/open Plan (optmodel.strategy.robust), BatchJob.plans
+    point: Any = None  # the run as a LinePoint for its sweep neighbours (kept on the worker)
+    warm: str = ""  # how the solve used its neighbours (SolveOutcome.warm)
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,9 @@ class BatchJob:
     command_line: str = ""
     extra: ExtraFile | None = None  # a user's --extra file (its text travels to workers)
     plans: bool = False  # each run also returns its build/open Plan (RunResult.plan)
+    # the runs (those with params) lie along one swept parameter, in order: solved in the
+    # order of LineOrder, each middle run proved from its neighbours where it can be
+    line: bool = False
 
 
 @dataclass
@@ -231,7 +237,8 @@ def _write_outputs(path: Path, tables: dict[str, pd.DataFrame], report: bool,
 
 
 def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec,
-               sheets: SheetCache | None = None, cores: CoreCache | None = None) -> RunResult:
+               sheets: SheetCache | None = None, cores: CoreCache | None = None,
+               bracket: tuple | None = None) -> RunResult:
     from optmodel.pipeline import add_context_sheets, run_table, solve_options, solve_tables
 
     start = _dt.datetime.now(_dt.UTC)
@@ -254,7 +261,10 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec
             prepared = (data, bm)
         # warm start: this worker's previous run (matched by keys; see solver.highs)
         opts = dataclasses.replace(opts, start=_STARTS.get(job.input_sha256, WarmStart()))
+        if job.line:  # a sweep along one parameter (LineOrder): proof from the neighbours
+            opts = dataclasses.replace(opts, bracket=bracket, line_point=run.name)
         data, _bm, sol, result = solve_tables(tables, opts, times, prepared=prepared)
+        res.point, res.warm = sol.point, sol.warm
         if sol.start is not None:
             _STARTS.clear()  # one input at a time per process, as _STATE
             _STARTS[job.input_sha256] = sol.start
@@ -329,6 +339,51 @@ def solve_chunk(job: BatchJob, runs: list[RunSpec]) -> list[RunResult]:
     """Solve ``runs`` one after another (one Dask task)."""
     path, raw, sheets, cores = _worker_state(job)
     return [_solve_one(job, path, raw, run, sheets, cores) for run in runs]
+
+
+def solve_run(job: BatchJob, run: RunSpec, bracket: tuple | None = None
+              ) -> list[RunResult]:
+    """Solve one run of a one-parameter sweep (one Dask task); ``bracket``: its two solved
+    neighbours' :class:`~optmodel.solver.options.LinePoint`, from which it may be proved
+    (:func:`optmodel.solver.highs.prove_between`).  The result carries the run's own
+    point (``RunResult.point``) for the runs between it and its neighbours."""
+    path, raw, sheets, cores = _worker_state(job)
+    return [_solve_one(job, path, raw, run, sheets, cores, bracket)]
+
+
+class LineOrder:
+    """The order in which the runs of a one-parameter sweep are solved: both ends first,
+    then the middle run of each stretch between two solved runs (bisection), so that every
+    middle run has two solved neighbours, one each side, to be proved from.  Where the
+    two have the same integer plan and the run differs from them only in its objective,
+    lying between theirs, that plan is proved optimal by one LP (the optimum is convex in
+    the objective); otherwise the run is solved as a MIP."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.points: dict[int, Any] = {}
+        self.waiting = [(0, n - 1)] if n > 2 else []
+
+    def first(self) -> list[int]:
+        """The runs to solve first: the two ends."""
+        return sorted({0, self.n - 1}) if self.n else []
+
+    def finished(self, i: int, point: Any) -> list[tuple[int, tuple | None]]:
+        """Record run ``i`` (its LinePoint, or None when it failed); return the runs that
+        can now be solved, each with its bracket (None unless both neighbours have a
+        point)."""
+        self.points[i] = point
+        ready, waiting = [], []
+        for a, b in self.waiting:
+            if a in self.points and b in self.points:
+                m = (a + b) // 2
+                ends = (self.points[a], self.points[b])
+                ready.append((m, ends if None not in ends else None))
+                waiting += [(x, y) for x, y in ((a, m), (m, b)) if y - x >= 2]
+            else:
+                waiting.append((a, b))
+        self.waiting = waiting
+        return ready
 
 
 # ------------------------------------------------------------ client side
@@ -461,14 +516,36 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
              done: Callable[[list[RunResult]], None], results: dict[str, RunResult]
              ) -> list[RunResult]:
     """Solve every run in this process (``client`` None) or on Dask; call ``done`` as
-    results arrive and keep them in ``results`` (what is finished when Ctrl-C comes)."""
+    results arrive and keep them in ``results`` (what is finished when Ctrl-C comes).
+
+    The runs of a one-parameter sweep (``job.line``: those with swept values) go in the
+    order of :class:`LineOrder`, each with its two solved neighbours; other runs at once."""
+    line = [r for r in runs if r.params] if job.line else []
+    order = LineOrder(len(line)) if line else None
+    pos = {r.name: i for i, r in enumerate(line)}
+    first = [(r, None) for r in runs if r.name not in pos] + (
+        [(line[i], None) for i in order.first()] if order else [])
+
+    def follow(res: list[RunResult]) -> list[tuple[RunSpec, tuple | None]]:
+        """Record ``res`` and return the runs they let start (the points stay here)."""
+        ready = []
+        for r in res:
+            point, r.point = r.point, None
+            results[r.name] = r
+            if order is not None and r.name in pos:
+                ready += [(line[m], b) for m, b in order.finished(pos[r.name], point)]
+        return ready
+
     if client is None:
-        for run in runs:
+        queue = deque(first)
+        while queue:
+            run, bracket = queue.popleft()
             try:
-                res = solve_chunk(job, [run])
+                res = (solve_run(job, run, bracket) if run.name in pos
+                       else solve_chunk(job, [run]))
             except Exception as exc:  # the input cannot be read again: fail the run, go on
                 res = [_failed(run, exc)]
-            results.update((r.name, r) for r in res)
+            queue.extend(follow(res))
             done(res)
         return [results[r.name] for r in runs]
 
@@ -480,12 +557,22 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
     # one task per run: a worker keeps its input, validated sheets and models between
     # tasks, so this costs Dask's few milliseconds per task; the workers stay evenly busy
     # to the end, and every finished run is recorded as soon as it is done (Ctrl-C)
-    futures = {client.submit(solve_chunk, job_f, [run], pure=False): [run] for run in runs}
+    futures: dict = {}
+    pending = as_completed()
+
+    def submit(run: RunSpec, bracket: tuple | None) -> None:
+        fut = (client.submit(solve_run, job_f, run, bracket, pure=False) if run.name in pos
+               else client.submit(solve_chunk, job_f, [run], pure=False))
+        futures[fut] = [run]
+        pending.add(fut)
+
+    for run, bracket in first:
+        submit(run, bracket)
     try:
-        for fut in as_completed(list(futures)):
+        for fut in pending:
             try:
                 res = fut.result()
-            except Exception as exc:  # a lost worker fails its chunk, not the batch
+            except Exception as exc:  # a lost worker fails its run, not the batch
                 res = [_failed(run, exc) for run in futures[fut]]
             for r in res:
                 if r.tables is not None and r.output is not None:
@@ -497,7 +584,8 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
                         if r.diagnosis is None:
                             r.exit_code, r.message = exc.exit_code, _message(exc)
                     r.tables = r.diagnosis = None
-                results[r.name] = r
+            for run, bracket in follow(res):
+                submit(run, bracket)
             done(res)
     except KeyboardInterrupt:  # queued runs are dropped; running ones may still finish
         client.cancel(list(futures))
@@ -568,7 +656,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
               report: bool = False, console=None,
               command_line: str | None = None, info: dict[str, Any] | None = None,
               page: bool = False, grid: bool = True,
-              extra: ExtraFile | None = None) -> BatchOutcome:
+              extra: ExtraFile | None = None, line: bool = False) -> BatchOutcome:
     """Solve ``runs`` of ``input_path`` and write every workbook; never stops at a failed run.
 
     ``params`` are the swept :class:`~optmodel.batch.sweep.SweepParam` (their labels are
@@ -576,6 +664,8 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
     process) unless ``scheduler`` names a Dask cluster; every run is solved as a single
     ``solve`` does.  ``extra``: a user's extra-constraints file, part of every run's model
     (its text travels with the job to the workers).
+    ``line``: the runs with swept values lie along one parameter, in order (a one-
+    parameter grid sweep): they are solved in the order of :class:`LineOrder`.
     ``page`` also writes the batch page (``batch_path`` with .html: KPI response per
     parameter, or KPIs by scenario; ``grid`` False draws samples as clouds).
     Returns the runs' results and the worst
@@ -595,7 +685,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
                    input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
                    threads, report, write=scheduler is None,
                    command_line=command_line if command_line is not None else " ".join(
-                       [Path(sys.argv[0]).name] + sys.argv[1:]), extra=extra)
+                       [Path(sys.argv[0]).name] + sys.argv[1:]), extra=extra, line=line)
     finished: dict[str, RunResult] = {}
     interrupted = False
     try:
@@ -614,6 +704,10 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
             "model_reuse": (
                 "structure: unchanged sheets, plant data and plant constraint families "
                 "shared; each run's model handed to HiGHS afresh"),
+            **({"sweep_order": "both ends, then each middle run between two solved ones; "
+                                "proved by one LP where both have the same plan"}
+               if line else {}),
+            "runs_proved_by_neighbours": sum(r.warm.startswith("proved") for r in results),
             "models_built": sum(r.model == COLD for r in results),
             "structures_re_used": sum(r.model == STRUCTURE for r in results),
             "workers": workers if scheduler is None else "cluster",
@@ -896,5 +990,6 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
                      scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                      threads=threads, console=console,
                      command_line=command_line, page=page, grid=not samples, extra=extra,
+                     line=not samples and len(params) == 1,
                      info={"batch": f"sweep ({mode})",
                            "sets": " ".join(f'--set "{p.text}"' for p in params)})

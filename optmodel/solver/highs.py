@@ -25,6 +25,7 @@ solved once more on the same HiGHS instance.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -40,6 +41,7 @@ from optmodel.model.linear import DOMAINS
 from optmodel.model.objective import objective_coefficients
 from optmodel.solver.options import (
     LP_RETRY,
+    LinePoint,
     SolveOptions,
     SolveOutcome,
     WarmStart,
@@ -489,7 +491,10 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
     ``write_model_to`` (.mps or .lp) if given — the same matrix that is solved.
 
     With ``opts.start`` (a :class:`WarmStart`, possibly empty) the solve starts from it
-    (:func:`_warm_solve`) and the outcome carries the start for a neighbouring run."""
+    (:func:`_warm_solve`) and the outcome carries the start for a neighbouring run.  With
+    ``opts.bracket`` (two solved runs of a one-parameter sweep) the optimum is first
+    sought by :func:`prove_between`; ``opts.line_point`` returns this run as a
+    :class:`LinePoint` for its own neighbours."""
     t = time.perf_counter()
     mm = assemble(bm)
     assembly = time.perf_counter() - t
@@ -499,10 +504,14 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
         write_model(names(bm, mm), write_model_to)
         written = time.perf_counter() - t
     free = _strengthening_rows(bm, mm)
-    how, basis = "", None
-    if opts.start is not None and mm.integer.any():
+    how, basis, res = "", None, None
+    if opts.bracket is not None and mm.integer.any():
+        res = prove_between(mm, opts, free)
+        if res is not None:
+            how = "proved by convexity between " + " and ".join(p.name for p in opts.bracket)
+    if res is None and opts.start is not None and mm.integer.any():
         res, how, basis = _warm_solve(bm, mm, opts, free)
-    else:
+    elif res is None:
         res = solve_matrix(mm, opts, duals=opts.duals, free_rows=free)
     res.times["handoff"] = res.times.get("handoff", 0.0) + assembly
     if written is not None:
@@ -513,8 +522,96 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
         out.start = warm_start_of(bm, mm, out.values, *(basis or (None, None)))
         # count the runs since the relaxation was last integral (an LP has none to miss)
         integral = how.startswith("LP relaxation integral") or not mm.integer.any()
-        out.start.lp_misses = 0 if integral else opts.start.lp_misses + 1
+        tried = not how.startswith("proved")  # a proved run tried no relaxation
+        out.start.lp_misses = 0 if integral else opts.start.lp_misses + tried
+    elif how:
+        out.warm = how
+    if opts.line_point is not None:
+        out.point = LinePoint(opts.line_point, structure_digest(mm), mm.col_cost.copy(),
+                              float(mm.offset), res.bound, np.round(res.x[mm.integer]))
     return out
+
+
+# ------------------------------------------------- one-parameter sweeps: convexity
+
+
+def structure_digest(mm: MatrixModel) -> str:
+    """A digest of everything in ``mm`` but its objective: two models with the same digest
+    have the same columns, bounds, integrality, rows and matrix."""
+    h = hashlib.sha256()
+    for arr in (mm.a.start, mm.a.index, mm.a.value, mm.col_lower, mm.col_upper, mm.integer,
+                mm.row_lower, mm.row_upper):
+        a = np.ascontiguousarray(arr)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    h.update(b"max" if mm.maximize else b"min")
+    return h.hexdigest()
+
+
+def _position(left: LinePoint, right: LinePoint, cost: np.ndarray, offset: float
+              ) -> float | None:
+    """t in [0, 1] with cost = (1 − t)·left.cost + t·right.cost (and the same for the
+    offsets), to a relative 1e-12; None when this objective is not between the two."""
+    a = np.append(left.cost, left.offset)
+    d = np.append(right.cost, right.offset) - a
+    c = np.append(cost, offset)
+    if len(a) != len(c):
+        return None
+    k = int(np.argmax(np.abs(d)))
+    t = float((c[k] - a[k]) / d[k]) if d[k] != 0 else 0.0
+    if not -1e-12 <= t <= 1 + 1e-12:
+        return None
+    scale = 1e-12 * np.maximum(1.0, np.maximum(np.abs(a), np.abs(a + d)))
+    if np.any(np.abs(a + t * d - c) > scale):
+        return None
+    return min(max(t, 0.0), 1.0)
+
+
+def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = None
+                  ) -> MatrixSolution | None:
+    """The optimum of ``mm`` proved from the two solved runs of ``opts.bracket``, or None.
+
+    Conditions (each checked here): both runs and ``mm`` have the same structure (every
+    number but the objective), both runs' integer plans are the same plan y, and ``mm``'s
+    objective c lies on the segment between theirs, c = (1 − t)·c_L + t·c_R.  The
+    optimum V(c) = max over the feasible set of c·x is convex in c (a maximum of linear
+    functions), so V(c) ≤ (1 − t)·V(c_L) + t·V(c_R) ≤ (1 − t)·B_L + t·B_R =: B, the runs'
+    solver bounds.  The LP with the integer columns fixed at y gives a feasible plan of
+    value z ≤ V(c).  When B − z is within the MIP gap (``opts.mip_gap``·|z|, or the
+    absolute gap), that plan is optimal to the same tolerance as a MIP solve, with B as its
+    bound; otherwise None and the run is solved as a MIP.  The LP is the one whose duals
+    are the shadow prices (strengthening rows ``free`` left out: they never cut off a
+    plan with integer columns, so z is the same)."""
+    left, right = opts.bracket
+    if not mm.maximize or not (left.structure == right.structure == structure_digest(mm)):
+        return None
+    if not np.array_equal(left.integers, right.integers):
+        return None
+    t = _position(left, right, mm.col_cost, mm.offset)
+    if t is None or not (np.isfinite(left.bound) and np.isfinite(right.bound)):
+        return None
+    bound = (1.0 - t) * left.bound + t * right.bound
+    idx = np.flatnonzero(mm.integer)
+    fixed = mm.with_fixed(idx, left.integers)
+    if free is not None and len(free):
+        lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
+        lo[free], hi[free] = -np.inf, np.inf
+        fixed = replace(fixed, row_lower=lo, row_upper=hi)
+    try:
+        lp = solve_matrix(fixed, replace(opts, time_limit=None, start=None, bracket=None),
+                          duals=opts.duals)
+    except (InfeasibleError, SolverError):  # cannot happen for a plan feasible at both ends
+        log.warning("the sweep neighbours' plan is not feasible here; solving the MIP")
+        return None
+    z = lp.objective
+    abs_gap = opts.mip_abs_gap if opts.mip_abs_gap is not None else (
+        1e-6 if opts.mip_gap > 0 else 0.0)
+    if bound - z > max(abs_gap, opts.mip_gap * abs(z)):
+        return None
+    bound = max(bound, z)
+    lp.status, lp.termination, lp.bound = "optimal", "optimal", bound
+    lp.gap = (bound - z) / max(1e-10, abs(z))
+    return lp
 
 
 # ------------------------------------------------------------------ warm starts

@@ -52,6 +52,27 @@ class SolveOptions:
     # variable and constraint keys, e.g. the previous run of a batch; an empty WarmStart()
     # asks for one in SolveOutcome.start without giving any
     start: WarmStart | None = None
+    # a one-parameter sweep (optmodel.batch.engine.LineOrder): two solved runs of the same
+    # structure whose objectives this run's lies between; when both have the same integer
+    # plan, that plan may be proved optimal here by one LP (solver.highs.prove_between)
+    bracket: tuple[LinePoint, LinePoint] | None = None
+    line_point: str | None = None  # also return the solved run as a LinePoint of this name
+
+
+@dataclass(frozen=True, eq=False)
+class LinePoint:
+    """A solved run as its neighbours in a one-parameter sweep need it: ``structure``,
+    the digest of everything in its matrix but the objective; its objective (``cost``
+    per column and the constant ``offset``); ``bound``, the solver's bound on its
+    optimum (from above: the models maximise); ``integers``, its integer columns'
+    values (rounded); ``name``, the run's name (for the Run sheet)."""
+
+    name: str
+    structure: str
+    cost: np.ndarray
+    offset: float
+    bound: float
+    integers: np.ndarray
 
 
 @dataclass
@@ -116,6 +137,7 @@ class SolveOutcome:
     solver_version: str = ""
     start: WarmStart | None = None  # for a neighbouring run (when SolveOptions.start was set)
     warm: str = ""  # how a warm start was used: "LP relaxation integral", "MIP start", …
+    point: LinePoint | None = None  # this run for its sweep neighbours (SolveOptions.line_point)
 
 
 def highs_version() -> str:
