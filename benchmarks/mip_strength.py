@@ -14,8 +14,10 @@ B. A 20-point sweep of the NdPr oxide export price (50,000 … 120,000 USD/t, as
    benchmarks/sweep_benchmark.py: around the 2026 price of about 74,000, and through
    the prices above about 83,000 at which the plan changes and Tomtor is developed),
    each point solved at the default gap (1e-4) once cold and once warm-started from
-   the previous point (``SolveOptions.start``, the batch engine's warm start): total
-   HiGHS time and LP iterations of each.
+   the previous point (``SolveOptions.start``, the batch engine's warm start), and in
+   the order ``run.py sweep`` uses for a one-parameter sweep (both ends, then
+   bisection; a middle run whose two solved neighbours have the same plan proved by one
+   LP): total HiGHS time of each.
 
 Numbers are printed as Markdown tables (docs/performance.md quotes them).
 """
@@ -33,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from optmodel.batch.engine import LineOrder  # noqa: E402
 from optmodel.batch.sweep import sweep_runs  # noqa: E402
 from optmodel.input.scenarios import apply_overrides, scenario_names  # noqa: E402
 from optmodel.input.validate import validate_raw  # noqa: E402
@@ -43,7 +46,7 @@ from optmodel.pipeline import load_tables  # noqa: E402
 from optmodel.solver.highs import assemble, solve_direct, to_highs  # noqa: E402
 from optmodel.solver.options import SolveOptions, WarmStart  # noqa: E402
 
-SWEEP_SET = "Markets|*|NdPr_oxide|sell|export|*:price_usd_per_t=50000:120000:{n}"
+SWEEP_SET = "Markets|*|NdPr_oxide|sell|export|*:price_usd_per_t={lo}:{hi}:{n}"
 
 
 def _highs_alone(bm) -> dict[str, float]:
@@ -82,8 +85,8 @@ def scenarios_table(path: Path, names: list[str] | None) -> None:
               flush=True)
 
 
-def sweep_table(path: Path, points: int) -> None:
-    _, runs = sweep_runs([SWEEP_SET.format(n=points)], None, None)
+def sweep_table(path: Path, points: int, lo: float = 50000, hi: float = 120000) -> None:
+    _, runs = sweep_runs([SWEEP_SET.format(lo=lo, hi=hi, n=points)], None, None)
     raw = {k: v for k, v in read_raw(path).items() if k.strip().lower() != "scenarios"}
     models = []
     for r in runs:
@@ -103,14 +106,35 @@ def sweep_table(path: Path, points: int) -> None:
             if mode == "warm":
                 hows.append(sol.warm)
         totals[mode], npvs[mode] = secs, np.array(objs)
-    worst = float(np.max(np.abs(npvs["warm"] - npvs["cold"]) / np.abs(npvs["cold"])))
-    print("| sweep | HiGHS time cold | HiGHS time warm | speed-up | NPV difference |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| {points}-point NdPr oxide export price | {totals['cold']:.2f} s | "
+    # as `run.py sweep` solves a one-parameter sweep (LineOrder): both ends, then
+    # bisection, each run warm-started from the previous one and each middle run proved
+    # from its two solved neighbours where they have the same plan (one LP)
+    order, secs, start = LineOrder(len(models)), 0.0, WarmStart()
+    objs, line_hows = [0.0] * len(models), []
+    queue = [(i, None) for i in order.first()]
+    while queue:
+        i, bracket = queue.pop(0)
+        sol = solve_direct(models[i], dataclasses.replace(
+            opts, start=start, bracket=bracket, line_point=f"run {i + 1}"))
+        secs += sol.times["solve"]
+        objs[i], start = sol.objective_usd, sol.start
+        line_hows.append("proved" if sol.warm.startswith("proved") else "MIP")
+        queue += order.finished(i, sol.point)
+    totals["line"], npvs["line"] = secs, np.array(objs)
+    worst = max(float(np.max(np.abs(npvs[m] - npvs["cold"]) / np.abs(npvs["cold"])))
+                for m in ("warm", "line"))
+    print("| sweep | HiGHS time cold | warm (previous run) | speed-up | sweep order "
+          "(bisection, proofs) | speed-up | NPV difference |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| {points}-point NdPr oxide export price {lo:,.0f}–{hi:,.0f} | "
+          f"{totals['cold']:.2f} s | "
           f"{totals['warm']:.2f} s | {totals['cold'] / totals['warm']:.1f}× | "
+          f"{totals['line']:.2f} s | {totals['cold'] / totals['line']:.1f}× | "
           f"{worst:.1e} relative |")
     counts = {h: hows.count(h) for h in dict.fromkeys(hows)}
     print("warm runs: " + "; ".join(f"{n} × {h}" for h, n in counts.items()))
+    print(f"sweep order: {line_hows.count('proved')} runs proved by their neighbours, "
+          f"{line_hows.count('MIP')} MIPs")
 
 
 def main() -> None:
@@ -118,6 +142,8 @@ def main() -> None:
     ap.add_argument("--input", default=str(ROOT / "inputs" / "base_case.xlsx"))
     ap.add_argument("--scenarios", default=None, help="comma-separated (default: all)")
     ap.add_argument("--sweep-points", type=int, default=20)
+    ap.add_argument("--sweep-range", default="50000:120000",
+                    help="LOW:HIGH of the swept NdPr oxide export price (USD/t)")
     ap.add_argument("--no-scenarios", action="store_true")
     ap.add_argument("--no-sweep", action="store_true")
     a = ap.parse_args()
@@ -125,7 +151,8 @@ def main() -> None:
     if not a.no_scenarios:
         scenarios_table(path, a.scenarios.split(",") if a.scenarios else None)
     if not a.no_sweep:
-        sweep_table(path, a.sweep_points)
+        lo, hi = (float(x) for x in a.sweep_range.split(":"))
+        sweep_table(path, a.sweep_points, lo, hi)
 
 
 if __name__ == "__main__":
