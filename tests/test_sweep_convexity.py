@@ -141,3 +141,29 @@ def test_a_price_sweep_proves_its_middle_runs(tmp_path: Path) -> None:
     run = pd.read_excel(tmp_path / "out" / "sweep_003.xlsx", sheet_name="Run",
                         engine="calamine").set_index("key")["value"]
     assert run["warm_start"] == "proved by convexity between sweep_001 and sweep_005"
+
+
+def test_sensitivity_samples_are_proved_between_equal_plans(tmp_path: Path, monkeypatch
+                                                            ) -> None:
+    # sensitivity's first round: the metal price 30 … 90 at 5 samples is a line; one unit
+    # at every sample (100p − 2000), so after both ends the 3 middle samples are proved by
+    # one LP each; no flip is found and the NPVs are the hand optimum.
+    import optmodel.batch.engine as engine
+    from optmodel.batch.sensitivity import run_sensitivity
+
+    real, how = engine.solve_run, {}
+
+    def recording(job, run, bracket=None):
+        res = real(job, run, bracket)
+        how[run.name] = res[0].warm
+        return res
+
+    monkeypatch.setattr(engine, "solve_run", recording)
+    path = write_input_workbook(tmp_path / "plant.xlsx", route_fed_plant(price=60.0))
+    res = run_sensitivity(path, ["Markets|B_metal|*|*|*|*:price_usd_per_t=30:90"],
+                          points=5, output=tmp_path / "sens.xlsx", workers=1)
+    assert sum(h.startswith("proved") for h in how.values()) == 3, how
+    pts = sorted((p for p in res.screening.points if p.param == 0), key=lambda p: p.value)
+    assert [p.npv_musd for p in pts] == pytest.approx(
+        [_best(p.value) / 1e6 for p in pts], abs=1e-9)
+    assert not res.screening.brackets

@@ -104,6 +104,9 @@ class RunSpec:
     overrides: list[Override] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     output: str | None = None
+    # runs with the same ``line`` lie along one parameter, in this order: they are solved
+    # in the order of LineOrder, each middle run proved from its neighbours where it can be
+    line: str | None = None
 
 
 @dataclass
@@ -144,9 +147,6 @@ class BatchJob:
     command_line: str = ""
     extra: ExtraFile | None = None  # a user's --extra file (its text travels to workers)
     plans: bool = False  # each run also returns its build/open Plan (RunResult.plan)
-    # the runs (those with params) lie along one swept parameter, in order: solved in the
-    # order of LineOrder, each middle run proved from its neighbours where it can be
-    line: bool = False
 
 
 @dataclass
@@ -261,7 +261,7 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec
             prepared = (data, bm)
         # warm start: this worker's previous run (matched by keys; see solver.highs)
         opts = dataclasses.replace(opts, start=_STARTS.get(job.input_sha256, WarmStart()))
-        if job.line:  # a sweep along one parameter (LineOrder): proof from the neighbours
+        if run.line is not None:  # along one parameter (LineOrder): proof by neighbours
             opts = dataclasses.replace(opts, bracket=bracket, line_point=run.name)
         data, _bm, sol, result = solve_tables(tables, opts, times, prepared=prepared)
         res.point, res.warm = sol.point, sol.warm
@@ -518,13 +518,16 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
     """Solve every run in this process (``client`` None) or on Dask; call ``done`` as
     results arrive and keep them in ``results`` (what is finished when Ctrl-C comes).
 
-    The runs of a one-parameter sweep (``job.line``: those with swept values) go in the
-    order of :class:`LineOrder`, each with its two solved neighbours; other runs at once."""
-    line = [r for r in runs if r.params] if job.line else []
-    order = LineOrder(len(line)) if line else None
-    pos = {r.name: i for i, r in enumerate(line)}
-    first = [(r, None) for r in runs if r.name not in pos] + (
-        [(line[i], None) for i in order.first()] if order else [])
+    The runs of each line (``RunSpec.line``: runs along one parameter) go in the order of
+    :class:`LineOrder`, each with its two solved neighbours; other runs at once."""
+    lines: dict[str, list[RunSpec]] = {}
+    for r in runs:
+        if r.line is not None:
+            lines.setdefault(r.line, []).append(r)
+    orders = {key: LineOrder(len(rs)) for key, rs in lines.items()}
+    pos = {r.name: (key, i) for key, rs in lines.items() for i, r in enumerate(rs)}
+    first = [(r, None) for r in runs if r.name not in pos] + [
+        (lines[key][i], None) for key, order in orders.items() for i in order.first()]
 
     def follow(res: list[RunResult]) -> list[tuple[RunSpec, tuple | None]]:
         """Record ``res`` and return the runs they let start (the points stay here)."""
@@ -532,8 +535,9 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
         for r in res:
             point, r.point = r.point, None
             results[r.name] = r
-            if order is not None and r.name in pos:
-                ready += [(line[m], b) for m, b in order.finished(pos[r.name], point)]
+            if r.name in pos:
+                key, i = pos[r.name]
+                ready += [(lines[key][m], b) for m, b in orders[key].finished(i, point)]
         return ready
 
     if client is None:
@@ -656,7 +660,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
               report: bool = False, console=None,
               command_line: str | None = None, info: dict[str, Any] | None = None,
               page: bool = False, grid: bool = True,
-              extra: ExtraFile | None = None, line: bool = False) -> BatchOutcome:
+              extra: ExtraFile | None = None) -> BatchOutcome:
     """Solve ``runs`` of ``input_path`` and write every workbook; never stops at a failed run.
 
     ``params`` are the swept :class:`~optmodel.batch.sweep.SweepParam` (their labels are
@@ -664,8 +668,6 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
     process) unless ``scheduler`` names a Dask cluster; every run is solved as a single
     ``solve`` does.  ``extra``: a user's extra-constraints file, part of every run's model
     (its text travels with the job to the workers).
-    ``line``: the runs with swept values lie along one parameter, in order (a one-
-    parameter grid sweep): they are solved in the order of :class:`LineOrder`.
     ``page`` also writes the batch page (``batch_path`` with .html: KPI response per
     parameter, or KPIs by scenario; ``grid`` False draws samples as clouds).
     Returns the runs' results and the worst
@@ -685,7 +687,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
                    input_path.read_bytes() if scheduler else None, mip_gap, time_limit,
                    threads, report, write=scheduler is None,
                    command_line=command_line if command_line is not None else " ".join(
-                       [Path(sys.argv[0]).name] + sys.argv[1:]), extra=extra, line=line)
+                       [Path(sys.argv[0]).name] + sys.argv[1:]), extra=extra)
     finished: dict[str, RunResult] = {}
     interrupted = False
     try:
@@ -706,7 +708,7 @@ def run_batch(input_path: Path | str, runs: list[RunSpec], batch_path: Path | st
                 "shared; each run's model handed to HiGHS afresh"),
             **({"sweep_order": "both ends, then each middle run between two solved ones; "
                                 "proved by one LP where both have the same plan"}
-               if line else {}),
+               if any(r.line is not None for r in runs) else {}),
             "runs_proved_by_neighbours": sum(r.warm.startswith("proved") for r in results),
             "models_built": sum(r.model == COLD for r in results),
             "structures_re_used": sum(r.model == STRUCTURE for r in results),
@@ -982,7 +984,10 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"Cannot create {out}: {exc.strerror or exc}.") from exc
-    runs = [RunSpec(r.name, r.overrides, r.params, str(out / f"{r.name}.xlsx")) for r in sweep]
+    # a grid of one parameter is a line: ends first, then bisection, proofs by neighbours
+    line = "sweep" if not samples and len(params) == 1 else None
+    runs = [RunSpec(r.name, r.overrides, r.params, str(out / f"{r.name}.xlsx"), line)
+            for r in sweep]
     if any(p.sheet == "Policy" for p in params):  # a policy sweep is read against the base
         runs.insert(0, RunSpec(BASE_RUN, [], {}, str(out / f"{BASE_RUN}.xlsx")))
     mode = f"samples {samples}, seed {0 if seed is None else seed}" if samples else "grid"
@@ -990,6 +995,5 @@ def run_sweep(input_path: Path | str, sets: list[str], *, samples: int | None = 
                      scheduler=scheduler, mip_gap=mip_gap, time_limit=time_limit,
                      threads=threads, console=console,
                      command_line=command_line, page=page, grid=not samples, extra=extra,
-                     line=not samples and len(params) == 1,
                      info={"batch": f"sweep ({mode})",
                            "sets": " ".join(f'--set "{p.text}"' for p in params)})

@@ -410,7 +410,10 @@ def batch_solver(params: list[Parameter], solve_runs) -> Solver:
         for pt in points:
             counter += 1
             ovs = [] if pt.param < 0 else [params[pt.param].override(pt.value)]
-            runs.append(RunSpec(f"run{counter:06d}", ovs))
+            # a parameter's samples (ascending) are a line: its ends first, and a middle
+            # sample between two with the same plan proved by one LP (engine.LineOrder)
+            line = f"parameter {pt.param}" if pt.param >= 0 and pt.round == 0 else None
+            runs.append(RunSpec(f"run{counter:06d}", ovs, line=line))
         for pt, r in zip(points, solve_runs(runs), strict=True):
             pt.status, pt.exit_code, pt.message = r.status, r.exit_code, r.message
             npv = r.kpis.get("npv_musd") if r.exit_code == EXIT_OK else None
