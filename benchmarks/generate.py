@@ -1,6 +1,6 @@
 """Synthetic, structurally realistic input workbooks for the performance benchmark.
 
-The instances follow the shape of the Russian base case (MODEL.md §1, inputs/
+The instances follow the shape of the Russian base case (docs/model.md §1, inputs/
 base_case.xlsx) at any size: northern mines with an ore chemistry each (ore →
 concentrate → mixed carbonate → separated oxides, with a per-chemistry element
 split), Urals/Siberian plants and technoparks (cracking, separation, NdPr metal,
@@ -105,7 +105,7 @@ def _nearest(dist: np.ndarray, k: int) -> np.ndarray:
 
 def generate(scale: float, family: str = "lp", seed: int = 0, years: int = 15
              ) -> dict[str, pd.DataFrame]:
-    """Return {sheet: DataFrame} of a valid input workbook (MODEL.md §3)."""
+    """Return {sheet: DataFrame} of a valid input workbook (docs/model.md §11)."""
     if family not in ("lp", "mip"):
         raise ValueError("family must be lp or mip")
     rng = np.random.default_rng(seed)

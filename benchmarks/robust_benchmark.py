@@ -1,7 +1,7 @@
 """Time and peak memory of the robust extensive form with 3, 10 and 30 scenarios.
 
 Scenarios are generated as price and duty perturbations of the base case with
-the same Override selectors the Scenarios sheet uses (MODEL.md §3.4), drawn
+the same Override selectors the Scenarios sheet uses (docs/model.md §11.4), drawn
 with a fixed seed: NdPr oxide and metal prices × U(0.7, 1.5), the magnet price
 moving with its NdPr content (× 1 + 0.37·(f − 1)), Dy/Tb oxide × U(0.8, 2.0),
 and a raw-export duty (stage ≤ 2) from {0, 0.07, 0.3}.

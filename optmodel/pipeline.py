@@ -101,7 +101,7 @@ def solve_options(settings: dict[str, Any], mip_gap: float | None = None,
                   time_limit: float | None = None, threads: int | None = None,
                   tee: bool = False, extra: ExtraFile | None = None) -> SolveOptions:
     """CLI flags override Settings, which override defaults; ``extra``: a user's
-    extra-constraints file (``--extra``, MODEL.md §5), part of every model solved."""
+    extra-constraints file (``--extra``, docs/model.md §13), part of every model solved."""
     return SolveOptions(
         mip_gap=float(mip_gap if mip_gap is not None else settings.get("mip_gap", 1e-4)),
         time_limit=time_limit if time_limit is not None else settings.get("time_limit_s"),
@@ -178,7 +178,7 @@ def solve_workbook(input_path: Path | str, output_path: Path | str | None = None
                    tee: bool = False, command_line: str | None = None,
                    extra: ExtraFile | None = None) -> RunOutcome:
     """Solve ``input_path`` (optionally one scenario) and write the results workbook;
-    ``extra``: a user's extra-constraints file (MODEL.md §5 ``--extra``)."""
+    ``extra``: a user's extra-constraints file (docs/model.md §13 ``--extra``)."""
     start = _dt.datetime.now(_dt.UTC)
     t_all = time.perf_counter()
     input_path = Path(input_path)
@@ -316,7 +316,7 @@ def load_data(path: Path | str, scenario: str | None = None) -> ModelData:
 
 def solve_python(source: Any, scenario: str | None = None, extra: Any = None,
                  **settings: Any) -> dict[str, pd.DataFrame]:
-    """``optmodel.solve``: the result tables (MODEL.md §4 sheet names) of
+    """``optmodel.solve``: the result tables (docs/model.md §12 sheet names) of
 
     - a workbook path (``scenario`` as on the command line; ``extra`` a file path),
     - model data from ``optmodel.load`` (``extra`` a file path), or

@@ -2,7 +2,7 @@
 
 Reading, validation, defaults, the template workbook and its README sheet are
 all driven from :data:`SHEETS`.  Each :class:`Column` says its type, unit,
-default, whether it is required and what it means (MODEL.md §3.1).
+default, whether it is required and what it means (docs/model.md §11.1).
 """
 
 from __future__ import annotations
@@ -403,7 +403,7 @@ SHEET_ORDER = tuple(SHEETS)
 IGNORED_SHEETS = ("README",)
 
 
-# ------------------------------------------------------- results workbook (MODEL.md §4)
+# ------------------------------------------------------- results workbook (docs/model.md §12)
 # Every sheet of the results workbook with its columns, declared like the input columns:
 # the single source for writing (column order, number formats: optmodel.results.tables)
 # and reading results back (types: optmodel.io.results_read).  Kinds: text, number,

@@ -1,4 +1,5 @@
-"""Small, coherent results workbooks (MODEL.md §4 + Nodes + Products) for compare/report tests.
+"""Small, coherent results workbooks (docs/model.md §12 + Nodes + Products) for the
+compare and report tests.
 
 Until optmodel/results.py writes real ones, :func:`results_tables` makes the
 tables of a tiny 3-year rare-earth chain by hand:
@@ -272,7 +273,7 @@ def results_tables(
         ],
         columns=["key", "value"],
     )
-    # the input the run used (MODEL.md §4 Inputs), a few lines of it
+    # the input the run used (docs/model.md §12 Inputs), a few lines of it
     T["Inputs"] = pd.DataFrame(
         [
             ("Settings", "first_year", "value", 2026),
@@ -353,7 +354,7 @@ def _summary(T: dict[str, pd.DataFrame]) -> pd.DataFrame:
         totals[term], presents[term] = total, present
         rows.append((f"{term}_musd", total, "MUSD"))
         pv.append((f"pv_{term}_musd", present, "MUSD"))
-    # the state's view (MODEL.md §2.1): no relief in the fixture
+    # the state's view (docs/model.md §6–8): no relief in the fixture
     fiscal_terms = (("export_duties", 1), ("import_duties", 1), ("extraction_tax", 1),
                     ("subsidies", -1), ("support", -1))
     fiscal = sum(s * totals[t] for t, s in fiscal_terms)

@@ -212,7 +212,7 @@ def test_build_script_regenerates_the_same_values(tmp_path, book):
 
 
 def test_demand_side_rows_are_ready_for_the_switch():
-    """With DEMAND_SIDE on, the rows of MODEL.md §2.1 are there and consistent (checked on the
+    """With DEMAND_SIDE on, the rows of docs/model.md §6–8 are there and consistent (checked on the
     row dicts: this branch's validator does not know the new columns yet)."""
     mod = _module(demand_side=True)
     markets = pd.DataFrame(mod.markets())

@@ -60,7 +60,7 @@ def base_tables():
 
 def test_base_case_model_size(base_tables) -> None:
     # The structure the solver receives (build_model): one column per
-    # variable, one row per constraint. Integer columns (MODEL.md §2): build[o,τ] of
+    # variable, one row per constraint. Integer columns (docs/model.md §3–5): build[o,τ] of
     # options that are not divisible, and open[n].
     bm = build_model(build_model_data(base_tables))
     columns = sum(len(f) for f in bm.vars.values())

@@ -175,10 +175,10 @@ def test_summary_terms_match_paper(chain) -> None:
 def test_present_values_match_paper_and_add_up(chain) -> None:
     # Conditions: as above. Expected: |pv_<term>_musd| equals the discounted hand
     # figure for every non-zero term, and the pv_*_musd lines (signed as the
-    # workbook writes them) add up to npv_musd (MODEL.md §4).
+    # workbook writes them) add up to npv_musd (docs/model.md §12).
     _, tables = chain
     s = summary_of(tables)
-    # pv_fiscal_net_musd is the state's view (MODEL.md §2.1), not an objective term:
+    # pv_fiscal_net_musd is the state's view (docs/model.md §6–8), not an objective term:
     # duties 2 500 + 50 500·d + extraction tax 500 + 500·d (no subsidy, support, relief)
     assert num(s["pv_fiscal_net_musd"]) == pytest.approx(
         (3_000 + 51_000 * D2026) / 1e6, rel=1e-6)
@@ -209,7 +209,7 @@ def test_present_values_match_paper_and_add_up(chain) -> None:
 
 
 def test_summary_totals_equal_detail_rows(chain) -> None:
-    # Conditions: as above. Expected (MODEL.md §4: money columns and *_musd
+    # Conditions: as above. Expected (docs/model.md §12: money columns and *_musd
     # Summary lines are undiscounted sums equal to the sums of their detail rows).
     _, tables = chain
     for metric, (total, detail) in summary_vs_details(tables).items():

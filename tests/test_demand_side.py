@@ -1,4 +1,4 @@
-"""Price response, domestic demand support and the state's view (MODEL.md §2.1).
+"""Price response, domestic demand support and the state's view (docs/model.md §6–8).
 
 The hand case: one year (2025), discount 0, salvage off.  One plant node P makes a
 stage-6 product ``motor`` (process ``make``, no inputs, 1 t per activity, existing
@@ -312,7 +312,7 @@ def test_national_npv_is_npv_without_transfers(tmp_path, seed):
     # Conditions: the tiny chain (build option with an opening cost, a deposit with
     # extraction tax, export rows and a price-response domestic row), random discount
     # rate and salvage, random duties, subsidy, demand support (two rows that add up
-    # in 2027) and capex relief.  Property (MODEL.md §2.1): national_npv_musd equals
+    # in 2027) and capex relief.  Property (docs/model.md §6–8): national_npv_musd equals
     # the chain NPV of the *same plan* re-evaluated with every transfer set to zero,
     # and npv_musd + pv_fiscal_net_musd = national_npv_musd; pv term lines add to npv.
     rng = random.Random(seed)
@@ -370,7 +370,7 @@ def test_against_base_table_by_hand():
 
 def test_scenario_all_writes_against_base(tiny_workbook, tmp_path):
     # The tiny case's duty50 scenario raises the concentrate export duty from 10 % to 50 %:
-    # in every run Δ chain NPV + Δ fiscal balance = Δ national NPV (MODEL.md §2.1).
+    # in every run Δ chain NPV + Δ fiscal balance = Δ national NPV (docs/model.md §6–8).
     import pandas as pd
 
     from optmodel.batch.engine import solve_all_scenarios

@@ -1,6 +1,6 @@
 """One tiny workbook per constraint family and policy instrument, optimum derived by hand.
 
-Each test writes a workbook of a few rows (MODEL.md §3), solves it in process
+Each test writes a workbook of a few rows (docs/model.md §11), solves it in process
 (load_tables → solve_tables, mip_gap 0) and checks the hand-derived optimum
 worked out in the comment above it: the NPV (to 1e-9 relative or 1e-6 USD
 absolute, whichever is looser), the quantities that decide it (tonnes, units
@@ -739,7 +739,7 @@ def test_discounting_from_the_first_year(tmp_path: Path) -> None:
 
 
 def test_a_workbook_without_routes_solves(tmp_path: Path) -> None:
-    # MODEL.md §3.1: only Settings, Nodes, Products, Processes and Recipes must exist; a
+    # docs/model.md §11.1: only Settings, Nodes, Products, Processes and Recipes must exist; a
     # missing sheet is an empty table. make at S: existing 10, goods sold at S at
     # 100 USD/t: NPV = 1 000 USD.
     sheets = base()

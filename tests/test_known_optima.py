@@ -1,9 +1,9 @@
 """Known optima through the public path: workbook → loader → model → results workbook.
 
 1. OR-Library capacitated warehouse location (Beasley 1988), splittable
-   version, in the known-optimum form of MODEL.md §2: −npv_musd × 1e6 must
+   version, in the known-optimum form of docs/model.md §3–5: −npv_musd × 1e6 must
    equal the published optimal cost (optima.csv) at mip_gap 0, within
-   SOURCES.md's absolute 1e-3 or MODEL.md's 1e-7 relative, whichever is
+   the benchmark's absolute 1e-3 or docs/model.md's 1e-7 relative, whichever is
    looser (pytest.approx takes the larger).
 2. Small random facility-location problems (3–4 sites, 4–6 customers,
    seeded) whose optimum is computed here by brute force: every open/closed

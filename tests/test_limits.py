@@ -5,7 +5,7 @@ The instance is an OR-Library-style capacitated facility-location problem
 at 60 sites × 200 customers with seeded random coordinates, capacities 2–5×
 the average load and fixed costs 1,500–3,000: HiGHS needs about 25 s to prove
 it optimal at mip_gap 0 (one thread), and finds a first plan after ≈0.5 s.
-It is written in the known-optimum form of MODEL.md §2 (one year, discount 0,
+It is written in the known-optimum form of docs/model.md §3–5 (one year, discount 0,
 hard demand rows, one build option per site on a process with no inputs).
 """
 

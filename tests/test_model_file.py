@@ -1,4 +1,4 @@
-"""The model file is a pure function of the data (MODEL.md §4 reproducibility, §5 CLI).
+"""The model file is a pure function of the data (docs/model.md §12 reproducibility, §5 CLI).
 
 `python run.py solve IN.xlsx -o OUT.xlsx --mip-gap 0 --no-report --write-model
 M.mps` is run twice on the same workbook in separate processes with different

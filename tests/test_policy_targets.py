@@ -1,4 +1,5 @@
-"""One normaliser for Policy targets (MODEL.md §3.1, §3.4, §3.5) and tables that must line up.
+"""One normaliser for Policy targets (docs/model.md §11.1, §11.4, §11.5) and tables that
+must line up.
 
 The seam these tests guard: validation once compared targets as written while the model
 normalised them, so `stage<=1` and `Stage <= 1` passed validation as two rows, became one

@@ -288,7 +288,7 @@ def test_product_balances_close(seed: int, tmp_path: Path) -> None:
     buys = tables["Trade"][tables["Trade"]["direction"] == "buy"]
     assert (buys["tonnes"].astype(float) >= 1.0 - 1e-9).all() and len(buys) == 2
     assert assert_balances_close(sheets["Recipes"], tables) >= 6
-    # The Summary totals are the sums of these detail rows (MODEL.md §4), here
+    # The Summary totals are the sums of these detail rows (docs/model.md §12), here
     # with purchases, import duties and disposal costs non-zero.
     totals = summary_vs_details(tables)
     for metric, (total, detail) in totals.items():

@@ -42,7 +42,7 @@ def test_build_model_makes_tables_only(tiny) -> None:
 def test_built_model_indexes_bounds_and_objective(tiny) -> None:
     # Conditions: the tiny case (Mine, Plant with opening cost 1 MUSD, Port; option sep1
     # with max_units 2; years 2026–2027). Expected: variables indexed by key tuples in
-    # MODEL.md §5 order with int years, a single key plain; bounds and domains from the
+    # docs/model.md §13 order with int years, a single key plain; bounds and domains from the
     # data; one Constraint per family; objective npv maximised in USD.
     data = optmodel.load(tiny)
     m = optmodel.build(data)

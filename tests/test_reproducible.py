@@ -1,4 +1,4 @@
-"""Reproducible runs (MODEL.md §4): the same input, settings, threads and package
+"""Reproducible runs (docs/model.md §12): the same input, settings, threads and package
 versions give identical cell values in every results sheet except the Run sheet's
 times and start time; the Run sheet says what is needed to repeat the run.
 """

@@ -1,4 +1,4 @@
-"""Validation rules of MODEL.md §3.5, one bad workbook per rule.
+"""Validation rules of docs/model.md §11.5, one bad workbook per rule.
 
 Each case starts from ``tiny_sheets()`` (a valid workbook), makes one change
 and checks that validation reports it where a planner would look: the sheet,

@@ -1,6 +1,6 @@
 """Helpers for the model tests: write input workbooks, read result workbooks.
 
-Everything here follows the workbook contract of MODEL.md §3 (input) and §4
+Everything here follows the workbook contract of docs/model.md §11 (input) and §4
 (output); nothing imports the model, so the tests exercise the public path
 workbook → loader → model → results workbook.
 
@@ -9,7 +9,7 @@ Builders:
 - :func:`write_input_workbook`: dict of sheet name → rows (list of dicts) or
   DataFrame, written with :func:`optmodel.io.write.write_workbook`;
 - :func:`facility_location_sheets`: a single-year capacitated facility-location
-  problem in the known-optimum form of MODEL.md §2, optionally with prices,
+  problem in the known-optimum form of docs/model.md §3–5, optionally with prices,
   per-tonne opex, existing capacity and node opening costs;
 - :func:`cap_instance_workbook`: an OR-Library ``cap`` file in that form;
 - :func:`relog_s1_sheets`: the RELOG test instance s1 (see its docstring for
@@ -104,7 +104,7 @@ def col_sum(frame: pd.DataFrame | None, column: str, **where: Any) -> float:
 
 
 def summary_vs_details(tables: Mapping[str, pd.DataFrame]) -> dict[str, tuple[float, float]]:
-    """Summary metric → (Summary value, Σ of its detail rows), MODEL.md §4.
+    """Summary metric → (Summary value, Σ of its detail rows), docs/model.md §12.
 
     revenue/purchases = Σ Trade.value_musd on sell/buy rows; export/import
     duties = Σ Trade.duty_musd on sell/buy rows; transport = Σ Flows.cost_musd;
@@ -176,7 +176,7 @@ def customer_name(j: int) -> str:
 
 
 def facility_location_sheets(p: FacilityProblem) -> dict[str, list[dict[str, Any]]]:
-    """Input sheets for a :class:`FacilityProblem` (MODEL.md §2 known-optimum form).
+    """Input sheets for a :class:`FacilityProblem` (docs/model.md §3–5 known-optimum form).
 
     One product ``goods``; process ``supply`` with no inputs and one output;
     each site a node with a build option (max_units 1, capex = fixed cost,
@@ -459,7 +459,7 @@ def product_balance_residuals(recipes: Rows, tables: Mapping[str, pd.DataFrame]
     """Rebuild product_balance[n,p,t] from the result tables.
 
     Returns (n, p, t) → (residual, scale), residual = produced + inflows +
-    purchases − consumed − outflows − sales − disposed (MODEL.md §2 constraint
+    purchases − consumed − outflows − sales − disposed (docs/model.md §3–5 constraint
     1), scale = the sum of the absolute terms. Production and consumption are
     Activity.activity × Recipes.qty_per_activity.
     """

@@ -16,7 +16,7 @@ shares the validated sheets and plant data that a run leaves unchanged.  Tasks r
 Every run writes its own results workbook (or fails alone: an input error,
 an infeasible model, a solver failure); the batch workbook (one row per run,
 and for sweeps a Response sheet per parameter) is always written, and the
-batch ends with the worst exit code of its runs (MODEL.md §3.4, §5).
+batch ends with the worst exit code of its runs (docs/model.md §11.4, §13).
 """
 
 from __future__ import annotations
@@ -927,7 +927,7 @@ def _swept_values(params: dict[str, Any]) -> str:
 
 
 def scenario_output(out_path: Path, name: str) -> Path:
-    """OUT.xlsx → OUT_<name>.xlsx (MODEL.md §5)."""
+    """OUT.xlsx → OUT_<name>.xlsx (docs/model.md §13)."""
     return out_path.with_name(f"{out_path.stem}_{name}{out_path.suffix or '.xlsx'}")
 
 

@@ -1,4 +1,4 @@
-"""``sensitivity``: which numbers decide the strategy (MODEL.md §5, docs/scenarios.md).
+"""``sensitivity``: which numbers decide the strategy (docs/model.md §13, docs/scenarios.md).
 
 A *parameter* is one ``--set "SHEET|KEY:column=lo:hi"``: every row the selector
 matches takes the same value.  Without ``--set`` the parameters are every

@@ -1,6 +1,6 @@
 """Parameter sweeps: ``--set "SHEET|KEY:column=start:stop:count"`` → a list of runs.
 
-Grammar (MODEL.md §3.4, docs/scenarios.md)::
+Grammar (docs/model.md §11.4, docs/scenarios.md)::
 
     SET    := SHEET "|" KEY ":" COLUMN "=" RANGE
     KEY    := the sheet's identifying columns joined by "|" (as in the Scenarios

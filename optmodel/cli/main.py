@@ -1,6 +1,6 @@
 """Command line (typer + rich): the same commands from ``run.py`` and ``optmodel``.
 
-Typed errors end here in exit codes (MODEL.md §5); people get sentences, not
+Typed errors end here in exit codes (docs/model.md §13); people get sentences, not
 tracebacks.  Progress goes to stderr; results tables to stdout.
 """
 

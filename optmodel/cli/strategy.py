@@ -1,4 +1,4 @@
-"""Strategy commands: ``robust``, ``alternatives`` and ``frontier`` (MODEL.md §5).
+"""Strategy commands: ``robust``, ``alternatives`` and ``frontier`` (docs/model.md §13).
 
 Registered by :func:`optmodel.cli.main.register_extensions`; errors end in exit
 codes through the CLI's guard, progress goes to stderr (rich), results tables

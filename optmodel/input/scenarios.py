@@ -2,7 +2,7 @@
 
 A Scenarios row names a sheet, a selector over that sheet's identifying columns
 joined by ``|`` (``*`` = any value, an empty position = a blank cell), a column
-and either a new ``value`` or a ``factor`` (MODEL.md §3.4).  Overrides act on
+and either a new ``value`` or a ``factor`` (docs/model.md §11.4).  Overrides act on
 the rows as written (before year expansion), in sheet order (later wins).
 Scenarios never add or delete rows.
 """

@@ -1,4 +1,4 @@
-"""Policy targets: the one normaliser (MODEL.md §3.1) and what a target selects.
+"""Policy targets: the one normaliser (docs/model.md §11.1) and what a target selects.
 
 Every reader of a Policy target goes through :func:`normalise_target` — validation
 (including the duplicate check), scenario selectors, the model data and the Inputs

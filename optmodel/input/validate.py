@@ -348,7 +348,7 @@ def _good(df: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Rule:
-    """One declared cross-row or cross-sheet check (MODEL.md §3.5).
+    """One declared cross-row or cross-sheet check (docs/model.md §11.5).
 
     ``check(ctx)`` reports through ``ctx.err``; ``severity`` is what it reports (an error
     blocks the run, a warning is listed and never changes the exit code).
@@ -595,7 +595,7 @@ def _rule_scenarios(c: RuleContext) -> None:
 
 
 def _rule_price_response(c: RuleContext) -> None:
-    """Markets rows with a price response (MODEL.md §2.1, §3.5): ``elasticity`` only on sell
+    """Markets rows with a price response (docs/model.md §6–8, §11.5): ``elasticity`` only on sell
     rows, < 0 (never 0), always with ``market_size_t`` > 0, and the effective max_t (blank =
     −elasticity × market_size_t ÷ 2) at most −elasticity × market_size_t, where the price
     reaches 0; min_t is checked against that effective max_t."""

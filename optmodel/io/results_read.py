@@ -1,4 +1,4 @@
-"""Read a results workbook (MODEL.md §4) back into tidy tables.
+"""Read a results workbook (docs/model.md §12) back into tidy tables.
 
 The reader is the entry point of ``compare`` and ``report``: it checks that
 the file is an optmodel results workbook of a compatible output schema

@@ -1,4 +1,4 @@
-"""build_model(data): the MILP of MODEL.md §2 as tables (the model's structure).
+"""build_model(data): the MILP of docs/model.md §3–5 as tables (the model's structure).
 
 Pure: no files, no Excel, no solver, no Pyomo components.  Reads like a table of
 contents — sets are the index tables of :class:`~optmodel.model.data.ModelData`;
@@ -19,7 +19,8 @@ from optmodel.input.targets import product_target_mask
 from optmodel.model.data import USD_PER_MUSD, ModelData
 from optmodel.model.linear import ConFamily, VarFamily, con_family, terms_for, var_family
 
-# the default of build_model(strengthen=...): False gives the plain formulation of MODEL.md §2
+# the default of build_model(strengthen=...): False gives the plain formulation
+# (docs/model.md §3–5)
 STRENGTHEN = True
 
 
@@ -111,7 +112,7 @@ def _add_variables(d: ModelData) -> dict[str, VarFamily]:
     v["unmet"] = var_family("unmet", un, ["market", "product", "direction", "scope", "year"],
                             upper=un["min_t"].to_numpy(dtype=float))
     v["dispose"] = var_family("dispose", _with_vid(d.dispose), ["node", "product", "year"])
-    # segments of price-response sell rows (MODEL.md §2.1): 0 ≤ s_j ≤ max_t/K
+    # segments of price-response sell rows (docs/model.md §6–8): 0 ≤ s_j ≤ max_t/K
     sg = _with_vid(d.segments)
     v["seg"] = var_family("seg", sg, [*_MKEYS, "segment"],
                           upper=sg["upper"].to_numpy(dtype=float))
@@ -184,7 +185,7 @@ def process_min_load(bm: BuiltModel) -> ConFamily | None:
 
 def process_capacity_cut(bm: BuiltModel) -> ConFamily | None:
     """process_capacity_cut[n,k,t,o]: a valid strengthening of process_capacity
-    (MODEL.md §2 is unchanged: it cuts off fractional builds, never an integer plan).
+    (docs/model.md §3–5 is unchanged: it cuts off fractional builds, never an integer plan).
 
     For a whole-unit option o at (n,k) with unit capacity c, let u = Σ_τ build[o,τ] over
     the start years alive in t (an integer), E = existing[n,k,t], Q = Σ_{o'≠o} cap_o'·
@@ -349,7 +350,7 @@ def market_min(bm: BuiltModel) -> ConFamily | None:
 
 def price_response_link(bm: BuiltModel) -> ConFamily | None:
     """price_response_link[m,t]: trade[m,t] − Σ_j s_j[m,t] = 0 on every price-response row
-    (MODEL.md §2.1), so that ``trade`` is the row's tonnes for every other family."""
+    (docs/model.md §6–8), so that ``trade`` is the row's tonnes for every other family."""
     sg = bm.vars["seg"].index
     if not len(sg):
         return None

@@ -3,7 +3,7 @@
 Everything here is plain pandas; no Pyomo.  The :class:`ModelData` holds one
 DataFrame per variable family (its index columns plus objective coefficients
 and bounds) and the parameter tables the constraint builders need, so that the
-model only ever indexes combinations that exist (MODEL.md §2, §3.3).
+model only ever indexes combinations that exist (docs/model.md §3–5, §11.3).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class ModelData:
     deposits: pd.DataFrame
     policy: pd.DataFrame  # expanded
     opening: pd.DataFrame  # nodes with an opening cost that gate builds
-    # segments of price-response sell rows (MODEL.md §2.1): trade row × segment 1…K
+    # segments of price-response sell rows (docs/model.md §6–8): trade row × segment 1…K
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     tables: Tables | None = field(default=None, repr=False)
 
@@ -59,7 +59,7 @@ class ModelData:
 
 
 def apply_defaults(df: pd.DataFrame, sheet: str) -> pd.DataFrame:
-    """Fill blank cells with the schema's column defaults (MODEL.md §3.1)."""
+    """Fill blank cells with the schema's column defaults (docs/model.md §11.1)."""
     df = df.copy()
     for col in S.SHEETS[sheet].columns:
         if col.default is not None and col.name in df.columns:
@@ -166,7 +166,7 @@ def build_model_data(tables: Tables, core: dict[str, pd.DataFrame] | None = None
     mk["support"] = np.where((mk["direction"] == "sell") & (mk["scope"] == "domestic"),
                              mk["support"].fillna(0.0), 0.0)
     # price response: a sell row with an elasticity (validated < 0, with market_size_t > 0);
-    # its max_t defaults to −ε·S/2 (MODEL.md §2.1)
+    # its max_t defaults to −ε·S/2 (docs/model.md §6–8)
     mk["price_response"] = (mk["direction"] == "sell") & mk["elasticity"].notna()
     mk.loc[~mk["price_response"], ["elasticity", "market_size_t"]] = np.nan
     default_max = -mk["elasticity"] * mk["market_size_t"] / 2.0
@@ -348,7 +348,7 @@ def _duties(policy: pd.DataFrame, products: pd.DataFrame, years: list[int]) -> p
 
 def _support(policy: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """Domestic demand support per (product, year), USD/t: rows matching one product in a
-    year add up (MODEL.md §2.1)."""
+    year add up (docs/model.md §6–8)."""
     sub = policy[policy["instrument"] == "domestic_demand_support_usd_per_t"]
     df = (_per_target(sub, "product", lambda t: _product_matches(t, products))
           if len(sub) else sub.iloc[:0])
@@ -361,7 +361,7 @@ def _support(policy: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
 
 
 def _segments(mk: pd.DataFrame, k: int) -> pd.DataFrame:
-    """The K segments of every price-response row (MODEL.md §2.1).
+    """The K segments of every price-response row (docs/model.md §6–8).
 
     Segment j covers Q_{j−1} … Q_j with Q_j = j·max_t/K and earns, per tonne,
     r_j = price × (1 + (Q_{j−1} + Q_j)/(ε·S)): the average of P(q) = price ×

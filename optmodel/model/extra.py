@@ -1,6 +1,6 @@
 """A user's own variables and constraints (``--extra FILE.py``, the Python API), as tables.
 
-The file defines ``extra_constraints(model, data)`` (MODEL.md §5).  It is called
+The file defines ``extra_constraints(model, data)`` (docs/model.md §13).  It is called
 on the Pyomo model of the built structure (:func:`~optmodel.model.pyomo_export.to_pyomo`)
 and may add variables and constraints to it, fix variables or tighten their
 bounds.  :func:`absorb` then turns what was added back into term tables — one

@@ -1,4 +1,4 @@
-"""A user's extra-constraints file (``--extra FILE.py``, MODEL.md §5): its text and the
+"""A user's extra-constraints file (``--extra FILE.py``, docs/model.md §13): its text and the
 function it defines.  Plain Python, no Pyomo: the text travels to batch workers, and a
 run without ``--extra`` never imports Pyomo (:mod:`optmodel.model.extra` applies it)."""
 

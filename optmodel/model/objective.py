@@ -1,4 +1,4 @@
-"""The objective's one home: one function per objective term of MODEL.md §2.
+"""The objective's one home: one function per objective term of docs/model.md §3–5.
 
 Each function takes the built model's variable tables and returns a
 :class:`Term`: per variable family, the USD each unit of the variable earns or
@@ -194,7 +194,7 @@ def relief_given(bm) -> Term:
     return term
 
 
-# the objective terms in MODEL.md §2 order (the Summary's order)
+# the objective terms in docs/model.md §3–5 order (the Summary's order)
 TERMS: tuple[Callable, ...] = (revenue, purchases, export_duties, import_duties, opex,
                                subsidies, support, fixed_om, transport, extraction_tax,
                                disposal, unmet_penalty, capex, opening_cost, salvage)
@@ -263,7 +263,7 @@ def national_coefficients(bm) -> dict[str, np.ndarray]:
 
 def value_added_coefficients(bm) -> dict[str, np.ndarray]:
     """Coefficients (USD, undiscounted) of domestic value added = revenue (every sell row,
-    R̃ on a price-response row) − purchases (every buy row), MODEL.md §2."""
+    R̃ on a price-response row) − purchases (every buy row), docs/model.md §3–5."""
     coefs: dict[str, np.ndarray] = {}
     for term in (revenue(bm), purchases(bm)):
         for fam, a in term.amount.items():

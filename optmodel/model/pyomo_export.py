@@ -1,7 +1,7 @@
 """The Pyomo exporter: the model's tables (:func:`~optmodel.model.build.build_model`) as a
 Pyomo ``ConcreteModel``.
 
-This is the public, modelling view of the model (MODEL.md §5, README "Use from
+This is the public, modelling view of the model (docs/model.md §13, README "Use from
 Python"): one ``Var`` per variable family, indexed by the tuples of its key
 columns (a single key as a plain value, years as ``int``)::
 

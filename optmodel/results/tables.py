@@ -1,4 +1,4 @@
-"""Result tables (MODEL.md §4) from a solved model, and the results workbook.
+"""Result tables (docs/model.md §12) from a solved model, and the results workbook.
 
 Tables are tidy, keyed like the inputs, and built with vectorised pandas from
 the solution arrays; Summary money lines are sums of these detail rows.
@@ -81,7 +81,7 @@ def extract_tables(bm: BuiltModel, sol: SolveOutcome) -> dict[str, pd.DataFrame]
         "cost_musd": f["tonnes"] * f["unit_cost"] / USD_PER_MUSD,
     }).reset_index(drop=True)
 
-    # Trade (with unmet); a price-response row's revenue is R̃ = Σ_j r_j·s_j (MODEL.md §2.1)
+    # Trade (with unmet); a price-response row's revenue is R̃ = Σ_j r_j·s_j (docs/model.md §6–8)
     t = v["trade"].index.assign(tonnes=val["trade"], unmet_t=0.0)
     un = v["unmet"].index
     if len(un):
@@ -280,7 +280,7 @@ def _round(x: float) -> float | None:
 
 
 def kpi_values(bm: BuiltModel, tables: dict[str, pd.DataFrame]) -> dict[str, float | None]:
-    """Derived results of MODEL.md §2 (undiscounted, whole horizon)."""
+    """Derived results of docs/model.md §3–5 (undiscounted, whole horizon)."""
     d = bm.data
     tr = tables["Trade"].merge(d.products[["product", "stage", "reo_content"]], on="product")
     sell = tr[tr["direction"] == "sell"]
@@ -290,7 +290,7 @@ def kpi_values(bm: BuiltModel, tables: dict[str, pd.DataFrame]) -> dict[str, flo
     ex = tables["Extraction"].merge(d.products[["product", "reo_content"]], on="product")
     mined = float((ex["tonnes"] * ex["reo_content"]).sum())
     raw_share = raw_exp / mined if mined > TOL else None
-    # every sale (domestic and export) minus every purchase (MODEL.md §2)
+    # every sale (domestic and export) minus every purchase (docs/model.md §3–5)
     sign = np.where(tr["direction"] == "sell", 1.0, -1.0)
     dva = float((sign * tr["value_musd"]).sum())
     return {"processing_depth_index": depth, "raw_export_share": raw_share,

@@ -44,7 +44,7 @@ class SolveOptions:
     # the root LP for no gain in bound (base case 0.57 → 0.35 s, the 31 scenarios 18.5 →
     # 12.0 s in all, same optima; docs/performance.md)
     mip_restart: bool = False
-    # a user's --extra file of variables and constraints (MODEL.md §5): its name, text and
+    # a user's --extra file of variables and constraints (docs/model.md §13): its name, text and
     # SHA-256; applied to the structure before the solve (optmodel.pipeline.run_structure),
     # recorded in the Run sheet; the text travels with the options to batch workers
     extra: ExtraFile | None = None

@@ -1,6 +1,6 @@
 """Trade-off frontiers: the NPV cost of pushing a second measure (epsilon-constraint).
 
-Measures (MODEL.md §2 derived results, whole horizon, undiscounted) as N(x)/D(x),
+Measures (docs/model.md §3–5 derived results, whole horizon, undiscounted) as N(x)/D(x),
 both linear in the trade and activity variables:
 
 - ``processing_depth_index`` (push up): N = Σ_sell reo·stage·trade, D = Σ_sell reo·trade;
@@ -97,7 +97,7 @@ class Ratio:
 
 
 def measure_ratio(bm: BuiltModel, measure: str, mm: MatrixModel | None = None) -> Ratio:
-    """The measure of MODEL.md §2 as a ratio of linear expressions in the columns of
+    """The measure of docs/model.md §3–5 as a ratio of linear expressions in the columns of
     ``mm`` (``bm`` assembled, :func:`~optmodel.solver.highs.assemble`)."""
     mm = assemble(bm) if mm is None else mm
     tr = bm.vars["trade"]

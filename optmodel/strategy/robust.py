@@ -87,7 +87,7 @@ def scenario_structure(data: ModelData, opts: SolveOptions | None = None) -> Bui
 
     The one place where strategy tools build a scenario's model: robust siting,
     plan evaluations, alternatives and frontiers all start here, so that the
-    variables and constraints a user adds (``opts.extra``, MODEL.md §5) join every
+    variables and constraints a user adds (``opts.extra``, docs/model.md §13) join every
     scenario's model (:func:`optmodel.pipeline.run_structure`).
     """
     return build_model(data) if opts is None else run_structure(data, opts)
