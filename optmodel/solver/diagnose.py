@@ -26,7 +26,6 @@ route to its market, a process whose inputs can never arrive.
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -193,36 +192,39 @@ def _original_rows(data: ModelData, sheet: str) -> pd.DataFrame:
     return df
 
 
-_ROW_INDEX: dict[int, dict[tuple[str, ...], dict[tuple, list[tuple[Any, int]]]]] = {}
+class _SheetRows:
+    """An input sheet's rows, and an index from key values to [(year, Excel row)] in sheet
+    order, built on first use for each key set (so that naming rows in a loop stays linear
+    in the number of warnings and rows).  Made for one use, held by its caller."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+        self._index: dict[tuple[str, ...], dict[tuple, list[tuple[Any, int]]]] = {}
+
+    def index(self, keys: tuple[str, ...], year_col: str | None
+              ) -> dict[tuple, list[tuple[Any, int]]]:
+        found = self._index.get(keys + (year_col or "",))
+        if found is None:
+            df, found = self.df, {}
+            cols = [df[k].tolist() for k in keys]
+            years = (df[year_col].tolist() if year_col is not None and year_col in df.columns
+                     else [None] * len(df))
+            for *kv, y, r in zip(*cols, years, df[ROW].tolist(), strict=True):
+                found.setdefault(tuple(kv), []).append((y, r))
+            self._index[keys + (year_col or "",)] = found
+        return found
 
 
-def _row_index(df: pd.DataFrame, keys: tuple[str, ...], year_col: str | None
-               ) -> dict[tuple, list[tuple[Any, int]]]:
-    """key values → [(year, Excel row)] in sheet order, built once per table and key set
-    (so that naming rows stays linear in the number of warnings and rows)."""
-    per_df = _ROW_INDEX.get(id(df))
-    if per_df is None:
-        per_df = _ROW_INDEX[id(df)] = {}
-        weakref.finalize(df, _ROW_INDEX.pop, id(df), None)
-    index = per_df.get(keys + (year_col or "",))
-    if index is None:
-        index = {}
-        cols = [df[k].tolist() for k in keys]
-        years = (df[year_col].tolist() if year_col is not None and year_col in df.columns
-                 else [None] * len(df))
-        for *kv, y, r in zip(*cols, years, df[ROW].tolist(), strict=True):
-            index.setdefault(tuple(kv), []).append((y, r))
-        per_df[keys + (year_col or "",)] = index
-    return index
-
-
-def _row_for(df: pd.DataFrame, match: dict[str, Any], year: Any = None,
+def _row_for(rows: pd.DataFrame | _SheetRows, match: dict[str, Any], year: Any = None,
              year_col: str | None = "year") -> int | None:
     """Excel row of the input row that sets ``match`` in ``year`` (its own year row, else
-    the blank-year row)."""
+    the blank-year row); ``rows``: a sheet's rows (wrap them in :class:`_SheetRows` once
+    when looking up many)."""
+    rows = rows if isinstance(rows, _SheetRows) else _SheetRows(rows)
+    df = rows.df
     if not len(df):
         return None
-    hits = _row_index(df, tuple(match), year_col).get(tuple(match.values()))
+    hits = rows.index(tuple(match), year_col).get(tuple(match.values()))
     if not hits:
         return None
     if year_col is not None and year_col in df.columns and year is not None:
@@ -771,8 +773,8 @@ def sanity_warnings(data: ModelData) -> list[Issue]:
                 if (o, p) in avail and (dst, p) not in avail:
                     avail.add((dst, p))
                     changed = True
-    npr = _original_rows(data, "NodeProcesses")
-    bo = _original_rows(data, "BuildOptions")
+    npr = _SheetRows(_original_rows(data, "NodeProcesses"))
+    bo = _SheetRows(_original_rows(data, "BuildOptions"))
     for n, k in sorted(pairs - running):
         missing = [q for q in ins.get(k, []) if (n, q) not in avail]
         row = _row_for(npr, {"node": n, "process": k}, None, None)
@@ -783,7 +785,7 @@ def sanity_warnings(data: ModelData) -> list[Issue]:
                             f"process {k} at {n} can never run: its input "
                             f"{', '.join(missing)} can never arrive at {n} (no process, "
                             "purchase or route brings it there)", "warning"))
-    mk = _original_rows(data, "Markets")
+    mk = _SheetRows(_original_rows(data, "Markets"))
     reach: _Reach | None = None  # built on the first minimum to check
     soft = data.settings.get("unmet_penalty_usd_per_t") is not None
     sell = tr[tr["direction"] == "sell"]
