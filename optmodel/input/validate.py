@@ -23,7 +23,7 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, cre
 from optmodel import schema as S
 from optmodel.errors import InputError, Issue
 from optmodel.input.root_causes import sheet_level_issues
-from optmodel.input.scenarios import Override, apply_overrides
+from optmodel.input.scenarios import Override, scenario_problems
 from optmodel.input.tables import ROW, Tables, clean_cell
 from optmodel.input.targets import fold, stage_form
 from optmodel.io.read import RawSheet, read_raw
@@ -651,11 +651,7 @@ def _check_scenario_selectors(raw: dict[str, RawSheet], t: Tables, issues: list[
         by_name.setdefault(rec["scenario"], []).append(
             Override(rec["sheet"], rec["key"], rec["column"], rec["value"], rec["factor"],
                      rec[ROW]))
-    for name, overrides in by_name.items():
-        try:
-            apply_overrides(raw, overrides, name)
-        except InputError as exc:
-            issues.extend(exc.issues)
+    issues.extend(scenario_problems(raw, by_name))
 
 
 def _check_policy(rec, products, processes, nodes, err) -> None:
