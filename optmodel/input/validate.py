@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
 import pandas as pd
-from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, create_model
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from optmodel import schema as S
 from optmodel.errors import InputError, Issue
@@ -53,17 +54,17 @@ def _pyd_type(col: S.Column):
         t = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
     else:
         t = str
-    if col.required:
-        return (t, ...)
-    return (t | None, None)
+    return t if col.required else t | None
 
 
 @cache
 def _row_adapter(sheet: str) -> TypeAdapter:
+    """The validator of a list of ``sheet``'s rows (dicts with a key for every column),
+    made once per process at first use.  Rows are typed dicts: the same checks and
+    conversions as a model class per sheet, without making the class."""
     spec = S.SHEETS[sheet]
-    fields = {c.name: _pyd_type(c) for c in spec.all_columns}
-    model = create_model(f"{sheet}Row", **fields)
-    return TypeAdapter(list[model])
+    row = TypedDict(f"{sheet}Row", {c.name: _pyd_type(c) for c in spec.all_columns})
+    return TypeAdapter(list[row])
 
 
 def _display(value: Any) -> Any:
@@ -237,10 +238,10 @@ def _check_cells(name, spec, records, rownums, issues, missing_cols=frozenset())
         for k in range(len(records)):
             if k in bad:
                 continue
-            records[k].update(next(it).model_dump())
+            records[k].update(next(it))
         return bad
     for rec, v in zip(records, validated, strict=True):
-        rec.update(v.model_dump())
+        rec.update(v)
     return bad
 
 
