@@ -185,8 +185,10 @@ def read_sheet(name: str, sheet: RawSheet, issues: list[Issue]) -> pd.DataFrame:
     bad_rows = _check_cells(name, spec, records, rownums, issues, missing_cols)
     out = pd.DataFrame.from_records(records, columns=list(spec.column_names))
     out[ROW] = rownums
-    out = out.astype(object)
-    out = out.where(out.notna(), None)
+    # every column as Python objects, a missing cell as None
+    cells = out.to_numpy(dtype=object)
+    cells[pd.isna(cells)] = None
+    out = pd.DataFrame(cells, columns=out.columns, dtype=object)
     out["_bad"] = [i in bad_rows for i in range(len(records))]
     return out
 
@@ -243,6 +245,11 @@ def _check_cells(name, spec, records, rownums, issues, missing_cols=frozenset())
     for rec, v in zip(records, validated, strict=True):
         rec.update(v)
     return bad
+
+
+def _is_na(v: Any) -> bool:
+    """A missing cell as pandas sees one (None, NaN, NaT, NA)."""
+    return v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def _is_blank(v: Any) -> bool:
@@ -387,8 +394,10 @@ class RuleContext:
 def _cross_checks(t: Tables, issues: list[Issue]) -> None:
     """Run every rule of :data:`RULES` in order; all problems are collected."""
     good = {k: _good(v) for k, v in t.frames.items()}
+    ctx = RuleContext(t, good, issues)  # the names are read once, for every rule
     for rule in RULES:
-        rule.check(RuleContext(t, good, issues, rule.severity))
+        ctx.severity = rule.severity
+        rule.check(ctx)
 
 
 def _rule_duplicate_keys(c: RuleContext) -> None:
@@ -396,10 +405,9 @@ def _rule_duplicate_keys(c: RuleContext) -> None:
         df = c.good[name]
         if not spec.key or not len(df) or name == "Settings":
             continue
-        keys = df[list(spec.key)].astype(object).where(df[list(spec.key)].notna(), "")
-        # str() of each key cell joined with "|" (as astype(str) + a row-wise join, faster)
-        joined = ["|".join(map(str, k))
-                  for k in zip(*(keys[col].tolist() for col in spec.key), strict=True)]
+        # str() of each key cell joined with "|", a blank cell as ""
+        joined = ["|".join("" if _is_na(v) else str(v) for v in k)
+                  for k in zip(*(df[col].tolist() for col in spec.key), strict=True)]
         first: dict[str, int] = {}
         for k, row in zip(joined, df[ROW], strict=True):
             if k in first:
