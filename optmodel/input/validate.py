@@ -1,7 +1,7 @@
 """Validate an input workbook against the schema; report every problem at once.
 
-Per-cell types, ranges and enumerations are checked by pydantic models built
-from :mod:`optmodel.schema`; cross-row and cross-sheet rules (duplicates,
+Per-cell types, ranges and enumerations are checked by pydantic(-core) validators
+built from :mod:`optmodel.schema`; cross-row and cross-sheet rules (duplicates,
 references, horizon, policy targets, ...) are the declared :data:`RULES`.
 Each problem is an :class:`~optmodel.errors.Issue` naming sheet, Excel row,
 column, value and what was expected.
@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol
+from typing import Any, Protocol
 
 import pandas as pd
-from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
 
 from optmodel import schema as S
 from optmodel.errors import InputError, Issue
@@ -39,32 +39,36 @@ NAME_PATTERN = r"^[^|,:*=+\-@][^|,:*]*$"
 # ---------------------------------------------------------------- cell models
 
 
-def _pyd_type(col: S.Column):
+def _cell_schema(col: S.Column) -> cs.CoreSchema:
+    """What pydantic checks and converts in one cell of ``col`` (blank = None allowed
+    unless the column is required)."""
     if col.kind == "number":
-        t = Annotated[float, Field(ge=col.minimum, le=col.maximum, allow_inf_nan=False)]
+        schema = cs.float_schema(ge=col.minimum, le=col.maximum, allow_inf_nan=False)
     elif col.kind in ("integer", "year"):
         lo = col.minimum if col.kind == "integer" else 1000
         hi = col.maximum if col.kind == "integer" else 9999
-        t = Annotated[int, Field(ge=lo, le=hi)]
+        schema = cs.int_schema(ge=lo, le=hi)
     elif col.kind == "bool":
-        t = bool
+        schema = cs.bool_schema()
     elif col.kind == "enum":
-        t = Literal[col.choices]
+        schema = cs.literal_schema(list(col.choices))
     elif col.kind in ("name", "ref"):
-        t = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+        schema = cs.str_schema(pattern=NAME_PATTERN)
     else:
-        t = str
-    return t if col.required else t | None
+        schema = cs.str_schema()
+    return schema if col.required else cs.nullable_schema(schema)
 
 
 @cache
-def _row_adapter(sheet: str) -> TypeAdapter:
+def _row_validator(sheet: str) -> SchemaValidator:
     """The validator of a list of ``sheet``'s rows (dicts with a key for every column),
-    made once per process at first use.  Rows are typed dicts: the same checks and
-    conversions as a model class per sheet, without making the class."""
+    made once per process at first use, straight from pydantic-core's schema of each
+    cell (the checks a typed model of the row would make, without generating the model's
+    schema: 13 sheets in 2 ms instead of 25)."""
     spec = S.SHEETS[sheet]
-    row = TypedDict(f"{sheet}Row", {c.name: _pyd_type(c) for c in spec.all_columns})
-    return TypeAdapter(list[row])
+    row = cs.typed_dict_schema({c.name: cs.typed_dict_field(_cell_schema(c))
+                                for c in spec.all_columns})
+    return SchemaValidator(cs.list_schema(row))
 
 
 def _display(value: Any) -> Any:
@@ -212,10 +216,10 @@ def _cell_level_issues(name: str, sheet: RawSheet, issues: list[Issue]) -> None:
 
 def _check_cells(name, spec, records, rownums, issues, missing_cols=frozenset()) -> set[int]:
     """Type/range/enum checks; converts valid cells in place; returns rows with errors."""
-    adapter = _row_adapter(name)
+    validator = _row_validator(name)
     bad: set[int] = set()
     try:
-        validated = adapter.validate_python(records)
+        validated = validator.validate_python(records)
     except ValidationError as exc:
         errs = exc.errors(include_url=False)
         for e in errs:
@@ -235,7 +239,7 @@ def _check_cells(name, spec, records, rownums, issues, missing_cols=frozenset())
             issues.append(Issue(name, rownums[i], colname, _display(val), msg))
         # validate good rows alone to get converted values
         good = [r for k, r in enumerate(records) if k not in bad]
-        validated = adapter.validate_python(good) if good else []
+        validated = validator.validate_python(good) if good else []
         it = iter(validated)
         for k in range(len(records)):
             if k in bad:
