@@ -233,9 +233,15 @@ def activity_bounds(d: ModelData) -> np.ndarray:
     for (n, p, tt) in disposable:
         disposable_in.setdefault(tt, []).append((n, p))
 
+    # a year's new bounds depend only on that year's bounds: a year whose bounds are those
+    # the previous round started from gets what that round gave, its bounds as they are
+    year_rows = {t: np.asarray(rows) for t, rows in rows_by_year.items()}
+    before: np.ndarray | None = None  # the bounds the previous round started from
     for _ in range(_ROUNDS):
         new = u.copy()
         for t, rows in rows_by_year.items():
+            if before is not None and np.array_equal(u[year_rows[t]], before[year_rows[t]]):
+                continue
             make: dict[tuple[str, str], float] = {}  # (node, product) → most made there
             use: dict[tuple[str, str], float] = {}
             for i in rows:
@@ -288,7 +294,7 @@ def activity_bounds(d: ModelData) -> np.ndarray:
                                       outof.get((p, t), {}).get(pos[n], 0.0))
                     new[i] = min(new[i], (here + outflow) / q)
         done = np.isclose(new, u, rtol=1e-9, atol=1e-9) | (np.isinf(new) & np.isinf(u))
-        u = new
+        before, u = u, new
         if np.all(done):
             break
     out = np.where(np.isfinite(u), u * (1 + 1e-11) + 1e-9, INF)
