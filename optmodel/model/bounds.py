@@ -233,14 +233,17 @@ def activity_bounds(d: ModelData) -> np.ndarray:
     for (n, p, tt) in disposable:
         disposable_in.setdefault(tt, []).append((n, p))
 
-    # a year's new bounds depend only on that year's bounds: a year whose bounds are those
-    # the previous round started from gets what that round gave, its bounds as they are
+    # A year's new bounds depend only on that year's bounds.  Where those are the ones the
+    # previous round started from, this round would work out what that round did (the same
+    # maximum flows, found in the memo while it is not full) and keep the year's bounds as
+    # they are: the year is skipped.
     year_rows = {t: np.asarray(rows) for t, rows in rows_by_year.items()}
     before: np.ndarray | None = None  # the bounds the previous round started from
     for _ in range(_ROUNDS):
         new = u.copy()
         for t, rows in rows_by_year.items():
-            if before is not None and np.array_equal(u[year_rows[t]], before[year_rows[t]]):
+            if (before is not None and len(memo) < _EXACT_CALLS
+                    and np.array_equal(u[year_rows[t]], before[year_rows[t]])):
                 continue
             make: dict[tuple[str, str], float] = {}  # (node, product) → most made there
             use: dict[tuple[str, str], float] = {}
