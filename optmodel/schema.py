@@ -8,6 +8,7 @@ default, whether it is required and what it means (docs/model.md §11.1).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 NODE_KINDS = ("mine", "plant", "technopark", "port", "market", "hub")
@@ -95,18 +96,23 @@ class Sheet:
     year_column: str | None = None
     extra: tuple[Column, ...] = field(default=())
 
-    @property
+    # made once per sheet at first use (validation looks columns up thousands of times)
+    @cached_property
     def all_columns(self) -> tuple[Column, ...]:
         own = {c.name for c in self.columns}
         return self.columns + tuple(c for c in COMMON_COLUMNS if c.name not in own)
 
-    def column(self, name: str) -> Column:
+    @cached_property
+    def _by_name(self) -> dict[str, Column]:
+        by_name: dict[str, Column] = {}
         for c in self.all_columns:
-            if c.name == name:
-                return c
-        raise KeyError(name)
+            by_name.setdefault(c.name, c)  # the first of a name, as a search in order finds
+        return by_name
 
-    @property
+    def column(self, name: str) -> Column:
+        return self._by_name[name]
+
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.all_columns)
 

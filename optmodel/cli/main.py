@@ -24,6 +24,7 @@ from optmodel.cli.common import (
     default_output,
     err,
     guard,
+    loading_libraries,
     out,
     read_extra,
     silence_closed_pipes,
@@ -67,7 +68,8 @@ def solve_cmd(
     """Solve a workbook and write the results workbook (and HTML report)."""
 
     def body():
-        from optmodel.pipeline import solve_workbook
+        with loading_libraries():
+            from optmodel.pipeline import solve_workbook
 
         extra_file = read_extra(extra)
 

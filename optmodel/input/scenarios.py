@@ -142,6 +142,49 @@ def matched_values(raw: dict[str, RawSheet], sheet: str, selector: str, column: 
 def apply_overrides(raw: dict[str, RawSheet], overrides: Iterable[Override],
                     scenario: str = "") -> dict[str, RawSheet]:
     """Return a copy of ``raw`` with the overrides applied; all problems reported at once."""
+    return _apply(raw, overrides, scenario, _RowKeys(raw))
+
+
+def scenario_problems(raw: dict[str, RawSheet], scenarios: dict[str, list[Override]]
+                      ) -> list[Issue]:
+    """Dry-run each scenario on ``raw`` (``raw`` is left as it is): the problems of all of
+    them, scenario by scenario, as :func:`apply_overrides` reports them one at a time.
+    The rows' identifying columns are read once for all the scenarios."""
+    keys = _RowKeys(raw)
+    issues: list[Issue] = []
+    for name, overrides in scenarios.items():
+        try:
+            _apply(raw, overrides, name, keys)
+        except InputError as exc:
+            issues.extend(exc.issues)
+    return issues
+
+
+class _RowKeys:
+    """The identifying-column texts of every row of the raw sheets, as selectors compare
+    them (:func:`_key_text`), read per sheet at first use.  An override never changes a key
+    column, so these hold for the rows of every scenario applied to the same raw sheets."""
+
+    def __init__(self, raw: dict[str, RawSheet]) -> None:
+        self._raw = raw
+        self._keys: dict[str, list[list[str]]] = {}
+
+    def of(self, sheet_name: str, spec: S.Sheet) -> list[list[str]]:
+        if sheet_name not in self._keys:
+            sheet = self._raw[sheet_name]
+            header = _header(sheet)
+            kidx = [header.index(k) if k in header else None for k in spec.key]
+            cols = [spec.column(name) for name in spec.key]
+            self._keys[sheet_name] = [
+                [_key_text(row[k] if k is not None and k < len(row) else None, c)
+                 for k, c in zip(kidx, cols, strict=True)]
+                for row in sheet.rows]
+        return self._keys[sheet_name]
+
+
+def _apply(raw: dict[str, RawSheet], overrides: Iterable[Override], scenario: str,
+           row_keys: _RowKeys) -> dict[str, RawSheet]:
+    """:func:`apply_overrides`, the rows' keys read from ``row_keys`` (made from ``raw``)."""
     raw = {k: copy.copy(v) for k, v in raw.items()}
     copied: set[str] = set()
     issues: list[Issue] = []
@@ -176,12 +219,10 @@ def apply_overrides(raw: dict[str, RawSheet], overrides: Iterable[Override],
                                 f"({'|'.join(spec.key)})"))
             continue
         parts = _normalised(spec, parts)
-        kidx = [header.index(k) if k in header else None for k in spec.key]
         j = header.index(col)
         hits = 0
-        for i, row in enumerate(sheet.rows):
-            keys = [_key_text(row[k] if k is not None and k < len(row) else None,
-                              spec.column(name)) for k, name in zip(kidx, spec.key, strict=True)]
+        for i, (row, keys) in enumerate(zip(sheet.rows, row_keys.of(sheet_name, spec),
+                                            strict=True)):
             if all(k == "" for k in keys) and all(
                     v is None or str(v).strip() == "" for v in row):
                 continue

@@ -222,9 +222,29 @@ def activity_bounds(d: ModelData) -> np.ndarray:
         vals = list(values.values())
         return (sum(v for v in vals if v != INF), sum(v == INF for v in vals))
 
+    # purchases, sales and disposal of each year, in the order above (the sums below add
+    # them in that order)
+    buy_in: dict[int, list[tuple[str, str, float]]] = {}
+    sell_in: dict[int, list[tuple[str, str, float]]] = {}
+    for box, by_year in ((buy, buy_in), (sell, sell_in)):
+        for (n, p, tt), v in box.items():
+            by_year.setdefault(tt, []).append((n, p, v))
+    disposable_in: dict[int, list[tuple[str, str]]] = {}
+    for (n, p, tt) in disposable:
+        disposable_in.setdefault(tt, []).append((n, p))
+
+    # A year's new bounds depend only on that year's bounds.  Where those are the ones the
+    # previous round started from, this round would work out what that round did (the same
+    # maximum flows, found in the memo while it is not full) and keep the year's bounds as
+    # they are: the year is skipped.
+    year_rows = {t: np.asarray(rows) for t, rows in rows_by_year.items()}
+    before: np.ndarray | None = None  # the bounds the previous round started from
     for _ in range(_ROUNDS):
         new = u.copy()
         for t, rows in rows_by_year.items():
+            if (before is not None and len(memo) < _EXACT_CALLS
+                    and np.array_equal(u[year_rows[t]], before[year_rows[t]])):
+                continue
             make: dict[tuple[str, str], float] = {}  # (node, product) → most made there
             use: dict[tuple[str, str], float] = {}
             for i in rows:
@@ -237,21 +257,16 @@ def activity_bounds(d: ModelData) -> np.ndarray:
             demand: dict[str, dict[str, float]] = {}  # product → node → used + sold (+inf)
             for (n, p), v in make.items():
                 supply.setdefault(p, {})[n] = v
-            for (n, p, tt), v in buy.items():
-                if tt == t:
-                    box = supply.setdefault(p, {})
-                    box[n] = box.get(n, 0.0) + v
+            for n, p, v in buy_in.get(t, ()):
+                box = supply.setdefault(p, {})
+                box[n] = box.get(n, 0.0) + v
             for (n, p), v in use.items():
                 demand.setdefault(p, {})[n] = v
-            for (n, p, tt), v in sell.items():
-                if tt == t:
-                    box = demand.setdefault(p, {})
-                    box[n] = box.get(n, 0.0) + v
-            for (n, p, tt) in disposable:
-                if tt == t:
-                    demand.setdefault(p, {})[n] = INF
-            s_tot = {p: totals(v) for p, v in supply.items()}
-            d_tot = {p: totals(v) for p, v in demand.items()}
+            for n, p, v in sell_in.get(t, ()):
+                box = demand.setdefault(p, {})
+                box[n] = box.get(n, 0.0) + v
+            for n, p in disposable_in.get(t, ()):
+                demand.setdefault(p, {})[n] = INF
             for i in rows:
                 k, n = procs[i], nodes[i]
                 kin, kout = ins.get(k, {}), outs.get(k, {})
@@ -265,7 +280,7 @@ def activity_bounds(d: ModelData) -> np.ndarray:
                         src = {pos[m]: c for m, c in sp.items() if m != n and c > 0}
                         inflow = flow(p, t, src, {pos[n]: INF})
                     else:
-                        inflow = min(others(s_tot.get(p, (0.0, 0)), here),
+                        inflow = min(others(totals(sp), here),
                                      into.get((p, t), {}).get(pos[n], 0.0))
                     new[i] = min(new[i], (here + inflow) / q)
                 for p, q in kout.items():
@@ -278,11 +293,11 @@ def activity_bounds(d: ModelData) -> np.ndarray:
                         snk = {pos[m]: c for m, c in dp.items() if m != n and c > 0}
                         outflow = flow(p, t, {pos[n]: INF}, snk)
                     else:
-                        outflow = min(others(d_tot.get(p, (0.0, 0)), here),
+                        outflow = min(others(totals(dp), here),
                                       outof.get((p, t), {}).get(pos[n], 0.0))
                     new[i] = min(new[i], (here + outflow) / q)
         done = np.isclose(new, u, rtol=1e-9, atol=1e-9) | (np.isinf(new) & np.isinf(u))
-        u = new
+        before, u = u, new
         if np.all(done):
             break
     out = np.where(np.isfinite(u), u * (1 + 1e-11) + 1e-9, INF)

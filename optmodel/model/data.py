@@ -245,10 +245,10 @@ def _plant_core(tables: Tables, years: list[int], discount: pd.Series
     alive = _alive(builds, last)
     alive["d"] = alive["year"].map(discount)
     fom = (alive.assign(pv=alive["d"] * alive["fixed_om_musd_per_year"] * USD_PER_MUSD)
-           .groupby(["option", "start"], sort=False)["pv"].sum())
+           .groupby(["option", "start"], sort=False)["pv"].sum().to_dict())
     builds["pv_fom_usd"] = [fom.get((o, y), 0.0) for o, y in
                             zip(builds["option"], builds["year"], strict=True)]
-    fom_years = alive.groupby(["option", "start"], sort=False)["year"].size()
+    fom_years = alive.groupby(["option", "start"], sort=False)["year"].size().to_dict()
     builds["fom_usd"] = [fom_years.get((o, y), 0) * f * USD_PER_MUSD for o, y, f in
                          zip(builds["option"], builds["year"], builds["fixed_om_musd_per_year"],
                              strict=True)]

@@ -88,11 +88,12 @@ class ConFamily:
         con = t["con"].to_numpy(dtype=np.int64)
         if len(con) and (con.min() < 0 or con.max() >= n):
             problems.append("terms on rows that do not exist")
-        for fam in pd.unique(t["fam"]):
+        fams, vids = t["fam"].to_numpy(), t["vid"].to_numpy(dtype=np.int64)
+        for fam in pd.unique(fams):
             if fam not in varfams:
                 problems.append(f"terms on an unknown variable family {fam!r}")
                 continue
-            vid = t.loc[t["fam"] == fam, "vid"].to_numpy(dtype=np.int64)
+            vid = vids[fams == fam]
             if len(vid) and (vid.min() < 0 or vid.max() >= len(varfams[fam])):
                 problems.append(f"terms on {fam} variables that do not exist")
         if not np.isfinite(t["coef"].to_numpy(dtype=float)).all():
