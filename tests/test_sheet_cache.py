@@ -142,3 +142,28 @@ def _assert_same_structure(x, y):
         pd.testing.assert_frame_equal(con.terms, other.terms)
         np.testing.assert_array_equal(con.lower, other.lower)
         np.testing.assert_array_equal(con.upper, other.upper)
+
+
+def test_a_price_change_shares_every_constraint_family_and_a_quantity_change_none():
+    """Two runs that differ only in Markets prices share every constraint family (the same
+    objects: prices enter only the objective), while their objectives differ; a change of
+    a Markets quantity (max_t) makes the market families afresh, equal to a fresh build."""
+    from optmodel.model.build import build_model
+    from optmodel.model.data import build_model_data
+    from optmodel.model.objective import objective_coefficients
+
+    raw = {k: v for k, v in read_raw(BASE).items() if k.lower() != "scenarios"}
+    cores = CoreCache()
+    price = [Override("Markets", "*|NdPr_oxide|sell|export|*", "price_usd_per_t", value=90000)]
+    qty = [Override("Markets", "Japan|NdPr_metal|sell|export|", "max_t", value=50)]
+    _, first, _ = cores.model(raw, validate_raw(raw)[0])
+    run = apply_overrides(raw, price)
+    _, second, _ = cores.model(run, validate_raw(run)[0])
+    assert all(second.cons[n] is first.cons[n] for n in first.cons)
+    c1, c2 = objective_coefficients(first), objective_coefficients(second)
+    assert any(not np.array_equal(c1[f], c2[f]) for f in c1)
+    run = apply_overrides(raw, qty)
+    tables = validate_raw(run)[0]
+    _, third, _ = cores.model(run, tables)
+    assert third.cons["market_max"] is not first.cons["market_max"]
+    _assert_same_structure(third, build_model(build_model_data(validate_raw(run)[0])))

@@ -7,7 +7,11 @@ A batch changes a few cells of a few sheets per run.  A worker therefore keeps
 - the plant core of the model data (:func:`optmodel.model.data.plant_core`) and the
   constraint families made from it alone (:data:`optmodel.model.build.CORE_FAMILIES`),
   found again when a run's core sheets (:data:`optmodel.model.data.CORE_SHEETS`) have
-  the same content (:class:`CoreCache`).
+  the same content (:class:`CoreCache`), and
+- every constraint family of a run, found again when a run's sheets differ from that
+  run's at most in the Markets prices, which enter only the objective (a price sweep:
+  the model is then the same but for its objective); its variables must come out
+  the same too, or nothing is shared.
 
 Keys are the sheets' contents themselves (header and rows as tuples, compared for
 equality), never object identities: a run that writes back the base value of a cell
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from optmodel import schema as S
@@ -79,12 +84,47 @@ class _CoreEntry:
     families: dict[str, ConFamily] = field(default_factory=dict)
 
 
+PRICE_COLUMN = ("markets", "price_usd_per_t")  # the one column a shared structure may differ in
+
+
+def structure_key(raw: dict[str, RawSheet]) -> tuple:
+    """Every sheet's content with the Markets prices left out: two runs with the same key
+    have the same model but for its objective."""
+    sheets = _canonical(raw)
+    out = []
+    for name in sorted(sheets):
+        sheet = sheets[name]
+        skip = [j for j, h in enumerate(sheet.header)
+                if (name.lower(), str(h).strip().lower()) == PRICE_COLUMN]
+        rows = tuple(tuple(None if j in skip else v for j, v in enumerate(r))
+                     for r in sheet.rows) if skip else tuple(tuple(r) for r in sheet.rows)
+        out.append((name, tuple(sheet.header), rows))
+    return tuple(out)
+
+
+def variable_keys(bm: BuiltModel) -> dict[str, list[np.ndarray]]:
+    """The variables of ``bm``: each family's key columns, in order."""
+    return {name: [fam.index[k].to_numpy() for k in fam.keys] for name, fam in bm.vars.items()}
+
+
+def same_variables(a: dict[str, list[np.ndarray]], b: dict[str, list[np.ndarray]]) -> bool:
+    """Whether two structures have the same variables, key for key in the same order (a
+    missing key that compares unequal to itself only makes them differ: nothing shared)."""
+    return list(a) == list(b) and all(
+        len(x) == len(y) and all(len(u) == len(v) and np.array_equal(u, v)
+                                 for u, v in zip(x, y, strict=True))
+        for x, y in zip(a.values(), b.values(), strict=True))
+
+
 class CoreCache:
-    """The plant core and its constraint families, by the content of the core sheets."""
+    """The plant core and its constraint families, by the content of the core sheets; and a
+    run's whole structure, by the content of all sheets but the Markets prices."""
 
     def __init__(self, limit: int = 8):
         self._entries: dict[tuple, _CoreEntry] = {}
         self._limit = limit
+        # structure key → (variable keys, constraint families); the last few structures
+        self._structures: dict[tuple, tuple[dict, dict[str, ConFamily]]] = {}
 
     def _entry(self, raw: dict[str, RawSheet], tables: Tables) -> tuple[_CoreEntry, bool]:
         sheets = _canonical(raw)
@@ -105,7 +145,17 @@ class CoreCache:
         (whose core sheets had the same content); everything else is made for this run."""
         entry, shared = self._entry(raw, tables)
         data = build_model_data(tables, core=entry.core)
-        bm = build_model(data, core_families=entry.families)
+        key = structure_key(raw)
+        held = self._structures.get(key)
+        if held is not None:
+            bm = build_model(data, core_families=entry.families, all_families=dict(held[1]))
+            if same_variables(variable_keys(bm), held[0]):  # same columns, so the same rows
+                return data, bm, True
+        families: dict[str, ConFamily] = {}
+        bm = build_model(data, core_families=entry.families, all_families=families)
+        if len(self._structures) >= 4:
+            self._structures.pop(next(iter(self._structures)))
+        self._structures[key] = (variable_keys(bm), families)
         return data, bm, shared
 
     def __len__(self) -> int:

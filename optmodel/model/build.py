@@ -45,25 +45,36 @@ class BuiltModel:
 
 
 def build_model(data: ModelData, core_families: dict[str, ConFamily] | None = None,
-                strengthen: bool | None = None) -> BuiltModel:
+                strengthen: bool | None = None,
+                all_families: dict[str, ConFamily] | None = None) -> BuiltModel:
     """Assemble the structure in a fixed order: variables, then constraint families.
 
     The objective is :func:`objective_coefficients`.  ``core_families`` holds the
     families of :data:`CORE_FAMILIES` made for data whose plant core has the same
     content (a batch run's shared copy, :mod:`optmodel.batch.cache`): those found
     there are used as they are, the others are made and added to it.
+    ``all_families`` does the same for every constraint family, for data that differ
+    from those it was made for at most in market prices (which enter the objective
+    only: no constraint family reads them).
     ``strengthen`` adds the valid inequalities of :data:`STRENGTHENING_FAMILIES` (same
     optimum, tighter LP relaxation); None takes :data:`STRENGTHEN` (True).
     """
     bm = BuiltModel(None, data, _add_variables(data),
                     strengthen=STRENGTHEN if strengthen is None else bool(strengthen))
     for family in FAMILIES:
+        name = family.__name__
+        if all_families is not None and name in all_families:
+            bm.add(all_families[name])
+            continue
         if core_families is not None and family in CORE_FAMILIES:
-            if family.__name__ not in core_families:
-                core_families[family.__name__] = family(bm)
-            bm.add(core_families[family.__name__])
+            if name not in core_families:
+                core_families[name] = family(bm)
+            made = core_families[name]
         else:
-            bm.add(family(bm))
+            made = family(bm)
+        if all_families is not None:
+            all_families[name] = made
+        bm.add(made)
     return bm
 
 
