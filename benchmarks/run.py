@@ -129,7 +129,7 @@ t0 = time.perf_counter()
 import highspy
 args = sys.argv[1:] + [None] * 6
 mps, gap, limit = args[0], float(args[1]), float(args[2])
-bigm, seed, relax = float(args[3] or 0), int(args[4] or 0), args[5] == "relax"
+bigm, seed, relax = float(args[3] or 0), int(args[4] or 1), args[5] == "relax"
 h = highspy.Highs()
 h.setOptionValue("output_flag", False)
 h.setOptionValue("threads", 1)
