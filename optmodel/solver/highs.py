@@ -591,14 +591,9 @@ def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None =
     if t is None or not (np.isfinite(left.bound) and np.isfinite(right.bound)):
         return None
     bound = (1.0 - t) * left.bound + t * right.bound
-    idx = np.flatnonzero(mm.integer)
-    fixed = mm.with_fixed(idx, left.integers)
-    if free is not None and len(free):
-        lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
-        lo[free], hi[free] = -np.inf, np.inf
-        fixed = replace(fixed, row_lower=lo, row_upper=hi)
     try:
-        lp = solve_matrix(fixed, replace(opts, time_limit=None, start=None, bracket=None),
+        lp = solve_matrix(integers_fixed(mm, left.integers, free),
+                          replace(opts, time_limit=None, start=None, bracket=None),
                           duals=opts.duals)
     except (InfeasibleError, SolverError):  # cannot happen for a plan feasible at both ends
         log.warning("the sweep neighbours' plan is not feasible here; solving the MIP")
@@ -679,17 +674,24 @@ def _set_basis(h, mm: MatrixModel, bm: BuiltModel, ws: WarmStart) -> bool:
     return h.setBasis(basis) == highspy.HighsStatus.kOk
 
 
+def integers_fixed(mm: MatrixModel, integers: np.ndarray, free: np.ndarray | None = None
+                   ) -> MatrixModel:
+    """The LP of ``mm`` with its integer columns fixed at ``integers`` (in column order) and
+    the strengthening rows ``free`` left out (without limits): the LP of the shadow prices."""
+    fixed = mm.with_fixed(np.flatnonzero(mm.integer), integers)
+    if free is None or not len(free):
+        return fixed
+    lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
+    lo[free], hi[free] = -np.inf, np.inf
+    return replace(fixed, row_lower=lo, row_upper=hi)
+
+
 def fixed_lp_duals(mm: MatrixModel, x: np.ndarray, opts: SolveOptions,
                    free: np.ndarray | None = None) -> np.ndarray | None:
     """Row duals of the LP with the integer columns fixed at round(x), solved afresh (the
     strengthening rows ``free`` left out); None when HiGHS gives none."""
-    idx = np.flatnonzero(mm.integer)
-    fixed = mm.with_fixed(idx, np.round(x[idx]))
-    if free is not None and len(free):
-        lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
-        lo[free], hi[free] = -np.inf, np.inf
-        fixed = replace(fixed, row_lower=lo, row_upper=hi)
-    res = solve_matrix(fixed, replace(opts, time_limit=None, start=None), duals=True)
+    res = solve_matrix(integers_fixed(mm, np.round(x[mm.integer]), free),
+                       replace(opts, time_limit=None, start=None), duals=True)
     return res.row_dual
 
 
