@@ -540,13 +540,17 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
                 ready += [(lines[key][m], b) for m, b in orders[key].finished(i, point)]
         return ready
 
+    def task(run: RunSpec, bracket: tuple | None) -> tuple[Callable, tuple]:
+        """The worker function for ``run`` and its arguments after the job."""
+        return (solve_run, (run, bracket)) if run.name in pos else (solve_chunk, ([run],))
+
     if client is None:
         queue = deque(first)
         while queue:
             run, bracket = queue.popleft()
             try:
-                res = (solve_run(job, run, bracket) if run.name in pos
-                       else solve_chunk(job, [run]))
+                fn, args = task(run, bracket)
+                res = fn(job, *args)
             except Exception as exc:  # the input cannot be read again: fail the run, go on
                 res = [_failed(run, exc)]
             queue.extend(follow(res))
@@ -565,8 +569,8 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
     pending = as_completed()
 
     def submit(run: RunSpec, bracket: tuple | None) -> None:
-        fut = (client.submit(solve_run, job_f, run, bracket, pure=False) if run.name in pos
-               else client.submit(solve_chunk, job_f, [run], pure=False))
+        fn, args = task(run, bracket)
+        fut = client.submit(fn, job_f, *args, pure=False)
         futures[fut] = [run]
         pending.add(fut)
 
