@@ -55,6 +55,8 @@ def _fmt(v, digits: int = 3) -> str:
 
 def _status_note(status: str) -> str:
     return {"time_limit": "  (time limit: feasible, not proven optimal)",
+            "iteration_limit": "  (Benders stopped at its iteration limit: feasible, not "
+                               "proven optimal)",
             "ph_iteration_limit": "  (progressive hedging did not converge: the rounded "
                                   "consensus plan is reported)",
             "ph_converged": "  (progressive hedging: a heuristic for MILPs, gap vs the "
@@ -114,9 +116,11 @@ def register(app: typer.Typer, guard: Callable) -> None:
             "--cross/--no-cross", help="Evaluate every scenario's optimal plan in every "
                                        "scenario [on for up to 10 scenarios].")] = None,
         engine: Annotated[str, typer.Option(
-            help="ef: extensive form, one MILP (exact); ph: progressive hedging with "
-                 "mpi-sppy (expected criterion, many scenarios; pip install mpi-sppy).")
-        ] = "ef",
+            help="auto: benders from 6 scenarios on, ef below; ef: extensive form, one "
+                 "MILP (exact); benders: Benders decomposition, one scenario's LP at a time "
+                 "(exact to the MIP gap, far less memory); ph: progressive hedging with "
+                 "mpi-sppy (expected criterion, a heuristic; pip install mpi-sppy).")
+        ] = "auto",
         log_solver: Annotated[bool, typer.Option("--log-solver",
                                                  help="Show the HiGHS log.")] = False,
         extra: Annotated[Path | None, typer.Option("--extra", help=EXTRA_HELP)] = None,

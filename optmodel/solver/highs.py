@@ -371,22 +371,51 @@ class MatrixSolution:
     row_dual: np.ndarray | None = None  # of the LP with integer columns fixed (if asked)
     col_dual: np.ndarray | None = None  # reduced costs of that LP (if asked)
     times: dict[str, float] = field(default_factory=dict)
+    basis: Basis | None = None  # the LP's optimal basis (if asked, for an LP)
+
+
+Basis = tuple[np.ndarray, np.ndarray]  # HiGHS basis status per column and per row
+
+
+def _pass_basis(h, cols: np.ndarray, rows: np.ndarray) -> bool:
+    """Hand ``h`` a basis by position; False when HiGHS refuses it."""
+    import highspy
+
+    basis = highspy.HighsBasis()
+    status = [highspy.HighsBasisStatus(v) for v in range(5)]
+    basis.col_status = [status[v] for v in cols.tolist()]
+    basis.row_status = [status[v] for v in rows.tolist()]
+    basis.valid = True
+    return h.setBasis(basis) == highspy.HighsStatus.kOk
+
+
+def _basis_of(h) -> Basis | None:
+    """``h``'s current basis by position (None when HiGHS has no valid one)."""
+    b = h.getBasis()
+    if not b.valid:
+        return None
+    return (np.array([int(s) for s in b.col_status], dtype=np.int64),
+            np.array([int(s) for s in b.row_status], dtype=np.int64))
 
 
 def solve_matrix(mm: MatrixModel, opts: SolveOptions, duals: bool = False,
                  start: np.ndarray | None = None, col_duals: bool = False,
-                 free_rows: np.ndarray | None = None) -> MatrixSolution:
+                 free_rows: np.ndarray | None = None, basis: Basis | None = None,
+                 keep_basis: bool = False) -> MatrixSolution:
     """Solve ``mm``; with ``duals`` also the row duals (integer columns fixed, an LP),
     with ``col_duals`` also the reduced costs.
 
     ``start`` (a value per column) is handed to HiGHS as a MIP start; ``free_rows`` are
     left out of the duals' LP (valid inequalities, no limits: see
-    :data:`optmodel.model.build.STRENGTHENING_FAMILIES`).  Raises
-    InfeasibleError (infeasible or unbounded), SolverError (no solution found),
-    KeyboardInterrupt (Ctrl-C).
+    :data:`optmodel.model.build.STRENGTHENING_FAMILIES`).  For an LP, ``basis`` (of a
+    model with the same rows and columns) is the simplex's starting basis, and
+    ``keep_basis`` returns the optimal one.  Raises InfeasibleError (infeasible or
+    unbounded), SolverError (no solution found), KeyboardInterrupt (Ctrl-C).
     """
     t = time.perf_counter()
     h = to_highs(mm, opts)
+    if basis is not None and not mm.integer.any():
+        _pass_basis(h, *basis)
     if start is not None:
         import highspy
 
@@ -422,6 +451,8 @@ def solve_matrix(mm: MatrixModel, opts: SolveOptions, duals: bool = False,
     status = "optimal" if tc == "optimal" else ("time_limit" if tc == "maxTimeLimit" else tc)
     out = MatrixSolution(status, tc, obj, bound, gap, x,
                          times={"handoff": handoff, "solve": solve_time})
+    if keep_basis and not is_mip:
+        out.basis = _basis_of(h)
     if duals:
         t = time.perf_counter()
         lp = _lp_duals(h, mm, x, is_mip, sol, free_rows)
@@ -666,12 +697,7 @@ def _set_basis(h, mm: MatrixModel, bm: BuiltModel, ws: WarmStart) -> bool:
     basic = int(highspy.HighsBasisStatus.kBasic)
     if int((cols == basic).sum() + (rows == basic).sum()) != mm.num_row:
         return False
-    basis = highspy.HighsBasis()
-    status = [highspy.HighsBasisStatus(v) for v in range(5)]
-    basis.col_status = [status[v] for v in cols.tolist()]
-    basis.row_status = [status[v] for v in rows.tolist()]
-    basis.valid = True
-    return h.setBasis(basis) == highspy.HighsStatus.kOk
+    return _pass_basis(h, cols, rows)
 
 
 def integers_fixed(mm: MatrixModel, integers: np.ndarray, free: np.ndarray | None = None
@@ -708,7 +734,7 @@ def _misjudged(mm: MatrixModel, res: MatrixSolution) -> bool:
 
 
 def _warm_solve(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.ndarray
-                ) -> tuple[MatrixSolution, str, tuple[np.ndarray, np.ndarray] | None]:
+                ) -> tuple[MatrixSolution, str, Basis | None]:
     """Solve from ``opts.start``.
 
     First the LP relaxation, from the start's basis: when its optimum is integral it is
@@ -733,10 +759,7 @@ def _warm_solve(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nd
     run_interruptible(h.run, h.cancelSolve)
     basis = None
     if _termination(h) == "optimal":
-        b = h.getBasis()
-        if b.valid:
-            basis = (np.array([int(s) for s in b.col_status], dtype=np.int64),
-                     np.array([int(s) for s in b.row_status], dtype=np.int64))
+        basis = _basis_of(h)
         x = np.asarray(h.getSolution().col_value, dtype=float)
         xi = x[mm.integer]
         if np.all(np.abs(xi - np.round(xi)) <= 1e-6):

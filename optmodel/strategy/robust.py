@@ -68,6 +68,7 @@ from optmodel.solver.highs import (
     solve_matrix,
 )
 from optmodel.solver.options import SolveOptions, SolveOutcome, highs_version, release_memory
+from optmodel.strategy.benders import BendersResult, Future, solve_benders
 
 log = logging.getLogger(__name__)
 
@@ -157,14 +158,19 @@ def plan_from_values(bm: BuiltModel, values: dict[str, np.ndarray], label: str =
 
 
 def _plan_vector(bm: BuiltModel, plan: Plan) -> dict[str, np.ndarray]:
-    b = bm.vars["build"].index[["option", "year"]].merge(
+    return _first_stage_vector({fam: bm.vars[fam].index for fam in FIRST_STAGE}, plan)
+
+
+def _first_stage_vector(index: dict[str, pd.DataFrame], plan: Plan) -> dict[str, np.ndarray]:
+    """``plan`` as values of the first-stage decisions keyed by ``index`` (family → keys)."""
+    b = index["build"][["option", "year"]].merge(
         plan.builds, on=["option", "year"], how="left")
     x = b["units"].fillna(0.0).to_numpy(dtype=float)
-    if len(plan.builds) and len(bm.vars["build"].index.merge(
+    if len(plan.builds) and len(index["build"].merge(
             plan.builds, on=["option", "year"])) != len(plan.builds):
         raise InputError("The plan names a build (option, start year) that this scenario does "
                          "not offer; scenarios must share the same build options.")
-    o = bm.vars["open"].index[["node"]].merge(plan.opened, on="node", how="left")
+    o = index["open"][["node"]].merge(plan.opened, on="node", how="left")
     y = o["open"].fillna(0.0).to_numpy(dtype=float) if len(o) else np.zeros(0)
     return {"build": x, "open": y}
 
@@ -286,6 +292,28 @@ def check_first_stage(datas: dict[str, ModelData]) -> None:
 # ============================================================ extensive form
 
 
+def first_stage_index(bm: BuiltModel) -> dict[str, pd.DataFrame]:
+    """The keys of ``bm``'s first-stage decisions, family by family (the order every
+    robust model puts them in)."""
+    return {fam: bm.vars[fam].index[keys].reset_index(drop=True)
+            for fam, keys in FIRST_STAGE.items()}
+
+
+def first_stage_columns(bm: BuiltModel, mm: MatrixModel, first_index: dict[str, pd.DataFrame]
+                        ) -> np.ndarray:
+    """For each first-stage decision of ``first_index`` (in its order), its column in
+    ``mm`` (assembled from ``bm``), matched by keys."""
+    parts = []
+    for fam, keys in FIRST_STAGE.items():
+        own = bm.vars[fam].index[keys].reset_index(drop=True).assign(
+            _own=np.arange(len(bm.vars[fam])))
+        pos = first_index[fam].merge(own, on=keys, how="left")
+        if len(own) != len(first_index[fam]) or pos["_own"].isna().any():
+            raise ValueError(f"the scenarios' {fam} decisions differ (check_first_stage)")
+        parts.append(mm.col_offset[fam] + pos["_own"].to_numpy(dtype=np.int64))
+    return np.concatenate(parts)
+
+
 @dataclass
 class ExtensiveForm:
     """The two-stage model as one matrix: shared first stage, a block per scenario.
@@ -332,22 +360,13 @@ def build_extensive_form(datas: dict[str, ModelData], weights: dict[str, float],
         bm = scenario_structure(datas[name], opts)
         mm = assemble(bm)
         if not first_index:  # the first stage's columns come first, in scenario 1's order
-            for fam, keys in FIRST_STAGE.items():
-                first_index[fam] = bm.vars[fam].index[keys].reset_index(drop=True)
+            first_index.update(first_stage_index(bm))
             n_first = sum(len(x) for x in first_index.values())
             f_lo, f_hi = np.zeros(n_first), np.full(n_first, np.inf)
             f_int = np.zeros(n_first, dtype=bool)
             n_cols = n_first
         to_ef = np.full(mm.num_col, -1, dtype=np.int64)
-        k = 0
-        for fam, keys in FIRST_STAGE.items():
-            own = bm.vars[fam].index[keys].reset_index(drop=True).assign(_own=np.arange(
-                len(bm.vars[fam])))
-            pos = first_index[fam].assign(_ef=np.arange(len(first_index[fam])) + k).merge(
-                own, on=keys, how="left")
-            to_ef[mm.col_offset[fam] + pos["_own"].to_numpy(dtype=np.int64)] = \
-                pos["_ef"].to_numpy(dtype=np.int64)
-            k += len(first_index[fam])
+        to_ef[first_stage_columns(bm, mm, first_index)] = np.arange(n_first)
         first = to_ef >= 0
         second = np.flatnonzero(~first)
         to_ef[second] = n_cols + np.arange(len(second))
@@ -460,10 +479,71 @@ def solve_extensive_form(ef: ExtensiveForm, opts: SolveOptions,
                       values["open"], integer, "robust")
 
 
+# ============================================================ Benders decomposition
+
+
+# --engine auto takes Benders from this many scenarios on: the extensive form's peak
+# memory grows by about 25 MB per future of the base case (10 futures: 423 MB), Benders
+# holds one future's LP at a time (10 futures: under 300 MB; docs/performance.md)
+BENDERS_FROM = 6
+_TERMINATIONS = {"optimal": "optimal", "time_limit": "maxTimeLimit",
+                 "iteration_limit": "maxIterations"}
+
+
+def benders_futures(datas: dict[str, ModelData], opts: SolveOptions,
+                    progress: Progress = _noop) -> tuple[list[Future], dict[str, pd.DataFrame]]:
+    """Every scenario's model as a matrix with its first-stage columns located (in the
+    first scenario's order), one scenario's tables at a time."""
+    futures: list[Future] = []
+    first_index: dict[str, pd.DataFrame] = {}
+    for i, (name, data) in enumerate(datas.items()):
+        progress(f"Building scenario model {i + 1}/{len(datas)} ({name})")
+        bm = scenario_structure(data, opts)
+        mm = assemble(bm)
+        if not first_index:
+            first_index = first_stage_index(bm)
+        futures.append(Future(name, mm, first_stage_columns(bm, mm, first_index)))
+        del bm
+    return futures, first_index
+
+
+def integer_operations(futures: Sequence[Future]) -> str | None:
+    """The first scenario whose model has integer columns outside the first stage (a
+    user's --extra file can add them), or None."""
+    for f in futures:
+        second = np.ones(f.mm.num_col, dtype=bool)
+        second[f.first] = False
+        if f.mm.integer[second].any():
+            return f.name
+    return None
+
+
+def solve_by_benders(futures: list[Future], first_index: dict[str, pd.DataFrame],
+                     weights: dict[str, float], criterion: str,
+                     optimum_usd: dict[str, float], opts: SolveOptions,
+                     starts: Sequence[Plan] = (), progress: Progress = _noop
+                     ) -> tuple[SolveOutcome, Plan, BendersResult]:
+    """The robust plan by Benders decomposition (:mod:`optmodel.strategy.benders`)."""
+    names = [f.name for f in futures]
+    x0 = [np.concatenate(list(_first_stage_vector(first_index, p).values())) for p in starts]
+    res = solve_benders(futures, [weights[s] for s in names], criterion, opts,
+                        [optimum_usd[s] for s in names], x0, progress)
+    k, values = 0, {}
+    for fam, idx in first_index.items():
+        values[fam] = res.x[k:k + len(idx)]
+        k += len(idx)
+    sol = SolveOutcome(res.status, _TERMINATIONS[res.status], res.objective, res.bound,
+                       res.gap, values, times=dict(res.times), solver_version=highs_version())
+    f = futures[0]
+    integer = f.mm.integer[f.first[:len(first_index["build"])]]
+    return sol, _plan(first_index["build"], first_index["open"], values["build"],
+                      values["open"], integer, "robust"), res
+
+
 # ============================================================ progressive hedging
 
 
-ENGINES = ("ef", "ph")
+ENGINES = ("auto", "ef", "benders", "ph")
 
 
 def solve_progressive_hedging(datas: dict[str, ModelData], weights: dict[str, float],
@@ -580,6 +660,7 @@ class RobustResult:
     base_tables: Tables
     times: dict[str, float] = field(default_factory=dict)
     warnings: list[Issue] = field(default_factory=list)
+    engine: str = "extensive form"  # how the robust plan was found (the Run sheet)
 
     def expected(self, evals: dict[str, Evaluation]) -> float | None:
         """Σ w_s NPV_s in MUSD (None if the plan is infeasible in some scenario)."""
@@ -687,13 +768,18 @@ def _best_own_plan(names: list[str], w: dict[str, float], criterion: str,
 def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
                  criterion: str = "expected", *, mip_gap: float | None = None,
                  time_limit: float | None = None, threads: int | None = None,
-                 tee: bool = False, cross: bool | None = None, engine: str = "ef",
+                 tee: bool = False, cross: bool | None = None, engine: str = "auto",
                  progress: Progress = _noop, extra: ExtraFile | None = None
                  ) -> RobustResult | None:
     """Solve the robust problem; evaluate the robust, per-scenario and base-case plans.
 
-    ``time_limit`` bounds each MILP solve (every scenario alone, then the
-    extensive form; with ``engine="ph"`` the whole progressive-hedging run);
+    ``engine``: ``ef`` the extensive form, one MILP; ``benders`` Benders decomposition
+    (:mod:`optmodel.strategy.benders`: one scenario's LP at a time, far less memory);
+    ``auto`` (default) Benders from :data:`BENDERS_FROM` scenarios on, the extensive form
+    below that or when a user's --extra file makes operating variables integer; ``ph``
+    progressive hedging.  ``time_limit`` bounds each MILP solve (every scenario alone,
+    then the extensive form; with ``engine="benders"`` or ``"ph"`` the whole
+    decomposition);
     plan evaluations are LPs.  ``cross`` evaluates every scenario's optimal plan
     in every other scenario (default: up to 10 scenarios).  Under ``mpiexec``
     with ``engine="ph"`` every rank takes part in progressive hedging and only
@@ -767,18 +853,43 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
                                                  else evaluators[s].evaluate(plans[p]))
     times["cross_evaluate"] = time.perf_counter() - t
 
-    # the extensive form (or the plan progressive hedging agreed on)
+    # the extensive form, Benders, or the plan progressive hedging agreed on
+    used, benders = "extensive form", None
     if ph_result is not None:
         sol, plan = ph_result
+        used = "progressive hedging (mpi-sppy)"
     else:
         for ev in evaluators.values():  # one model per scenario at a time, not two
             ev.release()
+        best = _best_own_plan(names, w, criterion, optimum, cross_ev)
+        if engine in ("auto", "benders") and (engine == "benders"
+                                              or len(names) >= BENDERS_FROM):
+            t = time.perf_counter()
+            futures, first_index = benders_futures(datas, opts, progress)
+            times["build_scenario_models"] = time.perf_counter() - t
+            odd = integer_operations(futures)
+            if odd is None:
+                t = time.perf_counter()
+                sol, plan, benders = solve_by_benders(
+                    futures, first_index, w, criterion, {s: optimum[s].npv_usd for s in names},
+                    opts, [plans[best] if best is not None else base_plan], progress)
+                times["benders"] = time.perf_counter() - t
+                used = (f"Benders decomposition ({benders.iterations} iterations, "
+                        f"{benders.cuts} cuts)")
+            elif engine == "benders":
+                raise InputError(
+                    f"--engine benders needs every integer decision in the first stage "
+                    f"(build, open), but scenario {odd}'s model has integer operating "
+                    "variables (from the --extra file). Use --engine ef.")
+            else:
+                log.info("scenario %s has integer operating variables: extensive form", odd)
+            del futures
+    if ph_result is None and benders is None:
         t = time.perf_counter()
         ef = build_extensive_form(datas, w, criterion,
                                   {s: optimum[s].npv_usd for s in names}, progress, opts)
         times["build_extensive_form"] = time.perf_counter() - t
         start = None
-        best = _best_own_plan(names, w, criterion, optimum, cross_ev)
         if best is not None:
             start = start_vector(ef, plans[best], {s: cross_ev[(best, s)] for s in names})
         progress(f"Solving the extensive form ({len(names)} scenarios, criterion {criterion})")
@@ -801,7 +912,7 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
             sol.objective_usd = float(sum(w[s] * v for s, v in zip(names, vals, strict=True)))
             sol.gap = abs(sol.bound_usd - sol.objective_usd) / max(1e-10, abs(sol.objective_usd))
     return RobustResult(names, w, criterion, plan, sol, opts, optimum, robust, base_plan, base,
-                        plans, cross_ev, datas, base_tables, times, warnings)
+                        plans, cross_ev, datas, base_tables, times, warnings, used)
 
 
 # ============================================================ tables and workbook
@@ -995,8 +1106,7 @@ def write_robust(path: Path, res: RobustResult, input_path: Path, start: _dt.dat
                     res.base_tables, command_line)
     tables["Run"] = extra_run_rows([
         ("command", "robust"), ("criterion", res.criterion),
-        ("engine", "progressive hedging (mpi-sppy)" if res.sol.status.startswith("ph_")
-         else "extensive form"),
+        ("engine", res.engine),
         ("weights", ", ".join(f"{s}={res.weights[s]:.6g}" for s in res.scenarios))], run)
     write_sheets(path, tables, SHEET_ORDER, "optmodel robust plan")
     return tables
@@ -1006,7 +1116,7 @@ def robust_workbook(input_path: Path | str, output_path: Path | str,
                     scenarios: str | Sequence[str], weights=None, criterion: str = "expected",
                     *, mip_gap: float | None = None, time_limit: float | None = None,
                     threads: int | None = None, tee: bool = False, cross: bool | None = None,
-                    engine: str = "ef", command_line: str | None = None,
+                    engine: str = "auto", command_line: str | None = None,
                     progress: Progress = _noop, extra: ExtraFile | None = None
                     ) -> tuple[RobustResult | None, dict[str, pd.DataFrame] | None]:
     """Robust solve of ``input_path`` written to ``output_path`` (checked writable first).
