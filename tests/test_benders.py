@@ -183,7 +183,7 @@ def workbook6(tmp_path_factory):
 def test_benders_equals_the_extensive_form_on_the_tiny_workbook(workbook6, criterion):
     # Both exact (mip_gap 0): the same optimum of the criterion, and the plans
     # evaluated to the same NPVs in every scenario.  With six scenarios the default
-    # engine (auto) is Benders (with four, the extensive form: test_strategy.py).
+    # engine (auto) is Benders.
     ef = robust_solve(workbook6, SIX, "0.3,0.1,0.2,0.2,0.1,0.1", criterion, mip_gap=0.0,
                       engine="ef", cross=False)
     bd = robust_solve(workbook6, SIX, "0.3,0.1,0.2,0.2,0.1,0.1", criterion, mip_gap=0.0,
@@ -231,3 +231,21 @@ def test_robust_cli_records_the_engine(workbook6, tmp_path):
     run = pd.read_excel(out, sheet_name="Run")
     engine = run.loc[run["key"] == "engine", "value"].iloc[0]
     assert engine.startswith("Benders decomposition (")
+
+
+def test_a_users_continuous_constraint_joins_every_benders_subproblem(workbook6):
+    # The --extra file of tests/test_extra.py caps concentrate exports per year (a row on
+    # operating variables only): Benders keeps it in every scenario's LP, so it gives the
+    # extensive form's optimum, and the robust plan's operations respect the cap.
+    from test_extra import CAP_FILE, CAP_T
+
+    extra = ExtraFile.from_text(CAP_FILE, "conc_cap.py")
+    three = "base,duty50,oxhigh"
+    ef = robust_solve(workbook6, three, engine="ef", extra=extra, cross=False, mip_gap=0.0)
+    bd = robust_solve(workbook6, three, engine="benders", extra=extra, cross=False,
+                      mip_gap=0.0)
+    assert bd.sol.objective_usd == pytest.approx(ef.sol.objective_usd, rel=1e-9, abs=1e-3)
+    for s in three.split(","):
+        tr = bd.robust[s].tables["Trade"]
+        assert (tr[tr["product"] == "conc"].groupby("year")["tonnes"].sum()
+                <= CAP_T + 1e-6).all()

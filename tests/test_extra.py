@@ -251,6 +251,7 @@ def test_robust_blocks_get_the_file(tiny) -> None:
 
     extra = ExtraFile.from_text(CAP_FILE, "conc_cap.py")
     res = robust_solve(tiny, "base,duty50", extra=extra)
+    assert res.engine == "extensive form"  # two scenarios: --engine auto's choice
     for s in ("base", "duty50"):
         tr = res.robust[s].tables["Trade"]
         assert (tr[tr["product"] == "conc"].groupby("year")["tonnes"].sum()

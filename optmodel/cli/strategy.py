@@ -116,7 +116,7 @@ def register(app: typer.Typer, guard: Callable) -> None:
             "--cross/--no-cross", help="Evaluate every scenario's optimal plan in every "
                                        "scenario [on for up to 10 scenarios].")] = None,
         engine: Annotated[str, typer.Option(
-            help="auto: benders from 6 scenarios on, ef below; ef: extensive form, one "
+            help="auto: benders from 3 scenarios on, ef below; ef: extensive form, one "
                  "MILP (exact); benders: Benders decomposition, one scenario's LP at a time "
                  "(exact to the MIP gap, far less memory); ph: progressive hedging with "
                  "mpi-sppy (expected criterion, a heuristic; pip install mpi-sppy).")

@@ -482,10 +482,11 @@ def solve_extensive_form(ef: ExtensiveForm, opts: SolveOptions,
 # ============================================================ Benders decomposition
 
 
-# --engine auto takes Benders from this many scenarios on: the extensive form's peak
-# memory grows by about 25 MB per future of the base case (10 futures: 423 MB), Benders
-# holds one future's LP at a time (10 futures: under 300 MB; docs/performance.md)
-BENDERS_FROM = 6
+# --engine auto takes Benders from this many scenarios on.  The extensive form's memory
+# grows with every future: on the base case 10 futures take 423 MB with it and 234 MB
+# with Benders, 5 futures under `regret` 312 MB and 25 s with it, 179 MB and 14 s with
+# Benders (docs/performance.md); with 2 it is one small MILP
+BENDERS_FROM = 3
 _TERMINATIONS = {"optimal": "optimal", "time_limit": "maxTimeLimit",
                  "iteration_limit": "maxIterations"}
 
