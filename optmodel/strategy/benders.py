@@ -284,14 +284,12 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
     """
     if criterion == "regret" and optimum is None:
         raise ValueError("the regret criterion needs each scenario's optimum")
-    for f in futures:
-        second = np.ones(f.mm.num_col, dtype=bool)
-        second[f.first] = False
-        if f.mm.integer[second].any():
-            raise InputError(
-                f"--engine benders needs every integer decision in the first stage (build, "
-                f"open), but scenario {f.name}'s model has integer operating variables (from "
-                "an --extra file?). Use --engine ef.")
+    odd = integer_operations(futures)
+    if odd is not None:
+        raise InputError(
+            f"--engine benders needs every integer decision in the first stage (build, "
+            f"open), but scenario {odd}'s model has integer operating variables (from the "
+            "--extra file). Use --engine ef.")
     t0 = time.perf_counter()
     times = {"master": 0.0}
     master = _Master(futures, weights, criterion, optimum)
@@ -318,6 +316,9 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
                 f"No single plan is feasible in every scenario: scenario {f.name} is "
                 "infeasible on its own, whatever is built (solve --scenario "
                 f"{f.name} says why).") from None
+        if res.col_dual is None:
+            raise SolverError(f"Benders: HiGHS gave no reduced costs for the relaxation of "
+                              f"scenario {f.name}; use --engine ef.")
         f.basis = res.basis
         d = res.col_dual[f.first]
         xr = res.x[f.first]
@@ -325,27 +326,22 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
 
     best_x, best_score, best_npv = None, None, None
 
-    def consider(x: np.ndarray) -> int:
-        """Evaluate plan x in every future; cut what it violates; keep it if best."""
+    def consider(x: np.ndarray) -> None:
+        """Evaluate plan x in every future, add its cuts, keep it if it is the best."""
         nonlocal best_x, best_score, best_npv
         npv = np.empty(len(futures))
-        new = 0
         feasible = True
         for k in range(len(futures)):
             value, cut = sub.evaluate(k, x)
+            master.cuts.append(cut)
             if value is None:
                 feasible = False
-                master.cuts.append(cut)
-                new += 1
-                continue
-            npv[k] = value
-            master.cuts.append(cut)
-            new += 1
+            else:
+                npv[k] = value
         if feasible:
             score = master.score(npv)
             if best_score is None or better(score, best_score):
                 best_x, best_score, best_npv = x.copy(), score, npv
-        return new
 
     seen: set[bytes] = set()  # the plans evaluated so far
     for x in starts:
@@ -386,7 +382,6 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
         x = master.plan(res.x[:master.n])
         theta = res.x[master.n:master.n + master.S]
         before, new = len(master.cuts), None
-        npv_before = best_score
         if x.tobytes() in seen:  # evaluated before: its cuts are in the master already
             new = 0
         else:
@@ -407,8 +402,8 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
         progress(f"Benders iteration {it}: best plan {_musd(best_score)}, bound "
                  f"{_musd(bound)}, gap {gap:.3%}" if np.isfinite(gap) else
                  f"Benders iteration {it}: bound {_musd(bound)}, no plan feasible yet")
-        log.info("Benders iteration %d: incumbent %s (was %s), bound %s, %d new cuts", it,
-                 best_score, npv_before, bound, new)
+        log.info("Benders iteration %d: incumbent %s, bound %s, %d new cuts", it, best_score,
+                 bound, new)
         if best_score is not None and _closed(bound, best_score, opts.mip_gap, tol_abs):
             status = "optimal"
             break
@@ -430,6 +425,17 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
                          len(master.cuts),
                          {f.name: float(v) for f, v in zip(futures, best_npv, strict=True)},
                          times)
+
+
+def integer_operations(futures: Sequence[Future]) -> str | None:
+    """The first future whose model has integer columns outside the first stage (a
+    user's --extra file can add them: Benders' LP subproblems would relax them), or None."""
+    for f in futures:
+        second = np.ones(f.mm.num_col, dtype=bool)
+        second[f.first] = False
+        if f.mm.integer[second].any():
+            return f.name
+    return None
 
 
 def _gap(bound: float, score: float | None) -> float:

@@ -68,7 +68,12 @@ from optmodel.solver.highs import (
     solve_matrix,
 )
 from optmodel.solver.options import SolveOptions, SolveOutcome, highs_version, release_memory
-from optmodel.strategy.benders import BendersResult, Future, solve_benders
+from optmodel.strategy.benders import (
+    BendersResult,
+    Future,
+    integer_operations,
+    solve_benders,
+)
 
 log = logging.getLogger(__name__)
 
@@ -508,17 +513,6 @@ def benders_futures(datas: dict[str, ModelData], opts: SolveOptions,
     return futures, first_index
 
 
-def integer_operations(futures: Sequence[Future]) -> str | None:
-    """The first scenario whose model has integer columns outside the first stage (a
-    user's --extra file can add them), or None."""
-    for f in futures:
-        second = np.ones(f.mm.num_col, dtype=bool)
-        second[f.first] = False
-        if f.mm.integer[second].any():
-            return f.name
-    return None
-
-
 def solve_by_benders(futures: list[Future], first_index: dict[str, pd.DataFrame],
                      weights: dict[str, float], criterion: str,
                      optimum_usd: dict[str, float], opts: SolveOptions,
@@ -877,11 +871,8 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
                 times["benders"] = time.perf_counter() - t
                 used = (f"Benders decomposition ({benders.iterations} iterations, "
                         f"{benders.cuts} cuts)")
-            elif engine == "benders":
-                raise InputError(
-                    f"--engine benders needs every integer decision in the first stage "
-                    f"(build, open), but scenario {odd}'s model has integer operating "
-                    "variables (from the --extra file). Use --engine ef.")
+            elif engine == "benders":  # solve_benders says why it cannot
+                solve_benders(futures, [w[s] for s in names], criterion, opts)
             else:
                 log.info("scenario %s has integer operating variables: extensive form", odd)
             del futures
