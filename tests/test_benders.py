@@ -249,3 +249,22 @@ def test_a_users_continuous_constraint_joins_every_benders_subproblem(workbook6)
         tr = bd.robust[s].tables["Trade"]
         assert (tr[tr["product"] == "conc"].groupby("year")["tonnes"].sum()
                 <= CAP_T + 1e-6).all()
+
+
+def test_the_time_limit_stops_the_loop_with_the_best_plan_so_far():
+    # With no time left the loop stops before its first master solve: the starting plan
+    # (x = 1, hand case above: worst 2, bound from the relaxations' cuts) is returned
+    # with status time_limit; without a starting plan there is no plan to return.
+    from optmodel.errors import SolverError
+
+    futures = [_future("small", 5.0, 1.0), _future("large", 5.0, 4.0)]
+    res = solve_benders(futures, [0.5, 0.5], "worst", SolveOptions(time_limit=0.0),
+                        starts=[np.array([1.0])])
+    assert res.status == "time_limit"
+    assert res.x[0] == 1 and res.objective == pytest.approx(2.0)
+    # the bound is the worst of the relaxations' NPVs, each with its own fractional x:
+    # small 5·1 − 3·0.5 = 3.5 (x = 0.5 serves D = 1), large 5·4 − 3·2 = 14; min = 3.5
+    assert res.bound == pytest.approx(3.5)
+    assert res.gap == pytest.approx((3.5 - 2.0) / 2.0)
+    with pytest.raises(SolverError, match="no plan feasible"):
+        solve_benders(futures, [0.5, 0.5], "worst", SolveOptions(time_limit=0.0))

@@ -306,6 +306,7 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
     # first cuts: each future's LP relaxation (its reduced costs at the relaxation's
     # optimum are a supergradient there, and bound θ_s from the start)
     release_memory()
+    relaxed = np.empty(len(futures))  # each future's LP relaxation: NPV_s(x) ≤ relaxed[s]
     for k, f in enumerate(futures):
         progress(f"Benders: relaxation of scenario {k + 1}/{len(futures)} ({f.name})")
         relax = replace(f.mm, integer=np.zeros(f.mm.num_col, dtype=bool))
@@ -320,6 +321,7 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
             raise SolverError(f"Benders: HiGHS gave no reduced costs for the relaxation of "
                               f"scenario {f.name}; use --engine ef.")
         f.basis = res.basis
+        relaxed[k] = res.objective
         d = res.col_dual[f.first]
         xr = res.x[f.first]
         master.cuts.append(_Cut(k, d, res.objective - float(d @ xr)))
@@ -350,7 +352,10 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
             seen.add(x.tobytes())
             consider(x)
 
-    status, bound, it = "iteration_limit", np.inf if maximize else -np.inf, 0
+    # the first bound, until the master gives one: the criterion of the relaxations' NPVs
+    # (each NPV_s(x) is at most its relaxation's, so for regret NPV*_s − relaxed[s] is
+    # at most the regret in s)
+    status, bound, it = "iteration_limit", master.score(relaxed), 0
     for it in range(1, MAX_ITERATIONS + 1):
         left = None
         if opts.time_limit is not None:
