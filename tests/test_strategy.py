@@ -67,6 +67,33 @@ def test_robust_with_one_scenario_is_the_deterministic_optimum(workbook):
     assert built == {(o, y): u for o, y, u in res.plan.builds.itertuples(index=False)}
 
 
+def test_warm_started_optima_and_evaluations_equal_cold_solves(workbook, robust4):
+    # Each scenario alone starts from the previous scenario's optimum (a MIP start by
+    # keys), and each plan evaluation from the previous evaluation's basis in that
+    # scenario.  Property (exact solves, mip_gap 0): every NPV*_s equals the scenario
+    # solved cold on its own, and every cross evaluation equals a fresh evaluation.
+    from optmodel.pipeline import load_data
+    from optmodel.solver.options import WarmStart
+    from optmodel.strategy.robust import evaluate_plan, solve_optimum
+
+    names = SCEN.split(",")
+    warm = WarmStart()
+    for i, s in enumerate(names):
+        data = load_data(workbook, None if s == "base" else s)
+        _, sol, _ = solve_optimum(data, robust4.opts, s, warm)
+        assert sol.warm.startswith("cold") if i == 0 else not sol.warm.startswith("cold")
+        warm = sol.start
+        cold = solve_workbook(workbook, scenario=None if s == "base" else s, mip_gap=0.0)
+        assert sol.objective_usd / 1e6 == pytest.approx(cold.summary["npv_musd"], rel=1e-9,
+                                                        abs=1e-9)
+        assert robust4.optimum[s].npv_musd == pytest.approx(cold.summary["npv_musd"],
+                                                            rel=1e-9, abs=1e-9)
+        for p in names:
+            fresh = evaluate_plan(data, robust4.plans[p], robust4.opts, scenario=s)
+            assert robust4.cross[(p, s)].npv_usd == pytest.approx(fresh.npv_usd, rel=1e-9,
+                                                                  abs=1e-3)
+
+
 def test_four_scenarios_take_benders_by_default(robust4):
     # --engine auto: Benders from three scenarios on, the extensive form below
     # (tests/test_benders.py compares the two)

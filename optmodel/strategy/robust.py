@@ -60,14 +60,22 @@ from optmodel.model.pyomo_export import export
 from optmodel.pipeline import load_tables, run_structure, run_table, solve_options
 from optmodel.results.tables import NUMBER_FORMATS, extract_tables, summary_table
 from optmodel.solver.highs import (
+    Basis,
     Csc,
     MatrixModel,
     assemble,
     integer_columns,
     outcome,
+    solve_direct,
     solve_matrix,
 )
-from optmodel.solver.options import SolveOptions, SolveOutcome, highs_version, release_memory
+from optmodel.solver.options import (
+    SolveOptions,
+    SolveOutcome,
+    WarmStart,
+    highs_version,
+    release_memory,
+)
 from optmodel.strategy.benders import (
     BendersResult,
     Future,
@@ -204,13 +212,17 @@ class Evaluation:
 
 
 class Evaluator:
-    """Evaluates plans in a scenario, reusing one assembled model; caches results by plan."""
+    """Evaluates plans in a scenario, reusing one assembled model; caches results by plan.
+
+    Each evaluation's LP starts from the previous one's optimal basis (the same rows and
+    columns; only the fixed plan's bounds differ), a warm start by position."""
 
     def __init__(self, name: str, data: ModelData, opts: SolveOptions,
                  bm: BuiltModel | None = None):
         self.name, self.data, self.opts = name, data, opts
         self._bm = bm
         self._mm: MatrixModel | None = None
+        self._basis: Basis | None = None
         self._cache: dict[tuple, Evaluation] = {}
 
     @property
@@ -227,7 +239,7 @@ class Evaluator:
 
     def release(self) -> None:
         """Drop the model (made again when next needed); the evaluations stay cached."""
-        self._bm = self._mm = None
+        self._bm = self._mm = self._basis = None
 
     def evaluate(self, plan: Plan, tables: bool = False) -> Evaluation:
         hit = self._cache.get(plan.key)
@@ -235,9 +247,11 @@ class Evaluator:
             return hit
         bm = self.bm
         mm = fix_plan(bm, self.mm, plan)
-        opts = replace(self.opts, time_limit=None, tee=False, duals=tables)
+        opts = replace(self.opts, time_limit=None, tee=False, duals=tables, start=None)
         try:
-            sol = outcome(bm, mm, solve_matrix(mm, opts, duals=tables))
+            res = solve_matrix(mm, opts, duals=tables, basis=self._basis, keep_basis=True)
+            self._basis = res.basis or self._basis
+            sol = outcome(bm, mm, res)
         except InfeasibleError:
             ev = Evaluation(self.name, plan, None, "infeasible")
         else:
@@ -256,12 +270,13 @@ def evaluate_plan(data: ModelData, plan: Plan, opts: SolveOptions, tables: bool 
     return Evaluator(scenario, data, opts).evaluate(plan, tables)
 
 
-def solve_optimum(data: ModelData, opts: SolveOptions, label: str = ""
-                  ) -> tuple[BuiltModel, SolveOutcome, Plan]:
-    """The deterministic optimum of one scenario (no duals)."""
+def solve_optimum(data: ModelData, opts: SolveOptions, label: str = "",
+                  start: WarmStart | None = None) -> tuple[BuiltModel, SolveOutcome, Plan]:
+    """The deterministic optimum of one scenario (no duals).  With ``start`` (e.g. the
+    previous scenario's ``sol.start``; an empty WarmStart() gives none but asks for one)
+    HiGHS starts from that solution, matched by keys (docs/scenarios.md)."""
     bm = scenario_structure(data, opts)
-    mm = assemble(bm)
-    sol = outcome(bm, mm, solve_matrix(mm, replace(opts, duals=False)))
+    sol = solve_direct(bm, replace(opts, duals=False, start=start))
     return bm, sol, plan_from_values(bm, sol.values, label)
 
 
@@ -811,14 +826,16 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     evaluators: dict[str, Evaluator] = {}
     plans: dict[str, Plan] = {}
     optimum: dict[str, Evaluation] = {}
+    warm = WarmStart()  # each scenario starts from the previous one's optimum
     for i, s in enumerate(names):
         progress(f"Solving scenario {i + 1}/{len(names)} alone ({s})")
         try:
-            bm_s, sol_s, plan = solve_optimum(datas[s], opts, f"optimum_{s}")
+            bm_s, sol_s, plan = solve_optimum(datas[s], opts, f"optimum_{s}", warm)
         except InfeasibleError as exc:
             raise InfeasibleError(f"Scenario {s} on its own: {exc}") from None
         except SolverError as exc:
             raise SolverError(f"Scenario {s} on its own: {exc}") from None
+        warm = sol_s.start
         plans[s] = plan
         evaluators[s] = Evaluator(s, datas[s], opts, bm=bm_s)
         ev = evaluators[s].evaluate(plan)
