@@ -62,6 +62,11 @@ log = logging.getLogger(__name__)
 # HiGHS's primal feasibility tolerance (1e-7), within which the master may keep θ_s
 CUT_TOLERANCE = 1e-6
 MAX_ITERATIONS = 500  # a safety stop; convergence on the shipped futures takes 15–40
+# The master holds θ and z divided by a scale (_Master.scale): the largest of the
+# futures' LP relaxations / SCALE_TO, at least 1.  Unscaled (USD), a cut's θ coefficient
+# (1) sat beside reduced costs of up to 1.5e9 USD per unit, and HiGHS's bound on the
+# master went wrong (above the best plan's regret, on 6 shipped futures under `regret`).
+SCALE_TO = 1e3
 
 
 @dataclass
@@ -175,6 +180,7 @@ class _Master:
                                   "scenarios' bounds on the build decisions do not overlap.")
         self.rows = self._first_stage_rows(futures)
         self.cuts: list[_Cut] = []
+        self.scale = 1.0  # θ and z in units of this (see SCALE_TO)
 
     def _first_stage_rows(self, futures: Sequence[Future]
                           ) -> tuple[list[np.ndarray], list[np.ndarray], list[float], list[float]]:
@@ -226,11 +232,12 @@ class _Master:
             row(c, v, a, b)
         for cut in self.cuts:
             nz = np.flatnonzero(cut.grad)
-            if cut.feasibility:  # g·x ≥ rhs
-                row(nz, cut.grad[nz], cut.rhs, np.inf)
-            else:  # θ_s − d·x ≤ rhs
-                row(np.append(nz, n + cut.future), np.append(-cut.grad[nz], 1.0), -np.inf,
-                    cut.rhs)
+            if cut.feasibility:  # g·x ≥ rhs, scaled to a largest coefficient of 1
+                top = float(np.abs(cut.grad).max()) or 1.0
+                row(nz, cut.grad[nz] / top, cut.rhs / top, np.inf)
+            else:  # θ_s − d·x ≤ rhs, scaled
+                row(np.append(nz, n + cut.future), np.append(-cut.grad[nz] / self.scale, 1.0),
+                    -np.inf, cut.rhs / self.scale)
         ncol = n + S
         cost = np.zeros(ncol)
         if self.criterion == "expected":
@@ -242,8 +249,8 @@ class _Master:
                 if self.criterion == "worst":  # z − θ_s ≤ 0
                     row(np.array([z, n + s]), np.array([1.0, -1.0]), -np.inf, 0.0)
                 else:  # z + θ_s ≥ NPV*_s
-                    row(np.array([z, n + s]), np.array([1.0, 1.0]), float(self.optimum[s]),
-                        np.inf)
+                    row(np.array([z, n + s]), np.array([1.0, 1.0]),
+                        float(self.optimum[s]) / self.scale, np.inf)
         lower = np.concatenate([self.lower, np.full(ncol - n, -np.inf)])
         upper = np.concatenate([self.upper, np.full(ncol - n, np.inf)])
         integer = np.concatenate([self.integer, np.zeros(ncol - n, dtype=bool)])
@@ -301,7 +308,7 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
     else:
         tol_abs = 1e-6 if opts.mip_gap > 0 else 0.0
     master_opts = replace(opts, duals=False, start=None, tee=False,
-                          mip_gap=opts.mip_gap / 4, mip_abs_gap=tol_abs / 4)
+                          mip_gap=opts.mip_gap / 4)
 
     # first cuts: each future's LP relaxation (its reduced costs at the relaxation's
     # optimum are a supergradient there, and bound θ_s from the start)
@@ -326,6 +333,8 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
         xr = res.x[f.first]
         master.cuts.append(_Cut(k, d, res.objective - float(d @ xr)))
 
+    master.scale = max(1.0, float(np.abs(relaxed).max()) / SCALE_TO)
+    master_opts = replace(master_opts, mip_abs_gap=tol_abs / 4 / master.scale)
     best_x, best_score, best_npv = None, None, None
 
     def consider(x: np.ndarray) -> None:
@@ -344,6 +353,10 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
             score = master.score(npv)
             if best_score is None or better(score, best_score):
                 best_x, best_score, best_npv = x.copy(), score, npv
+
+    def cut_slack() -> float:
+        """How far the master's θ may exceed the NPVs without a cut being added."""
+        return 2 * CUT_TOLERANCE * max(1.0, float(np.abs(best_npv).max()))
 
     seen: set[bytes] = set()  # the plans evaluated so far
     for x in starts:
@@ -373,19 +386,24 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
                 "find the one that is infeasible on its own, or the pair whose requirements "
                 "conflict.") from None
         except SolverError:
-            if left is None or best_score is None:
+            if left is None or best_score is None or time.perf_counter() - t < left:
                 raise
             status = "time_limit"  # the master found no plan before the time ran out
             break
         finally:
             times["master"] += time.perf_counter() - t
+        bound = res.bound * master.scale
+        if best_score is not None and better(best_score, bound) and not _closed(
+                bound, best_score, 1e-6, max(tol_abs, cut_slack())):
+            raise SolverError(
+                f"Benders: the master's bound ({_musd(bound)}) is worse than a plan already "
+                f"evaluated ({_musd(best_score)}): numerical trouble in the master. Use "
+                "--engine ef.")
         if res.status == "time_limit":
             status = "time_limit"
-            bound = res.bound
             break
-        bound = res.bound
         x = master.plan(res.x[:master.n])
-        theta = res.x[master.n:master.n + master.S]
+        theta = res.x[master.n:master.n + master.S] * master.scale
         before, new = len(master.cuts), None
         if x.tobytes() in seen:  # evaluated before: its cuts are in the master already
             new = 0
@@ -412,10 +430,10 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
         if best_score is not None and _closed(bound, best_score, opts.mip_gap, tol_abs):
             status = "optimal"
             break
-        if new == 0:  # the master's plan is exact (to the cut tolerance): the bound is
-            # within the master's own gap of it
+        if new == 0:  # the master's θ are exact at its plan, to the cut tolerance: the
+            # bound is within the master's own gap of that plan, plus that tolerance
             status = "optimal" if best_score is not None and _closed(
-                bound, best_score, opts.mip_gap + 2 * CUT_TOLERANCE, tol_abs) else "stalled"
+                bound, best_score, opts.mip_gap, max(tol_abs, cut_slack())) else "stalled"
             break
     if best_score is None:
         raise SolverError("Benders found no plan feasible in every scenario before it "
