@@ -103,6 +103,7 @@ class _Cut:
     grad: np.ndarray  # d (optimality) or g (feasibility), one entry per first-stage column
     rhs: float  # optimality: θ_s − d·x ≤ rhs;  feasibility: g·x ≥ rhs
     feasibility: bool = False
+    in_master: bool = False  # added to the master already
 
 
 class _Subproblems:
@@ -179,7 +180,7 @@ class _Master:
             raise InfeasibleError("No single plan is feasible in every scenario: the "
                                   "scenarios' bounds on the build decisions do not overlap.")
         self.rows = self._first_stage_rows(futures)
-        self.cuts: list[_Cut] = []
+        self.cuts: list[_Cut] = []  # in the master (add them with add())
         self.scale = 1.0  # θ and z in units of this (see SCALE_TO)
 
     def _first_stage_rows(self, futures: Sequence[Future]
@@ -215,6 +216,14 @@ class _Master:
                 lo_l.append(float(f.mm.row_lower[i]))
                 hi_l.append(float(f.mm.row_upper[i]))
         return cols_l, vals_l, lo_l, hi_l
+
+    def add(self, cut: _Cut) -> bool:
+        """Add ``cut`` to the master; False if it is there already."""
+        if cut.in_master:
+            return False
+        cut.in_master = True
+        self.cuts.append(cut)
+        return True
 
     def model(self) -> MatrixModel:
         n, S = self.n, self.S
@@ -331,20 +340,26 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
         relaxed[k] = res.objective
         d = res.col_dual[f.first]
         xr = res.x[f.first]
-        master.cuts.append(_Cut(k, d, res.objective - float(d @ xr)))
+        master.add(_Cut(k, d, res.objective - float(d @ xr)))
 
     master.scale = max(1.0, float(np.abs(relaxed).max()) / SCALE_TO)
     master_opts = replace(master_opts, mip_abs_gap=tol_abs / 4 / master.scale)
     best_x, best_score, best_npv = None, None, None
 
-    def consider(x: np.ndarray) -> None:
-        """Evaluate plan x in every future, add its cuts, keep it if it is the best."""
+    evaluated: dict[bytes, list[_Cut]] = {}  # plan → its cuts in every future
+
+    def consider(x: np.ndarray) -> list[_Cut]:
+        """Plan x's cuts in every future (evaluated once per plan); keep x if it is the
+        best plan so far."""
         nonlocal best_x, best_score, best_npv
+        key = x.tobytes()
+        if key in evaluated:
+            return evaluated[key]
         npv = np.empty(len(futures))
-        feasible = True
+        cuts, feasible = [], True
         for k in range(len(futures)):
             value, cut = sub.evaluate(k, x)
-            master.cuts.append(cut)
+            cuts.append(cut)
             if value is None:
                 feasible = False
             else:
@@ -353,17 +368,16 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
             score = master.score(npv)
             if best_score is None or better(score, best_score):
                 best_x, best_score, best_npv = x.copy(), score, npv
+        evaluated[key] = cuts
+        return cuts
 
     def cut_slack() -> float:
         """How far the master's θ may exceed the NPVs without a cut being added."""
         return 2 * CUT_TOLERANCE * max(1.0, float(np.abs(best_npv).max()))
 
-    seen: set[bytes] = set()  # the plans evaluated so far
     for x in starts:
-        x = master.plan(np.asarray(x, dtype=float))
-        if x.tobytes() not in seen:
-            seen.add(x.tobytes())
-            consider(x)
+        for cut in consider(master.plan(np.asarray(x, dtype=float))):
+            master.add(cut)
 
     # the first bound, until the master gives one: the criterion of the relaxations' NPVs
     # (each NPV_s(x) is at most its relaxation's, so for regret NPV*_s − relaxed[s] is
@@ -404,23 +418,17 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
             break
         x = master.plan(res.x[:master.n])
         theta = res.x[master.n:master.n + master.S] * master.scale
-        before, new = len(master.cuts), None
-        if x.tobytes() in seen:  # evaluated before: its cuts are in the master already
-            new = 0
-        else:
-            seen.add(x.tobytes())
-            consider(x)
-        # keep only the cuts the plan violates (θ_s above its NPV_s, or infeasible)
-        added = master.cuts[before:]
-        del master.cuts[before:]
-        for cut in added:
+        # add the cuts of x that the master's solution violates: θ_s above NPV_s(x), or x
+        # infeasible in s (a plan met again brings back the cuts left out before)
+        new = 0
+        for cut in consider(x):
             if cut.feasibility:
-                master.cuts.append(cut)
-                continue
-            value = cut.rhs + float(cut.grad @ x)  # NPV_s(x)
-            if theta[cut.future] - value > CUT_TOLERANCE * max(1.0, abs(value)):
-                master.cuts.append(cut)
-        new = len(master.cuts) - before if new is None else new
+                violated = True  # x is infeasible in that future
+            else:
+                value = cut.rhs + float(cut.grad @ x)  # NPV_s(x)
+                violated = theta[cut.future] - value > CUT_TOLERANCE * max(1.0, abs(value))
+            if violated and master.add(cut):
+                new += 1
         gap = _gap(bound, best_score)
         progress(f"Benders iteration {it}: best plan {_musd(best_score)}, bound "
                  f"{_musd(bound)}, gap {gap:.3%}" if np.isfinite(gap) else
