@@ -125,9 +125,9 @@ def register(app: typer.Typer, guard: Callable) -> None:
                                                  help="Show the HiGHS log.")] = False,
         extra: Annotated[Path | None, typer.Option("--extra", help=EXTRA_HELP)] = None,
     ) -> None:
-        """Robust siting: one build/open plan for several scenarios (two-stage extensive
-        form), with each scenario's NPV under the robust, own-optimal and base-case plans,
-        VSS and EVPI."""
+        """Robust siting: one build/open plan for several scenarios (two-stage; Benders
+        decomposition or the extensive form), with each scenario's NPV under the robust,
+        own-optimal and base-case plans, VSS and EVPI."""
 
         def body():
             from optmodel.cli.common import command_line, default_output, read_extra

@@ -13,7 +13,8 @@ order (:class:`MatrixModel` keeps the offsets).
 
 Every solve goes through :func:`solve_matrix`: a single solve
 (:func:`solve_direct`), batch runs, the robust extensive form (one block matrix
-made of the scenarios' matrices), alternatives and frontiers (extra rows and
+made of the scenarios' matrices) and its Benders decomposition (each scenario's
+matrix with the plan fixed, and a small master), alternatives and frontiers (extra rows and
 another objective, :meth:`MatrixModel.add_rows`, :meth:`MatrixModel.with_objective`)
 and the diagnosis's elastic copy.  :func:`write_model` writes the very matrix
 HiGHS solves as MPS or LP, with readable names (:func:`names`).

@@ -1,4 +1,7 @@
-"""Robust siting: one shared build/open plan for several scenarios (two-stage, extensive form).
+"""Robust siting: one shared build/open plan for several scenarios (two-stage).
+
+Solved as the extensive form below, or by Benders decomposition
+(:mod:`optmodel.strategy.benders`, the default from :data:`BENDERS_FROM` scenarios on).
 
 First stage: ``build[o,τ]`` and ``open[n]``, decided once, before the scenario is
 known.  Second stage: each scenario's operations (activity, flows, trade, …),
