@@ -506,8 +506,8 @@ def solve_extensive_form(ef: ExtensiveForm, opts: SolveOptions,
 
 
 # --engine auto takes Benders from this many scenarios on.  The extensive form's memory
-# grows with every future: on the base case 10 futures take 423 MB with it and 234 MB
-# with Benders, 5 futures under `regret` 312 MB and 25 s with it, 179 MB and 14 s with
+# grows with every future: on the base case 10 futures take 423 MB with it and 248 MB
+# with Benders, 5 futures under `regret` 312 MB and 25 s with it, 195 MB and 11 s with
 # Benders (docs/performance.md); with 2 it is one small MILP
 BENDERS_FROM = 3
 _TERMINATIONS = {"optimal": "optimal", "time_limit": "maxTimeLimit",
@@ -547,8 +547,8 @@ def solve_by_benders(futures: list[Future], first_index: dict[str, pd.DataFrame]
         k += len(idx)
     sol = SolveOutcome(res.status, _TERMINATIONS[res.status], res.objective, res.bound,
                        res.gap, values, times=dict(res.times), solver_version=highs_version())
-    f = futures[0]
-    integer = f.mm.integer[f.first[:len(first_index["build"])]]
+    nb = len(first_index["build"])  # integer where any scenario's model has it integer
+    integer = np.any([f.mm.integer[f.first[:nb]] for f in futures], axis=0)
     return sol, _plan(first_index["build"], first_index["open"], values["build"],
                       values["open"], integer, "robust"), res
 
