@@ -416,7 +416,7 @@ def solve_matrix(mm: MatrixModel, opts: SolveOptions, duals: bool = False,
     t = time.perf_counter()
     h = to_highs(mm, opts)
     if basis is not None and not mm.integer.any():
-        _pass_basis(h, *basis)
+        _pass_basis(h, *basis)  # a basis HiGHS refuses leaves it to start from scratch
     if start is not None:
         import highspy
 
