@@ -58,14 +58,18 @@ def test_hand_derived_two_stage_problem(criterion, units, value):
     assert res.bound == pytest.approx(value, abs=1e-6)
 
 
-def test_a_future_only_a_large_plan_can_serve_is_met_by_feasibility_cuts():
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_future_only_a_large_plan_can_serve_is_met_by_feasibility_cuts(threads):
     # A third future must sell at least 3 t (y ≥ 3 needs 2x ≥ 3, so x = 2): x = 0 and 1
     # are infeasible there, so worst = min(−1, 14, 5·4 − 6 = 14) = −1 at x = 2 (the hand
     # case alone would take x = 1).  From the start x = 1 the first evaluation is
-    # infeasible in that future, which only a feasibility cut can exclude.
+    # infeasible in that future, which only a feasibility cut can exclude.  With 3
+    # threads the three futures' LPs are solved at once: the same answer.
     futures = [_future("small", 5.0, 1.0), _future("large", 5.0, 4.0),
                _future("obliged", 5.0, 4.0, minimum=3.0)]
-    res = solve_benders(futures, [1 / 3] * 3, "worst", EXACT, starts=[np.array([1.0])])
+    res = solve_benders(futures, [1 / 3] * 3, "worst", SolveOptions(mip_gap=0.0,
+                                                                    threads=threads),
+                        starts=[np.array([1.0])])
     assert res.status == "optimal"
     assert res.x[0] == 2
     assert res.objective == pytest.approx(-1.0, abs=1e-7)
@@ -144,18 +148,20 @@ def _problems(draw):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_problems())
-def test_benders_finds_the_brute_force_optimum(problem):
+@given(_problems(), st.sampled_from([1, 2]))
+def test_benders_finds_the_brute_force_optimum(problem, threads):
     # Property: on any two-stage problem whose integer decisions are all first-stage,
     # Benders' objective equals the best criterion value over every integer plan (each
-    # evaluated by LP in every future), or it says no plan is feasible everywhere.
+    # evaluated by LP in every future), or it says no plan is feasible everywhere; with
+    # the futures' LPs solved one by one or two at a time.
     futures, weights, criterion = problem
     want, npv_star = _brute_force(futures, weights, criterion)
+    opts = SolveOptions(mip_gap=0.0, threads=threads)
     if want is None:
         with pytest.raises(InfeasibleError):
-            solve_benders(futures, weights, criterion, EXACT, optimum=npv_star)
+            solve_benders(futures, weights, criterion, opts, optimum=npv_star)
         return
-    res = solve_benders(futures, weights, criterion, EXACT, optimum=npv_star)
+    res = solve_benders(futures, weights, criterion, opts, optimum=npv_star)
     assert res.status == "optimal"
     assert res.objective == pytest.approx(want, abs=1e-6)
 

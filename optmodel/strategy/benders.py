@@ -108,28 +108,43 @@ class _Cut:
 
 class _Subproblems:
     """Evaluates first-stage plans in each future: NPV and supergradient, or a
-    feasibility cut."""
+    feasibility cut.
+
+    With ``opts.threads`` above 1, that many futures' LPs are solved at once, each on one
+    thread (HiGHS releases Python's lock while it solves; the dual simplex of one LP
+    gains little from more threads).  Each future keeps its own basis, so the results do
+    not depend on the order in which they finish."""
 
     def __init__(self, futures: Sequence[Future], opts: SolveOptions):
         self.futures = list(futures)
-        self.opts = replace(opts, time_limit=None, tee=False, start=None, duals=True)
-        self.lps = 0
+        self.workers = max(1, min(int(opts.threads), len(self.futures)))
+        self.opts = replace(opts, time_limit=None, tee=False, start=None, duals=True,
+                            threads=1 if self.workers > 1 else opts.threads)
         self.seconds = 0.0
+
+    def evaluate_all(self, x: np.ndarray) -> list[tuple[float | None, _Cut]]:
+        """:meth:`evaluate` in every future, in the futures' order."""
+        t = time.perf_counter()
+        try:
+            if self.workers == 1:
+                return [self.evaluate(k, x) for k in range(len(self.futures))]
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                return list(pool.map(lambda k: self.evaluate(k, x),
+                                     range(len(self.futures))))
+        finally:
+            self.seconds += time.perf_counter() - t
 
     def evaluate(self, k: int, x: np.ndarray) -> tuple[float | None, _Cut]:
         """(NPV_k(x), optimality cut) or (None, feasibility cut) when x is infeasible in k."""
         f = self.futures[k]
         lp = f.mm.with_fixed(f.first, x)
-        t = time.perf_counter()
         try:
             res = solve_matrix(lp, self.opts, duals=True, col_duals=True, basis=f.basis,
                                keep_basis=True)
         except InfeasibleError:
-            cut = self._feasibility_cut(k, x)
-            self.seconds += time.perf_counter() - t
-            return None, cut
-        self.seconds += time.perf_counter() - t
-        self.lps += 1
+            return None, self._feasibility_cut(k, x)
         if res.col_dual is None:
             raise SolverError(f"Benders: HiGHS gave no reduced costs for future {f.name}; "
                               "use --engine ef.")
@@ -153,7 +168,6 @@ class _Subproblems:
             np.concatenate([lp.col_upper, np.full(2 * m, np.inf)]), np.zeros(n + 2 * m, bool),
             lp.row_lower, lp.row_upper, a, maximize=True)
         res = solve_matrix(elastic, self.opts, duals=True, col_duals=True)
-        self.lps += 1
         if res.col_dual is None or res.objective >= 0:
             raise SolverError(f"Benders: future {f.name} is infeasible at a plan, but its "
                               "elastic LP found no violation to cut off; use --engine ef.")
@@ -357,8 +371,7 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
             return evaluated[key]
         npv = np.empty(len(futures))
         cuts, feasible = [], True
-        for k in range(len(futures)):
-            value, cut = sub.evaluate(k, x)
+        for k, (value, cut) in enumerate(sub.evaluate_all(x)):
             cuts.append(cut)
             if value is None:
                 feasible = False
