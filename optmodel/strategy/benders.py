@@ -1,6 +1,6 @@
 """Robust siting by Benders decomposition: one future's LP at a time, never the extensive form.
 
-The two-stage problem of :mod:`optmodel.strategy.robust` (docs/model.md §13.4) with
+The two-stage problem of :mod:`optmodel.strategy.robust` (docs/strategy.md §1) with
 first-stage decisions x (``build``, ``open``) shared by every future s, and each
 future's operations y_s chosen after::
 
@@ -13,7 +13,8 @@ reduced costs d of the fixed columns, a supergradient:
     NPV_s(x) ≤ NPV_s(x̂) + d·(x − x̂)    for every x                  (optimality cut)
 
 (the LP's optimal duals stay feasible for any x, and the dual objective is linear in
-x).  The strengthening rows (docs/model.md §9) are valid for every plan with whole
+x).  The strengthening rows (:data:`optmodel.model.build.STRENGTHENING_FAMILIES`;
+docs/performance.md, "MIP strength") are valid for every plan with whole
 units, so at such a plan each future's LP has the same optimum with or without them:
 the cuts bound NPV_s at every plan the master may choose.  Where x̂ leaves future s
 infeasible, the elastic LP (every row may be violated at a cost of 1 per unit) gives
