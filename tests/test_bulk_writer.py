@@ -58,3 +58,23 @@ def test_bulk_and_cell_by_cell_files_are_identical(tmp_path: Path) -> None:
     write_workbook(slow, sheets, bulk=False)
     write_workbook(fast, sheets, bulk=True)
     assert slow.read_bytes() == fast.read_bytes()
+
+
+def test_blocks_of_rows_give_the_same_file(tmp_path: Path, monkeypatch) -> None:
+    # The bulk writer turns a sheet into XML a block of rows at a time (_BULK_ROWS,
+    # 10,000 in use).  With blocks of 7 rows and of 1 row (boundaries inside row-span
+    # groups of 16, a wrapped column with row heights, blank rows) the file must be the
+    # same bytes as cell-by-cell writing.
+    import optmodel.io.write as write
+
+    big = _awkward_frame(70).astype(object)
+    big.iloc[20:23] = None  # whole blank rows across a block boundary
+    sheets = [SheetSpec("First", _awkward_frame(40), number_formats={"float": "#,##0.00"}),
+              SheetSpec("Second", big, wrap_columns=("text",), widths={"mixed": 30})]
+    slow = tmp_path / "slow.xlsx"
+    write_workbook(slow, sheets, bulk=False)
+    for rows in (7, 1):
+        monkeypatch.setattr(write, "_BULK_ROWS", rows)
+        fast = tmp_path / f"fast{rows}.xlsx"
+        write_workbook(fast, sheets, bulk=True)
+        assert slow.read_bytes() == fast.read_bytes(), rows

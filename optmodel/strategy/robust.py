@@ -824,7 +824,12 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
         if ph_result is None:  # an MPI rank other than 0
             return None
 
-    # each scenario alone: NPV*_s and its own plan
+    # each scenario alone: NPV*_s and its own plan.  A scenario's model is kept for the
+    # cross evaluations when there are any; otherwise it is dropped at once, and every
+    # phase below drops a scenario's model when done with it, so that memory holds one
+    # scenario's model tables at a time, not all of them (30 shipped futures: 484 MB
+    # before, docs/performance.md)
+    do_cross = cross if cross is not None else len(names) <= 10
     t = time.perf_counter()
     evaluators: dict[str, Evaluator] = {}
     plans: dict[str, Plan] = {}
@@ -845,6 +850,9 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
         if ev.npv_usd is None or ev.npv_usd < sol_s.objective_usd:
             ev = Evaluation(s, plan, sol_s.objective_usd, sol_s.status, sol_s)
         optimum[s] = ev
+        if not do_cross:
+            evaluators[s].release()
+        del bm_s, sol_s
     times["scenario_optima"] = time.perf_counter() - t
 
     # base-case plan (the deterministic plan a planner would take without scenarios)
@@ -860,12 +868,13 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     # is the extensive form's starting plan
     t = time.perf_counter()
     cross_ev: dict[tuple[str, str], Evaluation] = {}
-    if cross if cross is not None else len(names) <= 10:
+    if do_cross:
         for i, s in enumerate(names):
             progress(f"Cross-evaluating plans in scenario {i + 1}/{len(names)} ({s})")
             for p in names:
                 cross_ev[(p, s)] = (optimum[s] if p == s
                                                  else evaluators[s].evaluate(plans[p]))
+            evaluators[s].release()
     times["cross_evaluate"] = time.perf_counter() - t
 
     # the extensive form, Benders, or the plan progressive hedging agreed on
@@ -917,6 +926,7 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
         progress(f"Evaluating the plans in scenario {i + 1}/{len(names)} ({s})")
         robust[s] = evaluators[s].evaluate(plan, tables=True)
         base[s] = evaluators[s].evaluate(base_plan)
+        evaluators[s].release()
     times["evaluate"] = time.perf_counter() - t
     if ph_result is not None:  # report the rounded plan's evaluated expected NPV
         vals = [robust[s].npv_usd for s in names]
