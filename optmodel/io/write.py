@@ -292,14 +292,19 @@ class _BulkWorksheet(xlsxwriter.worksheet.Worksheet):
             super()._write_rows()
         finally:
             self.dim_rowmax = saved_max
+        # rows given a height by set_row (wrapped text), written as xlsxwriter's _write_row
+        heights = {r: f' ht="{info.height * 0.75:.16g}" customHeight="1"'
+                   for r, info in self.row_info.items()
+                   if info.height is not None and info.height != self.default_row_height}
         # in blocks of rows, so that the XML of a large sheet is never held whole (a
         # robust workbook of 30 futures: about 120 MB less at its peak)
         for a in range(0, len(kinds), _BULK_ROWS):
             b = a + _BULK_ROWS
             self.fh.write(self._bulk_xml(first_row + a, kinds[a:b], [v[a:b] for v in values],
-                                         {j: ids[a:b] for j, ids in index.items()}))
+                                         {j: ids[a:b] for j, ids in index.items()}, heights))
 
-    def _bulk_xml(self, first_row: int, kinds: np.ndarray, values: list, index: dict) -> str:
+    def _bulk_xml(self, first_row: int, kinds: np.ndarray, values: list, index: dict,
+                  heights: dict[int, str]) -> str:
         from xlsxwriter.utility import xl_col_to_name
 
         n, m = kinds.shape
@@ -338,10 +343,6 @@ class _BulkWorksheet(xlsxwriter.worksheet.Worksheet):
             frags.append(col)
         has = (kinds != 0).any(axis=1).tolist()
         spans = self.row_spans
-        # rows given a height by set_row (wrapped text), written as xlsxwriter's _write_row
-        heights = {r: f' ht="{info.height * 0.75:.16g}" customHeight="1"'
-                   for r, info in self.row_info.items()
-                   if info.height is not None and info.height != self.default_row_height}
         out: list[str] = []
         for i, cells in enumerate(zip(*frags, strict=True)):
             if not has[i]:
