@@ -182,7 +182,6 @@ def sample_runs(params: list[SweepParam], samples: int, seed: int = 0) -> list[S
     return _named([tuple(float(x) for x in row) for row in draws], params)
 
 
-
 def parse_each(texts: list[str], parse) -> list:
     """``parse`` of every text, all problems reported together (one InputError)."""
     out, issues = [], []
@@ -194,6 +193,7 @@ def parse_each(texts: list[str], parse) -> list:
     if issues:
         raise InputError(issues)
     return out
+
 
 def sweep_runs(sets: list[str], samples: int | None = None,
                seed: int | None = None) -> tuple[list[SweepParam], list[SweepRun]]:
