@@ -315,12 +315,9 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
     """
     if criterion == "regret" and optimum is None:
         raise ValueError("the regret criterion needs each scenario's optimum")
-    odd = integer_operations(futures)
-    if odd is not None:
-        raise InputError(
-            f"--engine benders needs every integer decision in the first stage (build, "
-            f"open), but scenario {odd}'s model has integer operating variables (from the "
-            "--extra file). Use --engine ef.")
+    refusal = operations_error(futures)
+    if refusal is not None:
+        raise refusal
     t0 = time.perf_counter()
     times = {"master": 0.0}
     master = _Master(futures, weights, criterion, optimum)
@@ -472,14 +469,18 @@ def solve_benders(futures: Sequence[Future], weights: Sequence[float], criterion
                          times)
 
 
-def integer_operations(futures: Sequence[Future]) -> str | None:
-    """The first future whose model has integer columns outside the first stage (a
-    user's --extra file can add them: Benders' LP subproblems would relax them), or None."""
+def operations_error(futures: Sequence[Future]) -> InputError | None:
+    """Why Benders cannot solve these futures, or None: a future whose model has integer
+    columns outside the first stage (a user's --extra file can add them), which Benders'
+    LP subproblems would relax."""
     for f in futures:
         second = np.ones(f.mm.num_col, dtype=bool)
         second[f.first] = False
         if f.mm.integer[second].any():
-            return f.name
+            return InputError(
+                f"--engine benders needs every integer decision in the first stage (build, "
+                f"open), but scenario {f.name}'s model has integer operating variables (from "
+                "the --extra file). Use --engine ef.")
     return None
 
 

@@ -82,7 +82,7 @@ from optmodel.solver.options import (
 from optmodel.strategy.benders import (
     BendersResult,
     Future,
-    integer_operations,
+    operations_error,
     solve_benders,
 )
 
@@ -882,17 +882,15 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
     if ph_result is not None:
         sol, plan = ph_result
         used = "progressive hedging (mpi-sppy)"
-    else:
-        for ev in evaluators.values():  # one model per scenario at a time, not two
-            ev.release()
+    else:  # every scenario's model is released by now: one model at a time, not two
         best = _best_own_plan(names, w, criterion, optimum, cross_ev)
         if engine in ("auto", "benders") and (engine == "benders"
                                               or len(names) >= BENDERS_FROM):
             t = time.perf_counter()
             futures, first_index = benders_futures(datas, opts, progress)
             times["build_scenario_models"] = time.perf_counter() - t
-            odd = integer_operations(futures)
-            if odd is None:
+            refusal = operations_error(futures)
+            if refusal is None:
                 t = time.perf_counter()
                 sol, plan, benders = solve_by_benders(
                     futures, first_index, w, criterion, {s: optimum[s].npv_usd for s in names},
@@ -900,10 +898,10 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
                 times["benders"] = time.perf_counter() - t
                 used = (f"Benders decomposition ({benders.iterations} iterations, "
                         f"{benders.cuts} cuts)")
-            elif engine == "benders":  # solve_benders says why it cannot
-                solve_benders(futures, [w[s] for s in names], criterion, opts)
+            elif engine == "benders":
+                raise refusal
             else:
-                log.info("scenario %s has integer operating variables: extensive form", odd)
+                log.info("%s: extensive form", refusal)
             del futures
     if ph_result is None and benders is None:
         t = time.perf_counter()
