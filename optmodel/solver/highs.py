@@ -537,8 +537,11 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
         written = time.perf_counter() - t
     free = _strengthening_rows(bm, mm)
     how, basis, res = "", None, None
+    # the digest of the matrix, for the proof from sweep neighbours and for this run's point
+    digest = structure_digest(mm) if (
+        opts.bracket is not None or opts.line_point is not None) else None
     if opts.bracket is not None and mm.integer.any():
-        res = prove_between(mm, opts, free)
+        res = prove_between(mm, opts, free, digest)
         if res is not None:
             how = "proved by convexity between " + " and ".join(p.name for p in opts.bracket)
     if res is None and opts.start is not None and mm.integer.any():
@@ -559,7 +562,7 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
     elif how:
         out.warm = how
     if opts.line_point is not None:
-        out.point = LinePoint(opts.line_point, structure_digest(mm), mm.col_cost.copy(),
+        out.point = LinePoint(opts.line_point, digest, mm.col_cost.copy(),
                               float(mm.offset), res.bound, np.round(res.x[mm.integer]))
     return out
 
@@ -599,8 +602,8 @@ def _position(left: LinePoint, right: LinePoint, cost: np.ndarray, offset: float
     return min(max(t, 0.0), 1.0)
 
 
-def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = None
-                  ) -> MatrixSolution | None:
+def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = None,
+                  digest: str | None = None) -> MatrixSolution | None:
     """The optimum of ``mm`` proved from the two solved runs of ``opts.bracket``, or None.
 
     Conditions (each checked here): both runs and ``mm`` have the same structure (every
@@ -613,9 +616,11 @@ def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None =
     absolute gap), that plan is optimal to the same tolerance as a MIP solve, with B as its
     bound; otherwise None and the run is solved as a MIP.  The LP is the one whose duals
     are the shadow prices (strengthening rows ``free`` left out: they never cut off a
-    plan with integer columns, so z is the same)."""
+    plan with integer columns, so z is the same).  ``digest``: ``mm``'s
+    :func:`structure_digest`, when the caller has it already."""
     left, right = opts.bracket
-    if not mm.maximize or not (left.structure == right.structure == structure_digest(mm)):
+    digest = structure_digest(mm) if digest is None else digest
+    if not mm.maximize or not (left.structure == right.structure == digest):
         return None
     if not np.array_equal(left.integers, right.integers):
         return None
