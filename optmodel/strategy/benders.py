@@ -145,7 +145,7 @@ class _Subproblems:
             res = solve_matrix(lp, self.opts, duals=True, col_duals=True, basis=f.basis,
                                keep_basis=True)
         except InfeasibleError:
-            return None, self._feasibility_cut(k, x)
+            return None, self._feasibility_cut(k, x, lp)
         if res.col_dual is None:
             raise SolverError(f"Benders: HiGHS gave no reduced costs for future {f.name}; "
                               "use --engine ef.")
@@ -153,10 +153,10 @@ class _Subproblems:
         d = res.col_dual[f.first]
         return res.objective, _Cut(k, d, res.objective - float(d @ x))
 
-    def _feasibility_cut(self, k: int, x: np.ndarray) -> _Cut:
-        """The elastic LP of future k at x: max −Σ(e⁺ + e⁻), row_lo ≤ A·v + e⁺ − e⁻ ≤ row_hi."""
+    def _feasibility_cut(self, k: int, x: np.ndarray, lp: MatrixModel) -> _Cut:
+        """The elastic LP of future k at x (``lp``: its model with x fixed): max −Σ(e⁺ + e⁻),
+        row_lo ≤ A·v + e⁺ − e⁻ ≤ row_hi."""
         f = self.futures[k]
-        lp = f.mm.with_fixed(f.first, x)
         n, m = lp.num_col, lp.num_row
         r, c, v = lp.a.coo()
         ar = np.arange(m, dtype=np.int64)
