@@ -43,8 +43,9 @@ from optmodel.io.read import read_raw  # noqa: E402
 from optmodel.model.build import build_model  # noqa: E402
 from optmodel.model.data import build_model_data  # noqa: E402
 from optmodel.pipeline import load_tables  # noqa: E402
-from optmodel.solver.highs import assemble, solve_direct, to_highs  # noqa: E402
+from optmodel.solver.highs import assemble, to_highs  # noqa: E402
 from optmodel.solver.options import SolveOptions, WarmStart  # noqa: E402
+from optmodel.solver.solve import solve_direct  # noqa: E402
 
 SWEEP_SET = "Markets|*|NdPr_oxide|sell|export|*:price_usd_per_t={lo}:{hi}:{n}"
 

@@ -282,6 +282,7 @@ def run_table(input_path: Path, scenario: str, opts: SolveOptions, sol: SolveOut
         *([("extra_file", opts.extra.name), ("extra_sha256", opts.extra.sha256)]
           if opts.extra is not None else []),
         ("solver", sol.solver_version),
+        *([("solve_method", sol.method)] if sol.method else []),
         ("pyomo_version", package_version("pyomo")),
         ("python_version", platform.python_version()),
         ("termination_condition", sol.termination),

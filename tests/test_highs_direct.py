@@ -29,8 +29,9 @@ from workbooks import (
 from optmodel.model.build import build_model
 from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables
-from optmodel.solver.highs import assemble, names, solve_direct, write_model
+from optmodel.solver.highs import assemble, names, write_model
 from optmodel.solver.options import SolveOptions, highs_options
+from optmodel.solver.solve import solve_direct
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from generate import generate, write  # noqa: E402

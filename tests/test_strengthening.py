@@ -39,8 +39,9 @@ from optmodel.model.bounds import activity_bounds, max_flow
 from optmodel.model.build import STRENGTHENING_FAMILIES, build_model
 from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables
-from optmodel.solver.highs import assemble, solve_direct, solve_matrix
+from optmodel.solver.highs import assemble, solve_matrix
 from optmodel.solver.options import SolveOptions
+from optmodel.solver.solve import solve_direct
 
 EXACT = SolveOptions(mip_gap=0.0, duals=False)
 

@@ -1,5 +1,5 @@
 """One-parameter sweeps: a run between two runs with the same integer plan is proved by one
-LP (optmodel.solver.highs.prove_between), never by assuming.
+LP (optmodel.solver.solve.prove_between), never by assuming.
 
 The route-fed plant of tests/test_strengthening.py: ore reaches plant B by a route of
 120 t/yr, B is built in units of 100 t/yr at 2000 USD each (max 2), metal sells at B for
@@ -22,8 +22,8 @@ from workbooks import write_input_workbook
 from optmodel.model.build import build_model
 from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables
-from optmodel.solver.highs import solve_direct
 from optmodel.solver.options import SolveOptions
+from optmodel.solver.solve import solve_direct
 
 EXACT = SolveOptions(mip_gap=0.0, mip_abs_gap=1e-6)
 

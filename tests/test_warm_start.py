@@ -1,4 +1,4 @@
-"""Warm starts (SolveOptions.start, optmodel.solver.highs): same optimum, matched by keys.
+"""Warm starts (SolveOptions.start, optmodel.solver.solve): same optimum, matched by keys.
 
 The route-fed plant of tests/test_strengthening.py: ore reaches plant B by a route of
 120 t/yr, B is built in units of 100 t/yr at 2000 USD each (max 2), metal sells at
@@ -20,14 +20,14 @@ from workbooks import read_result_workbook, write_input_workbook
 from optmodel.model.build import build_model
 from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables
-from optmodel.solver.highs import (
+from optmodel.solver.highs import assemble
+from optmodel.solver.options import SolveOptions, WarmStart
+from optmodel.solver.solve import (
     _strengthening_rows,
-    assemble,
     fixed_lp_duals,
     solve_direct,
     start_columns,
 )
-from optmodel.solver.options import SolveOptions, WarmStart
 
 EXACT = SolveOptions(mip_gap=0.0)
 
@@ -68,16 +68,18 @@ def test_price_sweep_warm_equals_hand_optimum(strengthen: bool, tmp_path: Path) 
     if strengthen:
         assert all(h.startswith("LP relaxation integral") for h in hows), hows
         assert any("from the basis" in h for h in hows[1:]), hows
-    else:  # the plain relaxation builds 1.2 units at 150: the MIP runs, from the start
-        assert "MIP start" in hows, hows
+    else:  # the plain relaxation builds 1.2 units at 150: the LP tree branches
+        assert any(h.startswith("LP tree of ") for h in hows), hows
 
 
-def test_fractional_relaxations_skip_the_lp_until_the_retry(tmp_path: Path) -> None:
+def test_trees_that_give_up_are_skipped_until_the_retry(tmp_path: Path) -> None:
     # The plain model (no cut), whose relaxation builds 1.2 units at p = 150 (fractional)
-    # and nothing at p = 10 (integral).  A chain of warm-started runs: the first tries
-    # the relaxation and finds it fractional; the next LP_RETRY − 1 go straight to the MIP
-    # (no relaxation tried); the LP_RETRY-th tries it again (at p = 10: integral, so the
-    # count starts over and the next run tries it too).  Every run is optimal.
+    # and nothing at p = 10 (integral), with a tree of one node (the root alone: it
+    # proves an integral relaxation and gives up on a fractional one).  A chain of
+    # warm-started runs: the first tries the tree and it gives up; the next LP_RETRY − 1 go
+    # straight to HiGHS's MIP solver (no tree tried); the LP_RETRY-th tries it again (at
+    # p = 10: integral, so the count starts over and the next run tries it too).  Every
+    # run is optimal.
     from optmodel.solver.options import LP_RETRY
 
     prices = [150.0] * LP_RETRY + [10.0, 10.0]
@@ -85,14 +87,14 @@ def test_fractional_relaxations_skip_the_lp_until_the_retry(tmp_path: Path) -> N
     for i, p in enumerate(prices):
         path = write_input_workbook(tmp_path / f"p{i}.xlsx", route_fed_plant(price=p))
         sol = solve_direct(_model(path, strengthen=False),
-                           dataclasses.replace(EXACT, start=start))
+                           dataclasses.replace(EXACT, start=start, tree_nodes=1))
         assert sol.status == "optimal"
         assert sol.objective_usd == pytest.approx(_best(p), rel=1e-7, abs=1e-6), p
         hows.append(sol.warm)
         misses.append(sol.start.lp_misses)
         start = sol.start
-    assert hows[0] == "cold (LP relaxation fractional)", hows
-    assert hows[1:LP_RETRY] == ["MIP start"] * (LP_RETRY - 1), hows
+    assert hows[0] == "HiGHS MIP (LP tree gave up: node limit 1)", hows
+    assert hows[1:LP_RETRY] == ["HiGHS MIP, from a MIP start"] * (LP_RETRY - 1), hows
     assert hows[LP_RETRY].startswith("LP relaxation integral"), hows
     assert hows[LP_RETRY + 1].startswith("LP relaxation integral"), hows
     assert misses == list(range(1, LP_RETRY + 1)) + [0, 0], misses
@@ -119,15 +121,17 @@ def test_start_matched_by_keys_not_position(tmp_path: Path) -> None:
 
 def test_an_infeasible_start_is_ignored(tmp_path: Path) -> None:
     # A start that breaks rows (3 units where 2 are allowed, 500 t through a 120 t
-    # route) on the plain model, whose relaxation is fractional (so the MIP runs): the
-    # answer is the optimum all the same.
+    # route) on the plain model, handed to HiGHS's MIP solver (the tree switched off) and
+    # to the tree (which takes it as a guide only): the answer is the optimum all the same.
     bm = _model(write_input_workbook(tmp_path / "p.xlsx", route_fed_plant(price=150.0)),
                 strengthen=False)
     bad = WarmStart(values={"build": {("smelter", 2030): 3.0},
                             "act": {("A", "mine", 2030): 500.0, ("B", "smelt", 2030): 500.0}})
-    sol = solve_direct(bm, dataclasses.replace(EXACT, start=bad))
-    assert sol.objective_usd == pytest.approx(14000.0, rel=1e-7)
-    assert sol.values["build"].tolist() == pytest.approx([2.0])
+    for nodes in (0, 48):
+        sol = solve_direct(bm, dataclasses.replace(EXACT, start=bad, tree_nodes=nodes))
+        assert sol.objective_usd == pytest.approx(14000.0, rel=1e-7)
+        assert sol.values["build"].tolist() == pytest.approx([2.0])
+        assert sol.method.startswith("HiGHS MIP, " if nodes == 0 else "LP tree"), sol.method
 
 
 def test_batch_runs_warm_start_from_the_previous_run(tmp_path: Path) -> None:
@@ -144,8 +148,9 @@ def test_batch_runs_warm_start_from_the_previous_run(tmp_path: Path) -> None:
     assert out.exit_code == 0
     run = read_result_workbook(tmp_path / "sweep_002.xlsx")["Run"]
     kv = dict(zip(run["key"], run["value"], strict=True))
-    assert str(kv.get("warm_start", "")).startswith(("LP relaxation integral", "MIP start",
-                                                     "cold")), kv
+    warm = str(kv.get("warm_start", ""))
+    assert "from the basis" in warm or "from a MIP start" in warm, kv
+    assert kv["solve_method"] == warm
     for row in sheets["Settings"]:
         if row["key"] == "discount_rate":
             row["value"] = 0.08  # the second sweep point (the base has 0.1)

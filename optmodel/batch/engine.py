@@ -259,7 +259,7 @@ def _solve_one(job: BatchJob, path: Path, raw: dict[str, RawSheet], run: RunSpec
             data, bm, shared = cores.model(run_raw, tables)
             times["prepare"] = time.perf_counter() - t
             prepared = (data, bm)
-        # warm start: this worker's previous run (matched by keys; see solver.highs)
+        # warm start: this worker's previous run (matched by keys; see solver.solve)
         opts = dataclasses.replace(opts, start=_STARTS.get(job.input_sha256, WarmStart()))
         if run.line is not None:  # along one parameter (LineOrder): proof by neighbours
             opts = dataclasses.replace(opts, bracket=bracket, line_point=run.name)
@@ -345,7 +345,7 @@ def solve_run(job: BatchJob, run: RunSpec, bracket: tuple | None = None
               ) -> list[RunResult]:
     """Solve one run of a one-parameter sweep (one Dask task); ``bracket``: its two solved
     neighbours' :class:`~optmodel.solver.options.LinePoint`, from which it may be proved
-    (:func:`optmodel.solver.highs.prove_between`).  The result carries the run's own
+    (:func:`optmodel.solver.solve.prove_between`).  The result carries the run's own
     point (``RunResult.point``) for the runs between it and its neighbours."""
     path, raw, sheets, cores = _worker_state(job)
     return [_solve_one(job, path, raw, run, sheets, cores, bracket)]

@@ -48,17 +48,22 @@ class SolveOptions:
     # the root LP for no gain in bound (base case 0.57 → 0.35 s, the 31 scenarios 18.5 →
     # 12.0 s in all, same optima; docs/performance.md)
     mip_restart: bool = False
+    # a single run's node limit for the small branch and bound over LP relaxations tried
+    # before HiGHS's MIP solver (optmodel.solver.tree); 0: HiGHS's MIP solver at once.  On
+    # the 31 shipped scenarios 27 close within 48 nodes, in 0.05–0.4 s against HiGHS's
+    # 0.3–0.9 s; the other four need 81–171 (docs/performance.md, "The LP tree")
+    tree_nodes: int = 48
     # a user's --extra file of variables and constraints (docs/model.md §13): its name, text and
     # SHA-256; applied to the structure before the solve (optmodel.pipeline.run_structure),
     # recorded in the Run sheet; the text travels with the options to batch workers
     extra: ExtraFile | None = None
-    # warm start (optmodel.solver.highs.solve_direct): a neighbouring run's solution by
+    # warm start (optmodel.solver.solve.solve_direct): a neighbouring run's solution by
     # variable and constraint keys, e.g. the previous run of a batch; an empty WarmStart()
     # asks for one in SolveOutcome.start without giving any
     start: WarmStart | None = None
     # a one-parameter sweep (optmodel.batch.engine.LineOrder): two solved runs of the same
     # structure whose objectives this run's lies between; when both have the same integer
-    # plan, that plan may be proved optimal here by one LP (solver.highs.prove_between)
+    # plan, that plan may be proved optimal here by one LP (solver.solve.prove_between)
     bracket: tuple[LinePoint, LinePoint] | None = None
     line_point: str | None = None  # also return the solved run as a LinePoint of this name
 
@@ -140,7 +145,10 @@ class SolveOutcome:
     times: dict[str, float] = field(default_factory=dict)
     solver_version: str = ""
     start: WarmStart | None = None  # for a neighbouring run (when SolveOptions.start was set)
-    warm: str = ""  # how a warm start was used: "LP relaxation integral", "MIP start", …
+    warm: str = ""  # how a warm-started run was solved (``method``, for batch Run sheets)
+    # how the optimum was found (Run sheet solve_method): "LP tree of 15 nodes", "HiGHS
+    # MIP", "proved by convexity between …", "LP" (no integer columns)
+    method: str = ""
     point: LinePoint | None = None  # this run for its sweep neighbours (SolveOptions.line_point)
 
 

@@ -1,16 +1,47 @@
-"""Solve a built model: the entry point callers use (HiGHS via :mod:`optmodel.solver.highs`).
+"""Solve one built model: the entry point callers use.
 
 There is one solve path: the model's term tables are assembled into one sparse
-matrix and handed to highspy (:func:`optmodel.solver.highs.solve_direct`).
+matrix and handed to highspy (:mod:`optmodel.solver.highs`).  This module says
+how one run is solved on it: cold, from a neighbouring run's warm start
+(:func:`_warm_solve`), or proved from its two neighbours in a one-parameter sweep
+(:func:`prove_between`); the shadow prices from the LP with the integer columns
+fixed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import time
+from dataclasses import replace
 from pathlib import Path
 
-from optmodel.model.build import BuiltModel
-from optmodel.solver.highs import assemble, names, solve_direct, write_model
-from optmodel.solver.options import SolveOptions, SolveOutcome
+import numpy as np
+import pandas as pd
+
+from optmodel.errors import InfeasibleError, SolverError
+from optmodel.model.build import STRENGTHENING_FAMILIES, BuiltModel
+from optmodel.solver.highs import (
+    Basis,
+    MatrixModel,
+    MatrixSolution,
+    assemble,
+    concat,
+    names,
+    outcome,
+    solve_matrix,
+    write_model,
+)
+from optmodel.solver.options import (
+    LP_RETRY,
+    LinePoint,
+    SolveOptions,
+    SolveOutcome,
+    WarmStart,
+)
+from optmodel.solver.tree import search_tree
+
+log = logging.getLogger(__name__)
 
 
 def solve(bm: BuiltModel, opts: SolveOptions,
@@ -26,3 +57,286 @@ def solve(bm: BuiltModel, opts: SolveOptions,
 def write_model_file(bm: BuiltModel, path: Path | str) -> None:
     """Write the built model as .mps or .lp: the matrix HiGHS solves, readable names."""
     write_model(names(bm, assemble(bm)), path)
+
+
+def _strengthening_rows(bm: BuiltModel, mm: MatrixModel) -> np.ndarray:
+    """The rows of the strengthening families (left out of the duals' LP)."""
+    parts = [np.arange(mm.row_offset[n], mm.row_offset[n] + len(bm.cons[n]))
+             for n in STRENGTHENING_FAMILIES if n in bm.cons]
+    return concat(parts, np.int64)
+
+
+def solve_direct(bm: BuiltModel, opts: SolveOptions,
+                 write_model_to: Path | str | None = None) -> SolveOutcome:
+    """Solve ``bm`` with HiGHS (duals per ``opts.duals``); first write the model file
+    ``write_model_to`` (.mps or .lp) if given — the same matrix that is solved.
+
+    A MIP is solved by :func:`_solve_mip`: the LP tree first, HiGHS's MIP solver when
+    the tree gives up.  With ``opts.start`` (a :class:`WarmStart`, possibly empty) the
+    solve starts from it and the outcome carries the start for a neighbouring run.  With
+    ``opts.bracket`` (two solved runs of a one-parameter sweep) the optimum is first
+    sought by :func:`prove_between`; ``opts.line_point`` returns this run as a
+    :class:`LinePoint` for its own neighbours.  The outcome's ``method`` says how the
+    optimum was found (the Run sheet's ``solve_method``)."""
+    t = time.perf_counter()
+    mm = assemble(bm)
+    assembly = time.perf_counter() - t
+    written = None
+    if write_model_to is not None:
+        t = time.perf_counter()
+        write_model(names(bm, mm), write_model_to)
+        written = time.perf_counter() - t
+    free = _strengthening_rows(bm, mm)
+    how, basis, res = "", None, None
+    # the digest of the matrix, for the proof from sweep neighbours and for this run's point
+    digest = structure_digest(mm) if (
+        opts.bracket is not None or opts.line_point is not None) else None
+    if opts.bracket is not None and mm.integer.any():
+        res = prove_between(mm, opts, free, digest)
+        if res is not None:
+            how = "proved by convexity between " + " and ".join(p.name for p in opts.bracket)
+    if res is None and mm.integer.any():
+        res, how, basis = _solve_mip(bm, mm, opts, free)
+    elif res is None:
+        res = solve_matrix(mm, opts, duals=opts.duals, free_rows=free)
+    res.times["handoff"] = res.times.get("handoff", 0.0) + assembly
+    if written is not None:
+        res.times["write_model"] = written
+    out = outcome(bm, mm, res)
+    out.method = how or "LP"
+    if opts.start is not None:
+        out.warm = out.method
+        out.start = warm_start_of(bm, mm, out.values, *(basis or (None, None)))
+        # count the runs since the LP tree last proved the optimum (an LP has none to miss)
+        proved = how.startswith(_TREE_PROVED) or not mm.integer.any()
+        tried = not how.startswith("proved")  # a run proved by convexity tried no tree
+        out.start.lp_misses = 0 if proved else opts.start.lp_misses + tried
+    elif how.startswith("proved"):
+        out.warm = how
+    if opts.line_point is not None:
+        out.point = LinePoint(opts.line_point, digest, mm.col_cost.copy(),
+                              float(mm.offset), res.bound, np.round(res.x[mm.integer]))
+    return out
+
+
+# ------------------------------------------------- one-parameter sweeps: convexity
+
+
+def structure_digest(mm: MatrixModel) -> str:
+    """A digest of everything in ``mm`` but its objective: two models with the same digest
+    have the same columns, bounds, integrality, rows and matrix."""
+    h = hashlib.sha256()
+    for arr in (mm.a.start, mm.a.index, mm.a.value, mm.col_lower, mm.col_upper, mm.integer,
+                mm.row_lower, mm.row_upper):
+        a = np.ascontiguousarray(arr)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    h.update(b"max" if mm.maximize else b"min")
+    return h.hexdigest()
+
+
+def _position(left: LinePoint, right: LinePoint, cost: np.ndarray, offset: float
+              ) -> float | None:
+    """t in [0, 1] with cost = (1 − t)·left.cost + t·right.cost (and the same for the
+    offsets), to a relative 1e-12; None when this objective is not between the two."""
+    a = np.append(left.cost, left.offset)
+    d = np.append(right.cost, right.offset) - a
+    c = np.append(cost, offset)
+    if len(a) != len(c):
+        return None
+    k = int(np.argmax(np.abs(d)))
+    t = float((c[k] - a[k]) / d[k]) if d[k] != 0 else 0.0
+    if not -1e-12 <= t <= 1 + 1e-12:
+        return None
+    scale = 1e-12 * np.maximum(1.0, np.maximum(np.abs(a), np.abs(a + d)))
+    if np.any(np.abs(a + t * d - c) > scale):
+        return None
+    return min(max(t, 0.0), 1.0)
+
+
+def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = None,
+                  digest: str | None = None) -> MatrixSolution | None:
+    """The optimum of ``mm`` proved from the two solved runs of ``opts.bracket``, or None.
+
+    Conditions (each checked here): both runs and ``mm`` have the same structure (every
+    number but the objective), both runs' integer plans are the same plan y, and ``mm``'s
+    objective c lies on the segment between theirs, c = (1 − t)·c_L + t·c_R.  The
+    optimum V(c) = max over the feasible set of c·x is convex in c (a maximum of linear
+    functions), so V(c) ≤ (1 − t)·V(c_L) + t·V(c_R) ≤ (1 − t)·B_L + t·B_R =: B, the runs'
+    solver bounds.  The LP with the integer columns fixed at y gives a feasible plan of
+    value z ≤ V(c).  When B − z is within the MIP gap (``opts.mip_gap``·|z|, or the
+    absolute gap), that plan is optimal to the same tolerance as a MIP solve, with B as its
+    bound; otherwise None and the run is solved as a MIP.  The LP is the one whose duals
+    are the shadow prices (strengthening rows ``free`` left out: they never cut off a
+    plan with integer columns, so z is the same).  ``digest``: ``mm``'s
+    :func:`structure_digest`, when the caller has it already."""
+    left, right = opts.bracket
+    digest = structure_digest(mm) if digest is None else digest
+    if not mm.maximize or not (left.structure == right.structure == digest):
+        return None
+    if not np.array_equal(left.integers, right.integers):
+        return None
+    t = _position(left, right, mm.col_cost, mm.offset)
+    if t is None or not (np.isfinite(left.bound) and np.isfinite(right.bound)):
+        return None
+    bound = (1.0 - t) * left.bound + t * right.bound
+    try:
+        lp = solve_matrix(integers_fixed(mm, left.integers, free),
+                          replace(opts, time_limit=None, start=None, bracket=None),
+                          duals=opts.duals)
+    except (InfeasibleError, SolverError):  # cannot happen for a plan feasible at both ends
+        log.warning("the sweep neighbours' plan is not feasible here; solving the MIP")
+        return None
+    z = lp.objective
+    abs_gap = opts.mip_abs_gap if opts.mip_abs_gap is not None else (
+        1e-6 if opts.mip_gap > 0 else 0.0)
+    if bound - z > max(abs_gap, opts.mip_gap * abs(z)):
+        return None
+    bound = max(bound, z)
+    lp.status, lp.termination, lp.bound = "optimal", "optimal", bound
+    lp.gap = (bound - z) / max(1e-10, abs(z))
+    return lp
+
+
+# ------------------------------------------------------------------ warm starts
+
+
+def _keys(index: pd.DataFrame, keys: list[str]) -> list:
+    cols = [index[k].tolist() for k in keys]
+    return cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
+
+
+def _by_keys(families: dict, arrays: dict[str, np.ndarray]) -> dict[str, dict]:
+    """family → {key: value} from arrays in each family's index order."""
+    return {name: dict(zip(_keys(fam.index, fam.keys), np.asarray(arrays[name]).tolist(),
+                           strict=True))
+            for name, fam in families.items() if name in arrays and len(fam)}
+
+
+def _from_keys(families: dict, given: dict[str, dict], default: float) -> np.ndarray:
+    """The values ``given`` by key, family after family, ``default`` where missing."""
+    out = []
+    for name, fam in families.items():
+        d = given.get(name, {})
+        out.append(np.array([d.get(k, default) for k in _keys(fam.index, fam.keys)],
+                            dtype=float) if d else np.full(len(fam), float(default)))
+    return concat(out, float)
+
+
+def warm_start_of(bm: BuiltModel, mm: MatrixModel, values: dict[str, np.ndarray],
+                  col_status: np.ndarray | None = None,
+                  row_status: np.ndarray | None = None) -> WarmStart:
+    """The :class:`WarmStart` a neighbouring run takes from this one's solution and the
+    basis of its LP relaxation (statuses per column and row of ``mm``)."""
+    ws = WarmStart(values=_by_keys(bm.vars, values))
+    if col_status is not None and row_status is not None:
+        ws.col_status = _by_keys(bm.vars, mm.family_values(col_status, bm))
+        ws.row_status = _by_keys(bm.cons, mm.family_rows(row_status, bm))
+    return ws
+
+
+def start_columns(mm: MatrixModel, bm: BuiltModel, values: dict[str, dict]) -> np.ndarray:
+    """A value per column from ``values`` (by key; 0 where missing), integer columns
+    rounded, every value within its column's bounds."""
+    x = _from_keys(bm.vars, values, 0.0)
+    x = np.where(mm.integer, np.round(x), x)
+    return np.clip(x, mm.col_lower, mm.col_upper)
+
+
+def _basis_from(mm: MatrixModel, bm: BuiltModel, ws: WarmStart) -> Basis | None:
+    """The basis of ``ws`` matched by keys (missing columns non-basic at their lower
+    bound, missing rows basic), by position in ``mm``; None when it cannot be a basis of
+    this model."""
+    import highspy
+
+    if not ws.col_status or not ws.row_status:
+        return None
+    cols = _from_keys(bm.vars, ws.col_status, 0).astype(np.int64)
+    rows = _from_keys(bm.cons, ws.row_status, 1).astype(np.int64)
+    basic = int(highspy.HighsBasisStatus.kBasic)
+    if int((cols == basic).sum() + (rows == basic).sum()) != mm.num_row:
+        return None
+    return cols, rows
+
+
+def integers_fixed(mm: MatrixModel, integers: np.ndarray, free: np.ndarray | None = None
+                   ) -> MatrixModel:
+    """The LP of ``mm`` with its integer columns fixed at ``integers`` (in column order) and
+    the strengthening rows ``free`` left out (without limits): the LP of the shadow prices."""
+    fixed = mm.with_fixed(np.flatnonzero(mm.integer), integers)
+    if free is None or not len(free):
+        return fixed
+    lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
+    lo[free], hi[free] = -np.inf, np.inf
+    return replace(fixed, row_lower=lo, row_upper=hi)
+
+
+def fixed_lp_duals(mm: MatrixModel, x: np.ndarray, opts: SolveOptions,
+                   free: np.ndarray | None = None) -> np.ndarray | None:
+    """Row duals of the LP with the integer columns fixed at round(x), solved afresh (the
+    strengthening rows ``free`` left out); None when HiGHS gives none."""
+    res = solve_matrix(integers_fixed(mm, np.round(x[mm.integer]), free),
+                       replace(opts, time_limit=None, start=None), duals=True)
+    return res.row_dual
+
+
+def _misjudged(mm: MatrixModel, res: MatrixSolution) -> bool:
+    """Whether a warm-started solve returned a plan that its objective does not match or
+    that breaks a row (HiGHS 1.16 can misjudge a MIP start in its presolved space): such
+    a result is solved again without the start."""
+    plan = float(mm.col_cost @ res.x) + mm.offset
+    if abs(plan - res.objective) > 1e-6 * max(1.0, abs(plan)):
+        return True
+    ax = np.asarray(mm.a.dot(np.asarray(res.x, dtype=float))).ravel()
+    scale = 1e-5 * np.maximum(1.0, np.abs(ax))
+    return bool(((ax < mm.row_lower - scale) | (ax > mm.row_upper + scale)).any())
+
+
+_TREE_PROVED = ("LP relaxation integral", "LP tree")  # how a run the LP tree proved begins
+
+
+def _solve_mip(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.ndarray
+               ) -> tuple[MatrixSolution, str, Basis | None]:
+    """A MIP: first the LP tree (:mod:`optmodel.solver.tree`), whose root LP starts from
+    ``opts.start``'s basis and whose branches follow its plan; when the tree gives up,
+    HiGHS's MIP solver with the best plan the tree found (or the start's) as MIP start.
+
+    In a chain of warm-started runs where the tree gave up (``lp_misses`` not a multiple
+    of :data:`LP_RETRY`), the next runs go to HiGHS's MIP solver at once, and every
+    :data:`LP_RETRY`-th tries the tree again.  Returns the solution, how it was found
+    (the Run sheet's ``solve_method``) and the root LP's basis (for the next run's start).
+    """
+    ws = opts.start
+    guide = start_columns(mm, bm, ws.values) if ws is not None and ws.values else None
+    skip = opts.tree_nodes <= 0 or not mm.maximize or (
+        ws is not None and ws.lp_misses % LP_RETRY)
+    if skip:
+        res, how = _mip_from_start(mm, opts, free, guide)
+        return res, how, None
+    basis = _basis_from(mm, bm, ws) if ws is not None else None
+    t = time.perf_counter()
+    tree = search_tree(mm, opts, free, basis=basis, guide=guide, duals=opts.duals)
+    spent = time.perf_counter() - t
+    based = ", from the basis" if basis is not None else ""
+    if tree.solution is not None:
+        found = "LP relaxation integral" if tree.nodes == 1 else f"LP tree of {tree.nodes} nodes"
+        return tree.solution, found + based, tree.root_basis
+    left = replace(opts, time_limit=None if opts.time_limit is None
+                   else max(opts.time_limit - spent, 0.0))
+    res, how = _mip_from_start(mm, left, free, tree.plan if tree.plan is not None else guide)
+    res.times["tree"] = spent
+    return res, f"{how} (LP tree gave up: {tree.why})", tree.root_basis
+
+
+def _mip_from_start(mm: MatrixModel, opts: SolveOptions, free: np.ndarray,
+                    start: np.ndarray | None) -> tuple[MatrixSolution, str]:
+    """HiGHS's MIP solver with ``start`` (a value per column, or None) as MIP start
+    (HiGHS ignores an infeasible one); a result that does not match its own plan is
+    solved again without the start."""
+    res = solve_matrix(mm, opts, duals=opts.duals, start=start, free_rows=free)
+    how = "HiGHS MIP, from a MIP start" if start is not None else "HiGHS MIP"
+    if start is not None and res.status == "optimal" and _misjudged(mm, res):
+        log.warning("the MIP start gave an inconsistent result; solving again without it")
+        res = solve_matrix(mm, opts, duals=opts.duals, free_rows=free)
+        how = "HiGHS MIP, MIP start rejected"
+    return res, how

@@ -69,7 +69,6 @@ from optmodel.solver.highs import (
     assemble,
     integer_columns,
     outcome,
-    solve_direct,
     solve_matrix,
 )
 from optmodel.solver.options import (
@@ -79,6 +78,7 @@ from optmodel.solver.options import (
     highs_version,
     release_memory,
 )
+from optmodel.solver.solve import solve_direct
 from optmodel.strategy.benders import (
     BendersResult,
     Future,

@@ -1,0 +1,197 @@
+"""A small branch and bound over LP relaxations, tried before HiGHS's MIP solver.
+
+On the shipped models HiGHS's MIP solver spends 0.3–0.9 s per run before its root
+node closes (presolve, the root LP, cutting planes, heuristics), although the gap it
+closes comes from one or two part-built units.  The LP relaxation and the LPs of a
+dozen nodes below it, each re-solved by the dual simplex from the basis of the node
+before, prove the same optimum in 0.1–0.3 s (docs/performance.md, "The LP tree").  So
+a single run (:func:`optmodel.solver.solve.solve_direct`) first searches such a small
+tree, and hands the model to HiGHS's MIP solver only when the tree grows past its
+node limit (``SolveOptions.tree_nodes``; 0 switches the tree off).
+
+The search is depth first.  A node is the LP relaxation with some integer columns'
+bounds tightened.  It is closed when its LP is infeasible, when its LP value is within
+the gap of the best plan found so far (nothing below it can do better), or when its
+solution is integral (a plan: the best so far if its value is higher).  Otherwise its
+most fractional integer column j, at value v, is branched on: x_j ≤ ⌊v⌋ and
+x_j ≥ ⌈v⌉, the child nearer v first (or nearer the ``guide``, a neighbouring run's
+plan).  When no node is left, the best plan is optimal with the bound
+
+    B = max(best, the largest LP value of a node closed by the gap),
+
+and the rule is HiGHS's own: B − best ≤ max(absolute gap, mip_gap·|best|).  The
+plan's integer columns are then fixed at their rounded values and the LP solved once
+more, which gives the plan exactly (no column a hair away from a whole number) and the
+shadow prices (the strengthening rows left out, as for a MIP solve).
+
+The tree gives up — and says why — on anything it cannot prove: more nodes than
+allowed, half the time limit spent, an LP that ends other than optimal or infeasible,
+no plan at all.  The MIP solver then solves the model from the start, with the best
+plan found as its MIP start.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from optmodel.solver.highs import (
+    Basis,
+    MatrixModel,
+    MatrixSolution,
+    basis_of,
+    pass_basis,
+    termination_of,
+    to_highs,
+)
+from optmodel.solver.options import SolveOptions, run_interruptible
+
+log = logging.getLogger(__name__)
+
+INTEGRALITY = 1e-6  # a column within this of a whole number is whole (HiGHS's default)
+
+
+@dataclass
+class TreeResult:
+    """What the tree found: ``solution`` (the proved optimum, or None: left to the MIP
+    solver, ``why``), the nodes it solved, the best plan found (every column; a MIP
+    start), and the root LP's optimal basis (for a neighbouring run's start)."""
+
+    solution: MatrixSolution | None
+    nodes: int
+    plan: np.ndarray | None = None
+    root_basis: Basis | None = None
+    why: str = ""
+
+
+def gap_allowance(opts: SolveOptions, value: float) -> float:
+    """How far above ``value`` a bound may lie for ``value`` to count as optimal: HiGHS's
+    rule with the same settings (:func:`optmodel.solver.options.highs_options`)."""
+    abs_gap = opts.mip_abs_gap if opts.mip_abs_gap is not None else (
+        1e-6 if opts.mip_gap > 0 else 0.0)
+    return max(abs_gap, opts.mip_gap * abs(value))
+
+
+def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = None,
+                basis: Basis | None = None, guide: np.ndarray | None = None,
+                duals: bool = False) -> TreeResult:
+    """Prove the optimum of the maximising MIP ``mm`` by a depth-first tree of LPs.
+
+    ``basis``: a starting basis for the root LP (by position, of a model with the same
+    rows and columns); ``guide``: a value per column whose integer columns say which child
+    to search first; ``free``: the strengthening rows, left out of the final LP (for
+    ``duals``: its row duals are the shadow prices)."""
+    if not mm.maximize:
+        raise ValueError("search_tree takes a maximising model")
+    limit = int(opts.tree_nodes)
+    budget = opts.time_limit / 2 if opts.time_limit is not None else np.inf
+    t0 = time.perf_counter()
+    ints = np.flatnonzero(mm.integer)
+    h = to_highs(replace(mm, integer=np.zeros(mm.num_col, dtype=bool)), opts)
+    if basis is not None:
+        pass_basis(h, *basis)  # a basis HiGHS refuses leaves it to start from scratch
+    root_lo, root_hi = mm.col_lower[ints].copy(), mm.col_upper[ints].copy()
+    lo, hi = root_lo.copy(), root_hi.copy()  # the integer columns' bounds in ``h`` now
+
+    def move_to(path: tuple) -> None:
+        nonlocal lo, hi
+        new_lo, new_hi = root_lo.copy(), root_hi.copy()
+        for k, a, b in path:
+            new_lo[k], new_hi[k] = a, b
+        changed = np.flatnonzero((new_lo != lo) | (new_hi != hi))
+        if len(changed):
+            h.changeColsBounds(len(changed), ints[changed].astype(np.int32),
+                               new_lo[changed], new_hi[changed])
+        lo, hi = new_lo, new_hi
+
+    best, best_x, closed = -np.inf, None, -np.inf
+    root_basis: Basis | None = None
+    stack: list[tuple[tuple, float]] = [((), np.inf)]  # (bound changes, parent's LP value)
+    nodes = 0
+
+    def closes(value: float) -> bool:  # a node of this LP value cannot beat the best plan
+        return best > -np.inf and value - best <= gap_allowance(opts, best)
+
+    def give_up(why: str) -> TreeResult:
+        log.info("LP tree gave up after %d nodes (%s); HiGHS's MIP solver takes over",
+                 nodes, why)
+        return TreeResult(None, nodes, best_x, root_basis, why)
+
+    while stack:
+        path, parent = stack.pop()
+        if closes(parent):  # closed before its LP is solved
+            closed = max(closed, parent)
+            continue
+        if nodes >= limit:
+            return give_up(f"node limit {limit}")
+        if time.perf_counter() - t0 > budget:
+            return give_up("half the time limit spent")
+        move_to(path)
+        run_interruptible(h.run, h.cancelSolve)
+        nodes += 1
+        status = termination_of(h)
+        if status == "infeasible":
+            if not path:
+                return give_up("the LP relaxation is infeasible")
+            continue
+        if status != "optimal":
+            return give_up(f"a node's LP ended {status}")
+        if not path:
+            root_basis = basis_of(h)
+        z = float(h.getInfo().objective_function_value)
+        if closes(z):
+            closed = max(closed, z)
+            continue
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        frac = np.abs(x[ints] - np.round(x[ints]))
+        if not len(ints) or frac.max() <= INTEGRALITY:
+            best, best_x = z, x
+            continue
+        k = int(np.argmax(frac))
+        v = x[ints[k]]
+        down = (k, lo[k], float(np.floor(v)))
+        up = (k, float(np.ceil(v)), hi[k])
+        aim = guide[ints[k]] if guide is not None else round(v)
+        first, second = (up, down) if aim > v else (down, up)
+        stack += [(path + (second,), z), (path + (first,), z)]  # first is searched first
+    if best_x is None:
+        return give_up("no plan found")
+    bound = max(best, closed)
+    if bound - best > gap_allowance(opts, best):  # a negative best moved towards 0
+        return give_up("bound outside the gap")
+    return _polish(mm, opts, ints, best_x, bound, free, duals, nodes, root_basis, t0)
+
+
+def _polish(mm: MatrixModel, opts: SolveOptions, ints: np.ndarray, x: np.ndarray,
+            bound: float, free: np.ndarray | None, duals: bool, nodes: int,
+            root_basis: Basis | None, t0: float) -> TreeResult:
+    """The best plan with its integer columns fixed at their rounded values: the LP solved
+    afresh (strengthening rows ``free`` without limits), so that the solution and the
+    shadow prices are those a MIP solve of the same plan gives, whatever the route."""
+    fixed = mm.with_fixed(ints, np.round(x[ints]))
+    if free is not None and len(free):
+        lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
+        lo[free], hi[free] = -np.inf, np.inf
+        fixed = replace(fixed, row_lower=lo, row_upper=hi)
+    h = to_highs(fixed, replace(opts, time_limit=None))
+    run_interruptible(h.run, h.cancelSolve)
+    if termination_of(h) != "optimal":  # a plan within 1e-6 of whole numbers, not at them
+        log.info("the LP tree's plan, rounded, ended %s; HiGHS's MIP solver takes over",
+                 termination_of(h))
+        return TreeResult(None, nodes, x, root_basis, "rounded plan not optimal")
+    sol = h.getSolution()
+    z = float(h.getInfo().objective_function_value)
+    bound = max(bound, z)
+    res = MatrixSolution("optimal", "optimal", z, bound,
+                         (bound - z) / max(1e-10, abs(z)),
+                         np.asarray(sol.col_value, dtype=float),
+                         times={"solve": time.perf_counter() - t0})
+    if duals and sol.dual_valid:
+        res.row_dual = np.asarray(sol.row_dual, dtype=float)
+    elif duals:
+        log.warning("HiGHS gave no valid duals; shadow prices left blank")
+    log.info("LP tree: optimum proved in %d nodes (bound %.6g, plan %.6g)", nodes, bound, z)
+    return TreeResult(res, nodes, res.x, root_basis)
