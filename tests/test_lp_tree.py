@@ -105,8 +105,10 @@ def test_gap_allowance_is_highs_rule() -> None:
     assert gap_allowance(SolveOptions(mip_gap=1e-4), 1e6) == pytest.approx(100.0)
     assert gap_allowance(SolveOptions(mip_gap=1e-4), -1e6) == pytest.approx(100.0)
     assert gap_allowance(SolveOptions(mip_gap=1e-4), 0.0) == pytest.approx(1e-6)
-    assert gap_allowance(SolveOptions(mip_gap=0.0), 5.0) == 0.0
     assert gap_allowance(SolveOptions(mip_gap=0.0, mip_abs_gap=2.0), 5.0) == 2.0
+    # with a gap of 0, ties within the LPs' rounding (1e-9 relative, at least 1e-9) close
+    assert gap_allowance(SolveOptions(mip_gap=0.0), 5.0) == pytest.approx(5e-9)
+    assert gap_allowance(SolveOptions(mip_gap=0.0), 0.1) == pytest.approx(1e-9)
 
 
 @st.composite
@@ -146,6 +148,44 @@ def test_tree_matches_enumeration_within_its_gap(mm: MatrixModel, gap: float) ->
     assert v <= best + 1e-7
     assert best - v <= gap_allowance(opts, v) + 1e-7
     assert tree.solution.bound >= best - 1e-7
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mm=_small_mips(), other=st.lists(st.integers(-5, 9), min_size=4, max_size=4),
+       bounds=st.lists(st.integers(0, 4), min_size=4, max_size=4))
+def test_search_from_a_neighbours_leaves_matches_enumeration(mm: MatrixModel, other: list,
+                                                             bounds: list) -> None:
+    # Property: the leaves of a tree proved for one objective cover every plan, so a search
+    # that starts from them finds the optimum of any other objective, and with other
+    # column bounds (here the upper bounds changed as well, which a partition by decisions
+    # must survive): its value equals the enumerated optimum (gap 0).
+    first = search_tree(mm, EXACT)
+    if first.solution is None:
+        return
+    assert first.leaves and first.leaves[0] is not None
+    n = mm.num_col
+    moved = dataclasses.replace(mm, col_cost=np.asarray(other[:n], dtype=float),
+                                col_upper=np.asarray(bounds[:n], dtype=float))
+    best = _brute(moved)
+    again = search_tree(moved, EXACT, leaves=first.leaves)
+    if not np.isfinite(best):
+        assert again.solution is None
+        return
+    if again.solution is None:
+        assert again.why.startswith("node limit"), again.why
+        return
+    assert again.solution.objective == pytest.approx(best, abs=1e-7)
+
+
+def test_a_warm_chain_searches_on_from_the_leaves(tmp_path: Path) -> None:
+    # The plain knapsack, then the same with other profits: the second search starts from
+    # the first one's leaves (and says so) and still finds the enumerated optimum.
+    mm = _knapsack()
+    first = search_tree(mm, EXACT)
+    assert first.solution is not None and len(first.leaves) > 1
+    moved = dataclasses.replace(mm, col_cost=np.array([5.0, 5.0, 3.0]))
+    again = search_tree(moved, EXACT, leaves=first.leaves)
+    assert again.solution.objective == pytest.approx(_brute(moved), abs=1e-9)
 
 
 def test_solve_direct_records_how_and_hands_over(tmp_path: Path) -> None:

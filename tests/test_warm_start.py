@@ -68,8 +68,10 @@ def test_price_sweep_warm_equals_hand_optimum(strengthen: bool, tmp_path: Path) 
     if strengthen:
         assert all(h.startswith("LP relaxation integral") for h in hows), hows
         assert any("from the basis" in h for h in hows[1:]), hows
-    else:  # the plain relaxation builds 1.2 units at 150: the LP tree branches
+    else:  # the plain relaxation builds 1.2 units at 150: the LP tree branches, and the
+        # next fractional run (150 again after 30 and 10) searches on from leaves
         assert any(h.startswith("LP tree of ") for h in hows), hows
+        assert any("(on from 2 leaves)" in h for h in hows), hows
 
 
 def test_trees_that_give_up_are_skipped_until_the_retry(tmp_path: Path) -> None:

@@ -371,6 +371,8 @@ class MatrixSolution:
     col_dual: np.ndarray | None = None  # reduced costs of that LP (if asked)
     times: dict[str, float] = field(default_factory=dict)
     basis: Basis | None = None  # the LP's optimal basis (if asked, for an LP)
+    leaves: list[tuple] | None = None  # the LP tree's leaves (optmodel.solver.tree)
+    leaf_keys: list[tuple] | None = None  # (family, key) of the columns they refer to
 
 
 Basis = tuple[np.ndarray, np.ndarray]  # HiGHS basis status per column and per row
@@ -393,8 +395,8 @@ def basis_of(h) -> Basis | None:
     b = h.getBasis()
     if not b.valid:
         return None
-    return (np.array([int(s) for s in b.col_status], dtype=np.int64),
-            np.array([int(s) for s in b.row_status], dtype=np.int64))
+    return (np.array([s.value for s in b.col_status], dtype=np.int64),
+            np.array([s.value for s in b.row_status], dtype=np.int64))
 
 
 def solve_matrix(mm: MatrixModel, opts: SolveOptions, duals: bool = False,

@@ -7,6 +7,7 @@ re-solve) goes through it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -84,6 +85,43 @@ class LinePoint:
     integers: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class KeyedValues:
+    """One family's values by key, as a solved run holds them: the family's key columns
+    (one array per key column, in the family's row order) and a value per row.
+
+    ``get`` looks a key up as a dict would (a key is the value of a one-column key, else
+    the tuple of the columns' values).  Between the runs of a batch a family usually has
+    the same keys in the same order: :meth:`same_keys` sees that, and the values are then
+    taken as they are, without a lookup per key."""
+
+    columns: tuple[np.ndarray, ...]
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def same_keys(self, columns: tuple[np.ndarray, ...]) -> bool:
+        """Whether ``columns`` are these key columns, row by row."""
+        return len(columns) == len(self.columns) and all(
+            len(a) == len(b) and bool(np.array_equal(a, b))
+            for a, b in zip(self.columns, columns, strict=True))
+
+    @functools.cached_property
+    def _lookup(self) -> dict:
+        return dict(zip(key_list(self.columns), self.values.tolist(), strict=True))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._lookup.get(key, default)
+
+
+def key_list(columns: tuple[np.ndarray, ...]) -> list:
+    """The keys of a family's rows from its key columns: values of a one-column key,
+    tuples otherwise (the form :class:`KeyedValues` and :class:`WarmStart` look up)."""
+    lists = [np.asarray(c).tolist() for c in columns]
+    return lists[0] if len(lists) == 1 else list(zip(*lists, strict=True))
+
+
 @dataclass
 class WarmStart:
     """A solution by keys, to start a neighbouring model from (matched by the variable and
@@ -91,15 +129,21 @@ class WarmStart:
 
     ``values``: family → {variable key: value} (the MIP start); ``col_status`` and
     ``row_status``: family → {key: HiGHS basis status} of the LP relaxation's optimal
-    basis, from which the next LP relaxation is re-solved."""
+    basis, from which the next LP relaxation is re-solved.  A solved run gives them as
+    :class:`KeyedValues`; a dict by key does as well."""
 
-    values: dict[str, dict[Any, float]] = field(default_factory=dict)
-    col_status: dict[str, dict[Any, int]] = field(default_factory=dict)
-    row_status: dict[str, dict[Any, int]] = field(default_factory=dict)
+    values: dict[str, KeyedValues | dict[Any, float]] = field(default_factory=dict)
+    col_status: dict[str, KeyedValues | dict[Any, int]] = field(default_factory=dict)
+    row_status: dict[str, KeyedValues | dict[Any, int]] = field(default_factory=dict)
     # runs since the LP relaxation last came out integral (0: it did, or no run yet).  The
     # relaxation is tried first only when this is a multiple of LP_RETRY: where it is
     # fractional (a part-built unit) it only costs an LP solve before the MIP
     lp_misses: int = 0
+    # the leaves of the LP tree that proved this run (optmodel.solver.tree.TreeResult.leaves)
+    # and the keys, (family, key), of the integer columns their decisions refer to, in
+    # order: a next run with the same integer columns searches on from those leaves
+    tree_leaves: list[tuple] | None = None
+    tree_keys: list[tuple] | None = None
 
 
 LP_RETRY = 4  # a warm-started run whose neighbours' relaxations were fractional tries it again

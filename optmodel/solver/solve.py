@@ -17,7 +17,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from optmodel.errors import InfeasibleError, SolverError
 from optmodel.model.build import STRENGTHENING_FAMILIES, BuiltModel
@@ -34,10 +33,12 @@ from optmodel.solver.highs import (
 )
 from optmodel.solver.options import (
     LP_RETRY,
+    KeyedValues,
     LinePoint,
     SolveOptions,
     SolveOutcome,
     WarmStart,
+    key_list,
 )
 from optmodel.solver.tree import search_tree
 
@@ -92,7 +93,8 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
     digest = structure_digest(mm) if (
         opts.bracket is not None or opts.line_point is not None) else None
     if opts.bracket is not None and mm.integer.any():
-        res = prove_between(mm, opts, free, digest)
+        res = prove_between(mm, opts, free, digest, None if opts.start is None
+                            else _basis_from(mm, bm, opts.start))
         if res is not None:
             how = "proved by convexity between " + " and ".join(p.name for p in opts.bracket)
     if res is None and mm.integer.any():
@@ -107,6 +109,7 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
     if opts.start is not None:
         out.warm = out.method
         out.start = warm_start_of(bm, mm, out.values, *(basis or (None, None)))
+        out.start.tree_leaves, out.start.tree_keys = res.leaves, res.leaf_keys
         # count the runs since the LP tree last proved the optimum (an LP has none to miss)
         proved = how.startswith(_TREE_PROVED) or not mm.integer.any()
         tried = not how.startswith("proved")  # a run proved by convexity tried no tree
@@ -155,7 +158,8 @@ def _position(left: LinePoint, right: LinePoint, cost: np.ndarray, offset: float
 
 
 def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = None,
-                  digest: str | None = None) -> MatrixSolution | None:
+                  digest: str | None = None, basis: Basis | None = None
+                  ) -> MatrixSolution | None:
     """The optimum of ``mm`` proved from the two solved runs of ``opts.bracket``, or None.
 
     Conditions (each checked here): both runs and ``mm`` have the same structure (every
@@ -169,7 +173,8 @@ def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None =
     bound; otherwise None and the run is solved as a MIP.  The LP is the one whose duals
     are the shadow prices (strengthening rows ``free`` left out: they never cut off a
     plan with integer columns, so z is the same).  ``digest``: ``mm``'s
-    :func:`structure_digest`, when the caller has it already."""
+    :func:`structure_digest`, when the caller has it already; ``basis``: a starting basis
+    for the LP (the previous run's, from its warm start)."""
     left, right = opts.bracket
     digest = structure_digest(mm) if digest is None else digest
     if not mm.maximize or not (left.structure == right.structure == digest):
@@ -183,7 +188,7 @@ def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None =
     try:
         lp = solve_matrix(integers_fixed(mm, left.integers, free),
                           replace(opts, time_limit=None, start=None, bracket=None),
-                          duals=opts.duals)
+                          duals=opts.duals, basis=basis)
     except (InfeasibleError, SolverError):  # cannot happen for a plan feasible at both ends
         log.warning("the sweep neighbours' plan is not feasible here; solving the MIP")
         return None
@@ -201,25 +206,31 @@ def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None =
 # ------------------------------------------------------------------ warm starts
 
 
-def _keys(index: pd.DataFrame, keys: list[str]) -> list:
-    cols = [index[k].tolist() for k in keys]
-    return cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
+def _key_columns(fam) -> tuple[np.ndarray, ...]:
+    """A variable or constraint family's key columns, in its row order."""
+    return tuple(fam.index[k].to_numpy() for k in fam.keys)
 
 
-def _by_keys(families: dict, arrays: dict[str, np.ndarray]) -> dict[str, dict]:
-    """family → {key: value} from arrays in each family's index order."""
-    return {name: dict(zip(_keys(fam.index, fam.keys), np.asarray(arrays[name]).tolist(),
-                           strict=True))
+def _by_keys(families: dict, arrays: dict[str, np.ndarray]) -> dict[str, KeyedValues]:
+    """family → its values by key, from arrays in each family's index order."""
+    return {name: KeyedValues(_key_columns(fam), np.array(arrays[name]))
             for name, fam in families.items() if name in arrays and len(fam)}
 
 
-def _from_keys(families: dict, given: dict[str, dict], default: float) -> np.ndarray:
+def _from_keys(families: dict, given: dict[str, KeyedValues | dict], default: float
+               ) -> np.ndarray:
     """The values ``given`` by key, family after family, ``default`` where missing."""
     out = []
     for name, fam in families.items():
-        d = given.get(name, {})
-        out.append(np.array([d.get(k, default) for k in _keys(fam.index, fam.keys)],
-                            dtype=float) if d else np.full(len(fam), float(default)))
+        d = given.get(name)
+        if not d:
+            out.append(np.full(len(fam), float(default)))
+            continue
+        columns = _key_columns(fam)
+        if isinstance(d, KeyedValues) and d.same_keys(columns):  # same keys, same order
+            out.append(np.asarray(d.values, dtype=float))
+        else:
+            out.append(np.array([d.get(k, default) for k in key_list(columns)], dtype=float))
     return concat(out, float)
 
 
@@ -314,18 +325,37 @@ def _solve_mip(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nda
         res, how = _mip_from_start(mm, opts, free, guide)
         return res, how, None
     basis = _basis_from(mm, bm, ws) if ws is not None else None
+    keys = _integer_keys(bm, mm) if ws is not None else None
+    leaves = ws.tree_leaves if ws is not None and ws.tree_keys == keys else None
     t = time.perf_counter()
-    tree = search_tree(mm, opts, free, basis=basis, guide=guide, duals=opts.duals)
+    tree = search_tree(mm, opts, free, basis=basis, guide=guide, duals=opts.duals,
+                       keep_basis=ws is not None, leaves=leaves)
     spent = time.perf_counter() - t
+    if tree.leaves is not None:
+        tree.solution.leaves, tree.solution.leaf_keys = tree.leaves, keys
     based = ", from the basis" if basis is not None else ""
     if tree.solution is not None:
         found = "LP relaxation integral" if tree.nodes == 1 else f"LP tree of {tree.nodes} nodes"
+        if tree.from_leaves:
+            found += f" (on from {tree.from_leaves} leaves)"
         return tree.solution, found + based, tree.root_basis
     left = replace(opts, time_limit=None if opts.time_limit is None
                    else max(opts.time_limit - spent, 0.0))
     res, how = _mip_from_start(mm, left, free, tree.plan if tree.plan is not None else guide)
     res.times["tree"] = spent
     return res, f"{how} (LP tree gave up: {tree.why})", tree.root_basis
+
+
+def _integer_keys(bm: BuiltModel, mm: MatrixModel) -> list[tuple]:
+    """(family, key) of every integer column of ``mm``, in column order."""
+    out = []
+    for name, fam in bm.vars.items():
+        off = mm.col_offset[name]
+        whole = np.flatnonzero(mm.integer[off:off + len(fam)])
+        if len(whole):
+            keys = key_list(_key_columns(fam))
+            out += [(name, keys[i]) for i in whole]
+    return out
 
 
 def _mip_from_start(mm: MatrixModel, opts: SolveOptions, free: np.ndarray,

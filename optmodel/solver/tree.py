@@ -52,6 +52,7 @@ from optmodel.solver.options import SolveOptions, run_interruptible
 log = logging.getLogger(__name__)
 
 INTEGRALITY = 1e-6  # a column within this of a whole number is whole (HiGHS's default)
+EXACT = 1e-9  # relative: two LP values this close are equal (the simplex's rounding)
 
 
 @dataclass
@@ -65,27 +66,46 @@ class TreeResult:
     plan: np.ndarray | None = None
     root_basis: Basis | None = None
     why: str = ""
+    # a proved tree's leaves (decision tuples, the best plan's leaf first): they cover every
+    # plan, and a neighbouring run's search may start from them (search_tree's ``leaves``)
+    leaves: list[tuple] | None = None
+    from_leaves: int = 0  # how many of a neighbour's leaves the search went on from
 
 
 def gap_allowance(opts: SolveOptions, value: float) -> float:
     """How far above ``value`` a bound may lie for ``value`` to count as optimal: HiGHS's
-    rule with the same settings (:func:`optmodel.solver.options.highs_options`)."""
+    rule with the same settings (:func:`optmodel.solver.options.highs_options`), and at
+    least the LPs' own rounding (:data:`EXACT`·max(1, |value|)), so that with a gap of 0 a
+    node whose LP value ties with the best plan's closes instead of branching on ties."""
     abs_gap = opts.mip_abs_gap if opts.mip_abs_gap is not None else (
         1e-6 if opts.mip_gap > 0 else 0.0)
-    return max(abs_gap, opts.mip_gap * abs(value))
+    return max(abs_gap, opts.mip_gap * abs(value), EXACT * max(1.0, abs(value)))
 
 
 def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = None,
                 basis: Basis | None = None, guide: np.ndarray | None = None,
-                duals: bool = False) -> TreeResult:
+                duals: bool = False, keep_basis: bool = False,
+                leaves: list[tuple] | None = None) -> TreeResult:
     """Prove the optimum of the maximising MIP ``mm`` by a depth-first tree of LPs.
 
     ``basis``: a starting basis for the root LP (by position, of a model with the same
     rows and columns); ``guide``: a value per column whose integer columns say which child
     to search first; ``free``: the strengthening rows, left out of the final LP (for
-    ``duals``: its row duals are the shadow prices)."""
+    ``duals``: its row duals are the shadow prices); ``keep_basis``: return the root
+    LP's optimal basis (for a neighbouring run's start).
+
+    ``leaves``: the leaves of a neighbouring run's proved tree (:attr:`TreeResult.leaves`,
+    each a tuple of branching decisions (k, up, value): x ≥ value when ``up``, else
+    x ≤ value, on the k-th integer column).  The decisions of a finished tree split every
+    node in two halves that leave no whole number out, so its leaves cover every plan of
+    any model with the same integer columns, whatever their bounds.  When the root LP here
+    is fractional, the search goes on from those leaves instead of the root: where the
+    neighbour's plan stays optimal most of them close at once, in fewer LPs than the
+    tree from the root (docs/performance.md, "The LP tree")."""
     if not mm.maximize:
         raise ValueError("search_tree takes a maximising model")
+    if leaves is not None and () in leaves:  # the neighbour's root was its only leaf
+        leaves = None
     limit = int(opts.tree_nodes)
     budget = opts.time_limit / 2 if opts.time_limit is not None else np.inf
     t0 = time.perf_counter()
@@ -96,21 +116,29 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     root_lo, root_hi = mm.col_lower[ints].copy(), mm.col_upper[ints].copy()
     lo, hi = root_lo.copy(), root_hi.copy()  # the integer columns' bounds in ``h`` now
 
-    def move_to(path: tuple) -> None:
+    def move_to(path: tuple) -> bool:
+        """Set the bounds of the node ``path``; False when they leave no value."""
         nonlocal lo, hi
         new_lo, new_hi = root_lo.copy(), root_hi.copy()
-        for k, a, b in path:
-            new_lo[k], new_hi[k] = a, b
+        for k, up, value in path:
+            if up:
+                new_lo[k] = max(new_lo[k], value)
+            else:
+                new_hi[k] = min(new_hi[k], value)
+        if (new_lo > new_hi).any():
+            return False
         changed = np.flatnonzero((new_lo != lo) | (new_hi != hi))
         if len(changed):
             h.changeColsBounds(len(changed), ints[changed].astype(np.int32),
                                new_lo[changed], new_hi[changed])
         lo, hi = new_lo, new_hi
+        return True
 
-    best, best_x, closed = -np.inf, None, -np.inf
+    best, best_x, best_leaf, closed = -np.inf, None, (), -np.inf
     root_basis: Basis | None = None
-    stack: list[tuple[tuple, float]] = [((), np.inf)]  # (bound changes, parent's LP value)
-    nodes = 0
+    stack: list[tuple[tuple, float]] = [((), np.inf)]  # (decisions, parent's LP value)
+    done: list[tuple] = []  # the closed nodes: the leaves of the tree
+    nodes = from_leaves = 0
 
     def closes(value: float) -> bool:  # a node of this LP value cannot beat the best plan
         return best > -np.inf and value - best <= gap_allowance(opts, best)
@@ -124,36 +152,45 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
         path, parent = stack.pop()
         if closes(parent):  # closed before its LP is solved
             closed = max(closed, parent)
+            done.append(path)
             continue
         if nodes >= limit:
             return give_up(f"node limit {limit}")
         if time.perf_counter() - t0 > budget:
             return give_up("half the time limit spent")
-        move_to(path)
+        if not move_to(path):  # no whole number between the bounds
+            done.append(path)
+            continue
         run_interruptible(h.run, h.cancelSolve)
         nodes += 1
         status = termination_of(h)
         if status == "infeasible":
             if not path:
                 return give_up("the LP relaxation is infeasible")
+            done.append(path)
             continue
         if status != "optimal":
             return give_up(f"a node's LP ended {status}")
-        if not path:
+        if not path and keep_basis:
             root_basis = basis_of(h)
         z = float(h.getInfo().objective_function_value)
         if closes(z):
             closed = max(closed, z)
+            done.append(path)
             continue
         x = np.asarray(h.getSolution().col_value, dtype=float)
         frac = np.abs(x[ints] - np.round(x[ints]))
         if not len(ints) or frac.max() <= INTEGRALITY:
-            best, best_x = z, x
+            best, best_x, best_leaf = z, x, path
+            done.append(path)
+            continue
+        if not path and leaves:  # go on from the neighbour's leaves, its best plan's first
+            stack += [(leaf, z) for leaf in reversed(leaves)]
+            from_leaves = len(leaves)
             continue
         k = int(np.argmax(frac))
         v = x[ints[k]]
-        down = (k, lo[k], float(np.floor(v)))
-        up = (k, float(np.ceil(v)), hi[k])
+        down, up = (k, False, float(np.floor(v))), (k, True, float(np.ceil(v)))
         aim = guide[ints[k]] if guide is not None else round(v)
         first, second = (up, down) if aim > v else (down, up)
         stack += [(path + (second,), z), (path + (first,), z)]  # first is searched first
@@ -162,21 +199,39 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     bound = max(best, closed)
     if bound - best > gap_allowance(opts, best):  # a negative best moved towards 0
         return give_up("bound outside the gap")
-    return _polish(mm, opts, ints, best_x, bound, free, duals, nodes, root_basis, t0)
+    out = _polish(h, mm, opts, ints, best_x, bound, free, duals, nodes, root_basis, t0)
+    out.from_leaves = from_leaves
+    if not from_leaves or len(done) <= from_leaves:
+        out.leaves = [best_leaf] + [leaf for leaf in done if leaf != best_leaf]
+    # else the neighbour's leaves had to be split further (the plan moved): the next run
+    # searches from its root again, and makes fewer leaves than these
+    return out
 
 
-def _polish(mm: MatrixModel, opts: SolveOptions, ints: np.ndarray, x: np.ndarray,
+def _polish(h, mm: MatrixModel, opts: SolveOptions, ints: np.ndarray, x: np.ndarray,
             bound: float, free: np.ndarray | None, duals: bool, nodes: int,
             root_basis: Basis | None, t0: float) -> TreeResult:
-    """The best plan with its integer columns fixed at their rounded values: the LP solved
-    afresh (strengthening rows ``free`` without limits), so that the solution and the
-    shadow prices are those a MIP solve of the same plan gives, whatever the route."""
-    fixed = mm.with_fixed(ints, np.round(x[ints]))
-    if free is not None and len(free):
-        lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
-        lo[free], hi[free] = -np.inf, np.inf
-        fixed = replace(fixed, row_lower=lo, row_upper=hi)
-    h = to_highs(fixed, replace(opts, time_limit=None))
+    """The best plan with its integer columns fixed at their rounded values (strengthening
+    rows ``free`` without limits): the LP once more, whose solution is the plan exactly.
+
+    For ``duals`` it is solved afresh, so that the shadow prices (its row duals, where
+    several exist) are those a MIP solve or any other route to the same plan gives;
+    otherwise on the tree's HiGHS, from the last node's basis."""
+    whole = np.round(x[ints])
+    if duals:
+        fixed = mm.with_fixed(ints, whole)
+        if free is not None and len(free):
+            lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
+            lo[free], hi[free] = -np.inf, np.inf
+            fixed = replace(fixed, row_lower=lo, row_upper=hi)
+        h = to_highs(fixed, replace(opts, time_limit=None))
+    else:
+        h.changeColsBounds(len(ints), ints.astype(np.int32), whole, whole)
+        if free is not None and len(free):
+            rows = np.asarray(free, dtype=np.int32)
+            h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf),
+                               np.full(len(rows), np.inf))
+        h.setOptionValue("time_limit", float("inf"))
     run_interruptible(h.run, h.cancelSolve)
     if termination_of(h) != "optimal":  # a plan within 1e-6 of whole numbers, not at them
         log.info("the LP tree's plan, rounded, ended %s; HiGHS's MIP solver takes over",
