@@ -77,6 +77,23 @@ def test_knapsack_needs_branching_and_gets_the_enumerated_optimum() -> None:
     assert tree.solution.bound == pytest.approx(10.0, abs=1e-9)
 
 
+def test_a_group_branch_closes_what_takes_columns_several_levels() -> None:
+    # max 10(a + b + c) − 11·u  s.t.  a + b + c ≤ 3u (a unit u serves three years' output),
+    # 2a + 2b + 2c ≤ 3 (the market), a, b, c, u ∈ {0, 1}.  By hand: u = 0 forces
+    # a = b = c = 0, value 0; u = 1 allows a + b + c ≤ 1 (2·2 > 3), value 10 − 11 = −1.
+    # Optimum 0: build nothing.  The relaxation (HiGHS: b = 0.5, c = 1, u = 0.5, value 9.5)
+    # spreads 1.5 units over the years; branching year by year takes 17 nodes, branching
+    # on the sum a + b + c first (≤ 1 or ≥ 2) takes 5 (counted when this was written; the
+    # test asserts fewer, not the counts).
+    mm = _model([10, 10, 10, -11], [[1, 1, 1, -3], [2, 2, 2, 0]], [-np.inf, -np.inf],
+                [0, 3], [1, 1, 1, 1], [True] * 4)
+    assert _brute(mm) == 0.0
+    plain = search_tree(mm, EXACT)
+    grouped = search_tree(mm, EXACT, groups=[np.array([0, 1, 2])])
+    assert plain.solution.objective == grouped.solution.objective == pytest.approx(0.0)
+    assert grouped.nodes < plain.nodes, (grouped.nodes, plain.nodes)
+
+
 def test_the_node_limit_hands_over_with_the_best_plan_found() -> None:
     mm = _knapsack()
     tree = search_tree(mm, dataclasses.replace(EXACT, tree_nodes=1))
@@ -123,16 +140,23 @@ def _small_mips(draw) -> MatrixModel:
     return _model(cost, rows, [-np.inf] * m, upper, col_upper, [True] * n)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mm=_small_mips(), gap=st.sampled_from([0.0, 1e-4, 0.05]))
-def test_tree_matches_enumeration_within_its_gap(mm: MatrixModel, gap: float) -> None:
+_GROUPS = st.lists(st.lists(st.integers(0, 3), min_size=2, max_size=4, unique=True),
+                   max_size=2)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mm=_small_mips(), gap=st.sampled_from([0.0, 1e-4, 0.05]), groups=_GROUPS)
+def test_tree_matches_enumeration_within_its_gap(mm: MatrixModel, gap: float,
+                                                 groups: list) -> None:
     # Property: over every whole-number point (brute force), when the tree proves an
     # optimum its plan is feasible, its value v is within the gap of the true optimum V
     # (V − v ≤ max(abs gap, gap·|v|)) and its bound is ≥ V; when no whole-number point
-    # exists, the tree never claims one.
+    # exists, the tree never claims one.  With or without branching groups (any set of
+    # integer columns has a whole-number sum in every plan).
     opts = dataclasses.replace(EXACT, mip_gap=gap)
     best = _brute(mm)
-    tree = search_tree(mm, opts)
+    groups = [np.array([j for j in g if j < mm.num_col]) for g in groups]
+    tree = search_tree(mm, opts, groups=[g for g in groups if len(g) > 1])
     if not np.isfinite(best):
         assert tree.solution is None
         return
@@ -150,16 +174,20 @@ def test_tree_matches_enumeration_within_its_gap(mm: MatrixModel, gap: float) ->
     assert tree.solution.bound >= best - 1e-7
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mm=_small_mips(), other=st.lists(st.integers(-5, 9), min_size=4, max_size=4),
-       bounds=st.lists(st.integers(0, 4), min_size=4, max_size=4))
+       bounds=st.lists(st.integers(0, 4), min_size=4, max_size=4), groups=_GROUPS)
 def test_search_from_a_neighbours_leaves_matches_enumeration(mm: MatrixModel, other: list,
-                                                             bounds: list) -> None:
+                                                             bounds: list,
+                                                             groups: list) -> None:
     # Property: the leaves of a tree proved for one objective cover every plan, so a search
     # that starts from them finds the optimum of any other objective, and with other
     # column bounds (here the upper bounds changed as well, which a partition by decisions
-    # must survive): its value equals the enumerated optimum (gap 0).
-    first = search_tree(mm, EXACT)
+    # must survive): its value equals the enumerated optimum (gap 0).  Decisions on group
+    # sums as well as on columns.
+    groups = [g for g in ([j for j in g if j < mm.num_col] for g in groups) if len(g) > 1]
+    groups = [np.array(g) for g in groups]
+    first = search_tree(mm, EXACT, groups=groups)
     if first.solution is None:
         return
     assert first.leaves and first.leaves[0] is not None
@@ -167,7 +195,7 @@ def test_search_from_a_neighbours_leaves_matches_enumeration(mm: MatrixModel, ot
     moved = dataclasses.replace(mm, col_cost=np.asarray(other[:n], dtype=float),
                                 col_upper=np.asarray(bounds[:n], dtype=float))
     best = _brute(moved)
-    again = search_tree(moved, EXACT, leaves=first.leaves)
+    again = search_tree(moved, EXACT, leaves=first.leaves, groups=groups)
     if not np.isfinite(best):
         assert again.solution is None
         return

@@ -488,6 +488,7 @@ def _lp_duals(h, mm: MatrixModel, x: np.ndarray, is_mip: bool, sol,
             h.changeRowsBounds(len(free), free, np.full(len(free), -np.inf),
                                np.full(len(free), np.inf))
         h.setOptionValue("time_limit", float("inf"))
+        h.setOptionValue("presolve", "off")  # as every shadow-price LP (SolveOptions.presolve)
         run_interruptible(h.run, h.cancelSolve)
         tc = termination_of(h)
         if tc != "optimal":

@@ -187,7 +187,7 @@ def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None =
     bound = (1.0 - t) * left.bound + t * right.bound
     try:
         lp = solve_matrix(integers_fixed(mm, left.integers, free),
-                          replace(opts, time_limit=None, start=None, bracket=None),
+                          replace(opts, time_limit=None, start=None, bracket=None, presolve=False),
                           duals=opts.duals, basis=basis)
     except (InfeasibleError, SolverError):  # cannot happen for a plan feasible at both ends
         log.warning("the sweep neighbours' plan is not feasible here; solving the MIP")
@@ -287,7 +287,7 @@ def fixed_lp_duals(mm: MatrixModel, x: np.ndarray, opts: SolveOptions,
     """Row duals of the LP with the integer columns fixed at round(x), solved afresh (the
     strengthening rows ``free`` left out); None when HiGHS gives none."""
     res = solve_matrix(integers_fixed(mm, np.round(x[mm.integer]), free),
-                       replace(opts, time_limit=None, start=None), duals=True)
+                       replace(opts, time_limit=None, start=None, presolve=False), duals=True)
     return res.row_dual
 
 
@@ -325,11 +325,12 @@ def _solve_mip(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nda
         res, how = _mip_from_start(mm, opts, free, guide)
         return res, how, None
     basis = _basis_from(mm, bm, ws) if ws is not None else None
-    keys = _integer_keys(bm, mm) if ws is not None else None
+    groups, group_keys = _year_groups(bm, mm)
+    keys = _integer_keys(bm, mm) + group_keys if ws is not None else None
     leaves = ws.tree_leaves if ws is not None and ws.tree_keys == keys else None
     t = time.perf_counter()
     tree = search_tree(mm, opts, free, basis=basis, guide=guide, duals=opts.duals,
-                       keep_basis=ws is not None, leaves=leaves)
+                       keep_basis=ws is not None, leaves=leaves, groups=groups)
     spent = time.perf_counter() - t
     if tree.leaves is not None:
         tree.solution.leaves, tree.solution.leaf_keys = tree.leaves, keys
@@ -356,6 +357,29 @@ def _integer_keys(bm: BuiltModel, mm: MatrixModel) -> list[tuple]:
             keys = key_list(_key_columns(fam))
             out += [(name, keys[i]) for i in whole]
     return out
+
+
+def _year_groups(bm: BuiltModel, mm: MatrixModel) -> tuple[list[np.ndarray], list[tuple]]:
+    """The LP tree's branching groups: in each variable family keyed by year, the integer
+    columns that share every other key (a build option's units over the years), where
+    there are two or more; and each group's key, (family, other keys)."""
+    groups, keys = [], []
+    for name, fam in bm.vars.items():
+        off = mm.col_offset[name]
+        whole = np.flatnonzero(mm.integer[off:off + len(fam)])
+        if "year" not in fam.keys or len(whole) < 2:
+            continue
+        others = [k for k in fam.keys if k != "year"]
+        if not others:  # keyed by year alone: all its integer columns are one group
+            groups.append(off + whole)
+            keys.append((name, ()))
+            continue
+        index = fam.index.iloc[whole]
+        for key, rows in index.groupby(others, sort=True).indices.items():
+            if len(rows) > 1:
+                groups.append(off + whole[rows])
+                keys.append((name, key))
+    return groups, keys
 
 
 def _mip_from_start(mm: MatrixModel, opts: SolveOptions, free: np.ndarray,
