@@ -129,7 +129,7 @@ def test_an_infeasible_start_is_ignored(tmp_path: Path) -> None:
                 strengthen=False)
     bad = WarmStart(values={"build": {("smelter", 2030): 3.0},
                             "act": {("A", "mine", 2030): 500.0, ("B", "smelt", 2030): 500.0}})
-    for nodes in (0, 48):
+    for nodes in (0, 64):
         sol = solve_direct(bm, dataclasses.replace(EXACT, start=bad, tree_nodes=nodes))
         assert sol.objective_usd == pytest.approx(14000.0, rel=1e-7)
         assert sol.values["build"].tolist() == pytest.approx([2.0])

@@ -50,10 +50,11 @@ class SolveOptions:
     # 12.0 s in all, same optima; docs/performance.md)
     mip_restart: bool = False
     # a single run's node limit for the small branch and bound over LP relaxations tried
-    # before HiGHS's MIP solver (optmodel.solver.tree); 0: HiGHS's MIP solver at once.  On
-    # the 31 shipped scenarios 27 close within 48 nodes, in 0.05–0.4 s against HiGHS's
-    # 0.3–0.9 s; the other four need 81–171 (docs/performance.md, "The LP tree")
-    tree_nodes: int = 48
+    # before HiGHS's MIP solver (optmodel.solver.tree); 0: HiGHS's MIP solver at once.  A
+    # node costs about 6 ms on the base case, so 64 nodes take about as long as HiGHS's MIP
+    # solver (0.3-0.6 s); the 31 shipped scenarios close in 1-55 nodes, 30 of them within
+    # 21 (docs/performance.md, "The LP tree")
+    tree_nodes: int = 64
     # HiGHS's presolve; off for the LPs of the LP tree and of the shadow prices (the
     # integer columns fixed): on the base case they take half the time without it (0.06
     # against 0.12 s and 0.03 against 0.07 s), and every route to a plan then gives the
