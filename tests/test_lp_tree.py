@@ -205,6 +205,47 @@ def test_search_from_a_neighbours_leaves_matches_enumeration(mm: MatrixModel, ot
     assert again.solution.objective == pytest.approx(best, abs=1e-7)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mm=_small_mips(), costs=st.lists(st.lists(st.integers(-5, 9), min_size=4, max_size=4),
+                                        min_size=1, max_size=3),
+       groups=_GROUPS, duals=st.booleans())
+def test_a_chain_on_one_highs_instance_matches_enumeration(mm: MatrixModel, costs: list,
+                                                           groups: list, duals: bool) -> None:
+    # Property: runs that differ only in their objective, each taking over the previous
+    # run's HiGHS instance (TreeLP: its bounds put back, the new costs set), each find the
+    # enumerated optimum of their own objective (gap 0), and say they took it over.
+    groups = [g for g in ([j for j in g if j < mm.num_col] for g in groups) if len(g) > 1]
+    groups = [np.array(g) for g in groups]
+    opts = dataclasses.replace(EXACT, duals=duals)
+    tree = search_tree(mm, opts, groups=groups, keep_basis=True, structure="same")
+    lp = tree.lp if tree.solution is not None else None
+    for c in costs:
+        moved = dataclasses.replace(mm, col_cost=np.asarray(c[:mm.num_col], dtype=float))
+        best = _brute(moved)
+        tree = search_tree(moved, opts, groups=groups, keep_basis=True, structure="same",
+                           reuse=lp)
+        if tree.solution is None:  # no plan, or the node limit: HiGHS would take over
+            assert not np.isfinite(best) or tree.why.startswith("node limit"), tree.why
+            lp = None
+            continue
+        assert tree.reused == (lp is not None)
+        assert tree.solution.objective == pytest.approx(best, abs=1e-7)
+        lp = tree.lp
+
+
+def test_another_structure_does_not_take_over_the_instance() -> None:
+    # The knapsack's instance is not taken over by a model whose digest differs (here a
+    # bound), nor by the same model with other groups: each gets a HiGHS of its own.
+    mm = _knapsack()
+    first = search_tree(mm, EXACT, keep_basis=True, structure="a")
+    other = dataclasses.replace(mm, col_upper=np.array([1.0, 10.0, 10.0]))
+    assert not search_tree(other, EXACT, structure="b", reuse=first.lp).reused
+    assert not search_tree(mm, EXACT, structure="a", reuse=first.lp,
+                           groups=[np.array([0, 2])]).reused
+    again = search_tree(mm, EXACT, structure="a", reuse=first.lp)
+    assert again.reused and again.solution.objective == pytest.approx(10.0)
+
+
 def test_a_warm_chain_searches_on_from_the_leaves(tmp_path: Path) -> None:
     # The plain knapsack, then the same with other profits: the second search starts from
     # the first one's leaves (and says so) and still finds the enumerated optimum.

@@ -67,7 +67,8 @@ def test_price_sweep_warm_equals_hand_optimum(strengthen: bool, tmp_path: Path) 
     # with the cut the relaxation is exact here (test_strengthening): every run is an LP
     if strengthen:
         assert all(h.startswith("LP relaxation integral") for h in hows), hows
-        assert any("from the basis" in h for h in hows[1:]), hows
+        # the next run takes over the neighbour's LP (only the objective differs)
+        assert all("on the neighbour's LP" in h for h in hows[1:]), hows
     else:  # the plain relaxation builds 1.2 units at 150: the LP tree branches, and the
         # next fractional run (150 again after 30 and 10) searches on from leaves
         assert any(h.startswith("LP tree of ") for h in hows), hows
@@ -100,6 +101,23 @@ def test_trees_that_give_up_are_skipped_until_the_retry(tmp_path: Path) -> None:
     assert hows[LP_RETRY].startswith("LP relaxation integral"), hows
     assert hows[LP_RETRY + 1].startswith("LP relaxation integral"), hows
     assert misses == list(range(1, LP_RETRY + 1)) + [0, 0], misses
+
+
+def test_a_start_with_other_bounds_starts_from_the_basis(tmp_path: Path) -> None:
+    # Two models that differ in a bound (the route's capacity: 120 then 150 t/yr), not
+    # only in their objective: the second cannot take over the first one's LP, and starts
+    # its root LP from the first one's basis matched by keys.  Hand optimum of the second
+    # (plain model, price 150): 150 t through the route fill 1.5 units; 2 units cost
+    # 2·2000 = 4000 and earn 150·150 = 22500 → 18500; 1 unit earns 100·150 − 2000 =
+    # 13000; so 2 units, 18500.
+    first = solve_direct(_model(write_input_workbook(
+        tmp_path / "a.xlsx", route_fed_plant(price=150.0)), strengthen=False),
+        dataclasses.replace(EXACT, start=WarmStart()))
+    second = solve_direct(_model(write_input_workbook(
+        tmp_path / "b.xlsx", route_fed_plant(route_cap=150.0, price=150.0)), strengthen=False),
+        dataclasses.replace(EXACT, start=first.start))
+    assert second.objective_usd == pytest.approx(18500.0, rel=1e-9)
+    assert "from the basis" in second.warm and "neighbour's LP" not in second.warm, second.warm
 
 
 def test_start_matched_by_keys_not_position(tmp_path: Path) -> None:
@@ -151,7 +169,8 @@ def test_batch_runs_warm_start_from_the_previous_run(tmp_path: Path) -> None:
     run = read_result_workbook(tmp_path / "sweep_002.xlsx")["Run"]
     kv = dict(zip(run["key"], run["value"], strict=True))
     warm = str(kv.get("warm_start", ""))
-    assert "from the basis" in warm or "from a MIP start" in warm, kv
+    assert any(w in warm for w in ("on the neighbour's LP", "from the basis",
+                                   "from a MIP start")), kv
     assert kv["solve_method"] == warm
     for row in sheets["Settings"]:
         if row["key"] == "discount_rate":

@@ -28,11 +28,13 @@ solved once more on the same HiGHS instance.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -373,6 +375,7 @@ class MatrixSolution:
     basis: Basis | None = None  # the LP's optimal basis (if asked, for an LP)
     leaves: list[tuple] | None = None  # the LP tree's leaves (optmodel.solver.tree)
     leaf_keys: list[tuple] | None = None  # (family, key) of the columns they refer to
+    tree_lp: Any = None  # the LP tree's HiGHS instance (optmodel.solver.tree.TreeLP)
 
 
 Basis = tuple[np.ndarray, np.ndarray]  # HiGHS basis status per column and per row
@@ -509,6 +512,19 @@ def outcome(bm: BuiltModel, mm: MatrixModel, res: MatrixSolution) -> SolveOutcom
     if res.row_dual is not None:
         out.duals = mm.family_rows(res.row_dual, bm)
     return out
+
+
+def structure_digest(mm: MatrixModel) -> str:
+    """A digest of everything in ``mm`` but its objective: two models with the same digest
+    have the same columns, bounds, integrality, rows and matrix."""
+    h = hashlib.sha256()
+    for arr in (mm.a.start, mm.a.index, mm.a.value, mm.col_lower, mm.col_upper, mm.integer,
+                mm.row_lower, mm.row_upper):
+        a = np.ascontiguousarray(arr)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    h.update(b"max" if mm.maximize else b"min")
+    return h.hexdigest()
 
 
 def integer_columns(bm: BuiltModel, family: str) -> np.ndarray:

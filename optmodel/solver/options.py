@@ -150,6 +150,9 @@ class WarmStart:
     # order: a next run with the same integer columns searches on from those leaves
     tree_leaves: list[tuple] | None = None
     tree_keys: list[tuple] | None = None
+    # that tree's HiGHS instance (optmodel.solver.tree.TreeLP), taken over by a next run
+    # whose model differs only in its objective; it never leaves the process
+    tree_lp: Any = None
 
 
 LP_RETRY = 4  # a warm-started run whose neighbours' relaxations were fractional tries it again

@@ -10,7 +10,6 @@ fixed.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import replace
@@ -29,6 +28,7 @@ from optmodel.solver.highs import (
     names,
     outcome,
     solve_matrix,
+    structure_digest,
     write_model,
 )
 from optmodel.solver.options import (
@@ -110,6 +110,7 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
         out.warm = out.method
         out.start = warm_start_of(bm, mm, out.values, *(basis or (None, None)))
         out.start.tree_leaves, out.start.tree_keys = res.leaves, res.leaf_keys
+        out.start.tree_lp = res.tree_lp
         # count the runs since the LP tree last proved the optimum (an LP has none to miss)
         proved = how.startswith(_TREE_PROVED) or not mm.integer.any()
         tried = not how.startswith("proved")  # a run proved by convexity tried no tree
@@ -123,19 +124,6 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
 
 
 # ------------------------------------------------- one-parameter sweeps: convexity
-
-
-def structure_digest(mm: MatrixModel) -> str:
-    """A digest of everything in ``mm`` but its objective: two models with the same digest
-    have the same columns, bounds, integrality, rows and matrix."""
-    h = hashlib.sha256()
-    for arr in (mm.a.start, mm.a.index, mm.a.value, mm.col_lower, mm.col_upper, mm.integer,
-                mm.row_lower, mm.row_upper):
-        a = np.ascontiguousarray(arr)
-        h.update(str((a.dtype.str, a.shape)).encode())
-        h.update(a.tobytes())
-    h.update(b"max" if mm.maximize else b"min")
-    return h.hexdigest()
 
 
 def _position(left: LinePoint, right: LinePoint, cost: np.ndarray, offset: float
@@ -329,12 +317,17 @@ def _solve_mip(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nda
     keys = _integer_keys(bm, mm) + group_keys if ws is not None else None
     leaves = ws.tree_leaves if ws is not None and ws.tree_keys == keys else None
     t = time.perf_counter()
+    structure = structure_digest(mm) if ws is not None else None
     tree = search_tree(mm, opts, free, basis=basis, guide=guide, duals=opts.duals,
-                       keep_basis=ws is not None, leaves=leaves, groups=groups)
+                       keep_basis=ws is not None, leaves=leaves, groups=groups,
+                       reuse=ws.tree_lp if ws is not None else None, structure=structure)
     spent = time.perf_counter() - t
     if tree.leaves is not None:
         tree.solution.leaves, tree.solution.leaf_keys = tree.leaves, keys
-    based = ", from the basis" if basis is not None else ""
+    if tree.solution is not None:
+        tree.solution.tree_lp = tree.lp
+    based = ", on the neighbour's LP" if tree.reused else (
+        ", from the basis" if basis is not None else "")
     if tree.solution is not None:
         found = "LP relaxation integral" if tree.nodes == 1 else f"LP tree of {tree.nodes} nodes"
         if tree.from_leaves:

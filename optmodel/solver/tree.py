@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from optmodel.solver.highs import (
     termination_of,
     to_highs,
 )
-from optmodel.solver.options import SolveOptions, run_interruptible
+from optmodel.solver.options import SolveOptions, apply_options, run_interruptible
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,21 @@ class TreeResult:
     # plan, and a neighbouring run's search may start from them (search_tree's ``leaves``)
     leaves: list[tuple] | None = None
     from_leaves: int = 0  # how many of a neighbour's leaves the search went on from
+    lp: TreeLP | None = None  # this tree's HiGHS instance, for the next run (keep_basis)
+    reused: bool = False  # the search took over the neighbour's HiGHS instance (``reuse``)
+
+
+@dataclass(eq=False)
+class TreeLP:
+    """A finished tree's HiGHS instance, which the next run of a chain takes over when
+    its model differs only in the objective: ``structure``, the model's
+    :func:`~optmodel.solver.highs.structure_digest` (every number but the objective), and
+    ``groups``, its branching groups (as bytes).  Only the process that made it uses it
+    (a batch worker's warm start, ``robust``'s chain of own optima)."""
+
+    highs: Any
+    structure: str
+    groups: tuple
 
 
 def gap_allowance(opts: SolveOptions, value: float) -> float:
@@ -86,7 +102,8 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
                 basis: Basis | None = None, guide: np.ndarray | None = None,
                 duals: bool = False, keep_basis: bool = False,
                 leaves: list[tuple] | None = None,
-                groups: list[np.ndarray] | None = None) -> TreeResult:
+                groups: list[np.ndarray] | None = None,
+                reuse: TreeLP | None = None, structure: str | None = None) -> TreeResult:
     """Prove the optimum of the maximising MIP ``mm`` by a depth-first tree of LPs.
 
     ``basis``: a starting basis for the root LP (by position, of a model with the same
@@ -111,7 +128,13 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     any model with the same integer columns, whatever their bounds.  When the root LP here
     is fractional, the search goes on from those leaves instead of the root: where the
     neighbour's plan stays optimal most of them close at once, in fewer LPs than the
-    tree from the root (docs/performance.md, "The LP tree")."""
+    tree from the root (docs/performance.md, "The LP tree").
+
+    ``reuse``: the neighbour's :class:`TreeLP`; when ``structure`` (this model's
+    :func:`~optmodel.solver.highs.structure_digest`) and the groups are its own, the
+    search takes over its HiGHS instance and basis, with this model's objective, instead
+    of handing HiGHS the model again (``basis`` is then not needed).  With
+    ``keep_basis`` the result carries its own :class:`TreeLP` for the next run."""
     if not mm.maximize:
         raise ValueError("search_tree takes a maximising model")
     if leaves is not None and () in leaves:  # the neighbour's root was its only leaf
@@ -123,11 +146,14 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     groups = [np.asarray(g, dtype=np.int64) for g in groups or ()]
     n_int, n_row = len(ints), mm.num_row
     opts = replace(opts, presolve=False)  # the LPs are re-solved from a basis (docstring)
-    h = to_highs(replace(mm, integer=np.zeros(mm.num_col, dtype=bool)), opts)
-    if basis is not None:
-        pass_basis(h, *basis)  # a basis HiGHS refuses leaves it to start from scratch
-    for g in groups:  # added after the basis: HiGHS makes the new rows basic
-        h.addRow(-np.inf, np.inf, len(g), g.astype(np.int32), np.ones(len(g)))
+    h = _reused(reuse, mm, opts, structure, groups, ints, free)
+    reused = h is not None
+    if h is None:
+        h = to_highs(replace(mm, integer=np.zeros(mm.num_col, dtype=bool)), opts)
+        if basis is not None:
+            pass_basis(h, *basis)  # a basis HiGHS refuses leaves it to start from scratch
+        for g in groups:  # added after the basis: HiGHS makes the new rows basic
+            h.addRow(-np.inf, np.inf, len(g), g.astype(np.int32), np.ones(len(g)))
     # the bounds of the branched quantities: integer columns, then group sums
     root_lo = np.concatenate([mm.col_lower[ints], np.full(len(groups), -np.inf)])
     root_hi = np.concatenate([mm.col_upper[ints], np.full(len(groups), np.inf)])
@@ -223,13 +249,40 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     if groups:  # the group rows leave the final LP
         h.changeRowsBounds(len(groups), np.arange(n_row, n_row + len(groups), dtype=np.int32),
                            np.full(len(groups), -np.inf), np.full(len(groups), np.inf))
-    out = _polish(h, mm, opts, ints, best_x, bound, free, duals, nodes, root_basis, t0)
-    out.from_leaves = from_leaves
+    out = _polish(h, mm, opts, ints, best_x, best, bound, free, duals, nodes, root_basis, t0)
+    out.from_leaves, out.reused = from_leaves, reused
+    if keep_basis and structure is not None:
+        out.lp = TreeLP(h, structure, tuple(g.tobytes() for g in groups))
     if not from_leaves or len(done) <= from_leaves:
         out.leaves = [best_leaf] + [leaf for leaf in done if leaf != best_leaf]
     # else the neighbour's leaves had to be split further (the plan moved): the next run
     # searches from its root again, and makes fewer leaves than these
     return out
+
+
+def _reused(reuse: TreeLP | None, mm: MatrixModel, opts: SolveOptions, structure: str | None,
+            groups: list[np.ndarray], ints: np.ndarray, free: np.ndarray | None):
+    """``reuse``'s HiGHS instance set up for ``mm`` — this objective, the bounds of ``mm``
+    on every column and row a tree or its final LP changes, no limit on the group rows —
+    or None when ``mm`` is not the same model but for its objective."""
+    if reuse is None or structure is None or reuse.structure != structure or \
+            reuse.groups != tuple(g.tobytes() for g in groups):
+        return None
+    h = reuse.highs
+    apply_options(h, opts)
+    cols = np.arange(mm.num_col, dtype=np.int32)
+    h.changeColsCost(mm.num_col, cols, mm.col_cost)
+    h.changeObjectiveOffset(float(mm.offset))
+    idx = ints.astype(np.int32)
+    h.changeColsBounds(len(idx), idx, mm.col_lower[ints], mm.col_upper[ints])
+    if free is not None and len(free):
+        rows = np.asarray(free, dtype=np.int32)
+        h.changeRowsBounds(len(rows), rows, mm.row_lower[free], mm.row_upper[free])
+    if groups:
+        n = len(groups)
+        h.changeRowsBounds(n, np.arange(mm.num_row, mm.num_row + n, dtype=np.int32),
+                           np.full(n, -np.inf), np.full(n, np.inf))
+    return h
 
 
 def _branch(x: np.ndarray, ints: np.ndarray, frac: np.ndarray, groups: list[np.ndarray],
@@ -249,15 +302,23 @@ def _branch(x: np.ndarray, ints: np.ndarray, frac: np.ndarray, groups: list[np.n
 
 
 def _polish(h, mm: MatrixModel, opts: SolveOptions, ints: np.ndarray, x: np.ndarray,
-            bound: float, free: np.ndarray | None, duals: bool, nodes: int,
+            best: float, bound: float, free: np.ndarray | None, duals: bool, nodes: int,
             root_basis: Basis | None, t0: float) -> TreeResult:
     """The best plan with its integer columns fixed at their rounded values (strengthening
     rows ``free`` without limits): the LP once more, whose solution is the plan exactly.
+    Without ``duals``, a plan ``x`` whose integer columns are whole already is optimal
+    for that LP as it is (the strengthening rows cut off no plan, so they do not bind
+    once the integer columns are fixed) and needs no LP.
 
     For ``duals`` it is solved afresh, so that the shadow prices (its row duals, where
     several exist) are those a MIP solve or any other route to the same plan gives;
     otherwise on the tree's HiGHS, from the last node's basis."""
     whole = np.round(x[ints])
+    if not duals and np.array_equal(x[ints], whole):  # the leaf's LP optimum is the plan's
+        res = MatrixSolution("optimal", "optimal", best, max(bound, best),
+                             (max(bound, best) - best) / max(1e-10, abs(best)), x,
+                             times={"solve": time.perf_counter() - t0})
+        return TreeResult(res, nodes, x, root_basis)
     if duals:
         fixed = mm.with_fixed(ints, whole)
         if free is not None and len(free):
