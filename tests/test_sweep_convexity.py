@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,7 @@ from workbooks import write_input_workbook
 from optmodel.model.build import build_model
 from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables
-from optmodel.solver.options import SolveOptions
+from optmodel.solver.options import LinePoint, SolveOptions
 from optmodel.solver.solve import solve_direct
 
 EXACT = SolveOptions(mip_gap=0.0, mip_abs_gap=1e-6)
@@ -121,13 +122,62 @@ def test_line_order_solves_each_run_once_after_its_neighbours(n: int) -> None:
     assert seen[:2] == sorted({0, n - 1})
 
 
-def test_a_price_sweep_proves_its_middle_runs(tmp_path: Path) -> None:
-    # The sweep engine on the route-fed plant, p = 30 … 90 in 5 runs (30, 45, 60, 75, 90):
-    # one unit everywhere (100p − 2000), so after both ends each middle run is proved by
-    # one LP; every run's NPV is the hand optimum, and its Run sheet says how it was found.
+def _without_the_tree(monkeypatch) -> None:
+    """Batch runs in this process solve their MIPs with HiGHS's MIP solver alone (as when
+    the LP tree gives up), so that a line is bisected and proved (LineOrder)."""
+    import optmodel.pipeline as pipeline
+
+    real = pipeline.solve_options
+    monkeypatch.setattr(pipeline, "solve_options",
+                        lambda *a, **k: dataclasses.replace(real(*a, **k), tree_nodes=0))
+
+
+def test_line_order_hands_out_the_rest_when_the_tree_proved_both_ends() -> None:
+    # Both ends proved by the LP tree (LinePoint.by_tree): every other run at once, in
+    # order, without a bracket; one end not by the tree: bisection as before.
+    from optmodel.batch.engine import LineOrder
+
+    tree = LinePoint("x", "s", np.zeros(1), 0.0, 1.0, np.zeros(0), by_tree=True)
+    mip = dataclasses.replace(tree, by_tree=False)
+    order = LineOrder(6)
+    assert order.first() == [0, 5]
+    assert order.finished(0, tree) == []
+    assert order.finished(5, tree) == [(m, None) for m in (1, 2, 3, 4)]
+    assert all(order.finished(m, tree) == [] for m in (1, 2, 3, 4))
+    order = LineOrder(6)
+    order.first()
+    order.finished(0, tree)
+    assert order.finished(5, mip) == [(2, (tree, mip))]
+
+
+def test_a_price_sweep_proved_by_the_tree_runs_as_a_chain(tmp_path: Path) -> None:
+    # The sweep engine on the route-fed plant, p = 30 … 90 in 5 runs: the LP tree proves
+    # both ends, so the middle runs are solved in order, each from the previous one, none
+    # by convexity; every NPV is the hand optimum (100p − 2000: one unit everywhere).
     import pandas as pd
 
     from optmodel.batch.engine import run_sweep
+
+    path = write_input_workbook(tmp_path / "plant.xlsx", route_fed_plant(price=60.0))
+    out = run_sweep(path, ["Markets|B_metal|*|*|*|*:price_usd_per_t=30:90:5"],
+                    out_dir=tmp_path / "out", workers=1, page=False)
+    assert out.exit_code == 0
+    book = pd.read_excel(tmp_path / "out" / "batch.xlsx", sheet_name=None, engine="calamine")
+    npv = book["Runs"]["npv_musd"].to_numpy()
+    assert npv == pytest.approx([_best(p) / 1e6 for p in (30, 45, 60, 75, 90)], abs=1e-9)
+    assert int(book["Batch"].set_index("key")["value"]["runs_proved_by_neighbours"]) == 0
+
+
+def test_a_price_sweep_proves_its_middle_runs(tmp_path: Path, monkeypatch) -> None:
+    # The sweep engine on the route-fed plant, p = 30 … 90 in 5 runs (30, 45, 60, 75, 90),
+    # the MIPs solved by HiGHS (the tree off, as where it gives up): one unit everywhere
+    # (100p − 2000), so after both ends each middle run is proved by one LP; every run's
+    # NPV is the hand optimum, and its Run sheet says how it was found.
+    import pandas as pd
+
+    from optmodel.batch.engine import run_sweep
+
+    _without_the_tree(monkeypatch)
 
     path = write_input_workbook(tmp_path / "plant.xlsx", route_fed_plant(price=60.0))
     out = run_sweep(path, ["Markets|B_metal|*|*|*|*:price_usd_per_t=30:90:5"],
@@ -147,9 +197,12 @@ def test_sensitivity_samples_are_proved_between_equal_plans(tmp_path: Path, monk
                                                             ) -> None:
     # sensitivity's first round: the metal price 30 … 90 at 5 samples is a line; one unit
     # at every sample (100p − 2000), so after both ends the 3 middle samples are proved by
-    # one LP each; no flip is found and the NPVs are the hand optimum.
+    # one LP each (the MIPs by HiGHS: the tree off); no flip is found and the NPVs are the
+    # hand optimum.
     import optmodel.batch.engine as engine
     from optmodel.batch.sensitivity import run_sensitivity
+
+    _without_the_tree(monkeypatch)
 
     real, how = engine.solve_run, {}
 

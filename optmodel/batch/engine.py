@@ -357,22 +357,36 @@ class LineOrder:
     middle run has two solved neighbours, one each side, to be proved from.  Where the
     two have the same integer plan and the run differs from them only in its objective,
     lying between theirs, that plan is proved optimal by one LP (the optimum is convex in
-    the objective); otherwise the run is solved as a MIP."""
+    the objective); otherwise the run is solved as a MIP.
+
+    When the LP tree proved both ends (``LinePoint.by_tree``), every other run is handed
+    out at once, in order, without neighbours to be proved from: each then costs a few
+    LPs on its worker's previous run (optmodel.solver.tree), and bisection would only
+    leave workers waiting for the runs it depends on (docs/scenarios.md)."""
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.points: dict[int, Any] = {}
         self.waiting = [(0, n - 1)] if n > 2 else []
+        self.given: set[int] = set()
 
     def first(self) -> list[int]:
         """The runs to solve first: the two ends."""
-        return sorted({0, self.n - 1}) if self.n else []
+        ends = sorted({0, self.n - 1}) if self.n else []
+        self.given.update(ends)
+        return ends
 
     def finished(self, i: int, point: Any) -> list[tuple[int, tuple | None]]:
         """Record run ``i`` (its LinePoint, or None when it failed); return the runs that
         can now be solved, each with its bracket (None unless both neighbours have a
         point)."""
         self.points[i] = point
+        ends = [self.points.get(k) for k in (0, self.n - 1)]
+        if self.waiting and all(getattr(p, "by_tree", False) for p in ends):
+            rest = [m for m in range(self.n) if m not in self.given]
+            self.waiting = []
+            self.given.update(rest)
+            return [(m, None) for m in rest]
         ready, waiting = [], []
         for a, b in self.waiting:
             if a in self.points and b in self.points:
@@ -383,6 +397,7 @@ class LineOrder:
             else:
                 waiting.append((a, b))
         self.waiting = waiting
+        self.given.update(m for m, _ in ready)
         return ready
 
 

@@ -81,7 +81,8 @@ class LinePoint:
     the digest of everything in its matrix but the objective; its objective (``cost``
     per column and the constant ``offset``); ``bound``, the solver's bound on its
     optimum (from above: the models maximise); ``integers``, its integer columns'
-    values (rounded); ``name``, the run's name (for the Run sheet)."""
+    values (rounded); ``name``, the run's name (for the Run sheet); ``by_tree``, whether
+    the LP tree proved it (no MIP solve was needed)."""
 
     name: str
     structure: str
@@ -89,6 +90,7 @@ class LinePoint:
     offset: float
     bound: float
     integers: np.ndarray
+    by_tree: bool = False
 
 
 @dataclass(frozen=True, eq=False)

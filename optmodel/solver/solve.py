@@ -119,7 +119,8 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
         out.warm = how
     if opts.line_point is not None:
         out.point = LinePoint(opts.line_point, digest, mm.col_cost.copy(),
-                              float(mm.offset), res.bound, np.round(res.x[mm.integer]))
+                              float(mm.offset), res.bound, np.round(res.x[mm.integer]),
+                              by_tree=how.startswith(_TREE_PROVED))
     return out
 
 
