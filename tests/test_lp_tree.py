@@ -212,25 +212,27 @@ def test_search_from_a_neighbours_leaves_matches_enumeration(mm: MatrixModel, ot
 def test_a_chain_on_one_highs_instance_matches_enumeration(mm: MatrixModel, costs: list,
                                                            groups: list, duals: bool) -> None:
     # Property: runs that differ only in their objective, each taking over the previous
-    # run's HiGHS instance (TreeLP: its bounds put back, the new costs set), each find the
-    # enumerated optimum of their own objective (gap 0), and say they took it over.
+    # run's HiGHS instance (TreeLP: its bounds put back, the new costs set) and going on
+    # from its leaves (no root LP then), each find the enumerated optimum of their own
+    # objective (gap 0), and say they took it over.
     groups = [g for g in ([j for j in g if j < mm.num_col] for g in groups) if len(g) > 1]
     groups = [np.array(g) for g in groups]
     opts = dataclasses.replace(EXACT, duals=duals)
     tree = search_tree(mm, opts, groups=groups, keep_basis=True, structure="same")
     lp = tree.lp if tree.solution is not None else None
+    leaves = tree.leaves
     for c in costs:
         moved = dataclasses.replace(mm, col_cost=np.asarray(c[:mm.num_col], dtype=float))
         best = _brute(moved)
         tree = search_tree(moved, opts, groups=groups, keep_basis=True, structure="same",
-                           reuse=lp)
+                           reuse=lp, leaves=leaves)
         if tree.solution is None:  # no plan, or the node limit: HiGHS would take over
             assert not np.isfinite(best) or tree.why.startswith("node limit"), tree.why
-            lp = None
+            lp, leaves = None, None
             continue
         assert tree.reused == (lp is not None)
         assert tree.solution.objective == pytest.approx(best, abs=1e-7)
-        lp = tree.lp
+        lp, leaves = tree.lp, tree.leaves
 
 
 def test_another_structure_does_not_take_over_the_instance() -> None:
@@ -255,6 +257,13 @@ def test_a_warm_chain_searches_on_from_the_leaves(tmp_path: Path) -> None:
     moved = dataclasses.replace(mm, col_cost=np.array([5.0, 5.0, 3.0]))
     again = search_tree(moved, EXACT, leaves=first.leaves)
     assert again.solution.objective == pytest.approx(_brute(moved), abs=1e-9)
+    assert again.from_leaves == len(first.leaves)
+    # on the first search's own HiGHS instance: from the leaves without a root LP, and
+    # the same optimum
+    kept = search_tree(mm, EXACT, keep_basis=True, structure="k")
+    on = search_tree(moved, EXACT, leaves=kept.leaves, reuse=kept.lp, structure="k")
+    assert on.reused and on.from_leaves == len(kept.leaves)
+    assert on.solution.objective == pytest.approx(_brute(moved), abs=1e-9)
 
 
 def test_solve_direct_records_how_and_hands_over(tmp_path: Path) -> None:

@@ -313,15 +313,19 @@ def _solve_mip(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nda
     if skip:
         res, how = _mip_from_start(mm, opts, free, guide)
         return res, how, None
-    basis = _basis_from(mm, bm, ws) if ws is not None else None
     groups, group_keys = _year_groups(bm, mm)
     keys = _integer_keys(bm, mm) + group_keys if ws is not None else None
     leaves = ws.tree_leaves if ws is not None and ws.tree_keys == keys else None
     t = time.perf_counter()
     structure = structure_digest(mm) if ws is not None else None
+    reuse = ws.tree_lp if ws is not None else None
+    # a run that takes over its neighbour's HiGHS needs no basis by keys (the instance
+    # has its own), and passes none on: the next run of such a chain takes it over too
+    same = reuse is not None and reuse.structure == structure
+    basis = _basis_from(mm, bm, ws) if ws is not None and not same else None
     tree = search_tree(mm, opts, free, basis=basis, guide=guide, duals=opts.duals,
                        keep_basis=ws is not None, leaves=leaves, groups=groups,
-                       reuse=ws.tree_lp if ws is not None else None, structure=structure)
+                       reuse=reuse, structure=structure)
     spent = time.perf_counter() - t
     if tree.leaves is not None:
         tree.solution.leaves, tree.solution.leaf_keys = tree.leaves, keys

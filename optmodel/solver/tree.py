@@ -110,7 +110,8 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     rows and columns); ``guide``: a value per column whose integer columns say which child
     to search first; ``free``: the strengthening rows, left out of the final LP (for
     ``duals``: its row duals are the shadow prices); ``keep_basis``: return the root
-    LP's optimal basis (for a neighbouring run's start).
+    LP's optimal basis (for a neighbouring run's start; not when the search took over a
+    neighbour's instance, whose next run takes it over in turn).
 
     ``groups``: sets of integer columns (coefficient 1 each) whose sum is a whole number
     in every plan, branched on before single columns: Σ x ≤ ⌊s⌋ or Σ x ≥ ⌈s⌉ for a
@@ -128,7 +129,9 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     any model with the same integer columns, whatever their bounds.  When the root LP here
     is fractional, the search goes on from those leaves instead of the root: where the
     neighbour's plan stays optimal most of them close at once, in fewer LPs than the
-    tree from the root (docs/performance.md, "The LP tree").
+    tree from the root (docs/performance.md, "The LP tree").  On a neighbour's own
+    instance (``reuse``) the root LP is skipped: its basis is not needed, and the leaves
+    alone cover every plan.
 
     ``reuse``: the neighbour's :class:`TreeLP`; when ``structure`` (this model's
     :func:`~optmodel.solver.highs.structure_digest`) and the groups are its own, the
@@ -186,6 +189,8 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     stack: list[tuple[tuple, float]] = [((), np.inf)]  # (decisions, parent's LP value)
     done: list[tuple] = []  # the closed nodes: the leaves of the tree
     nodes = from_leaves = 0
+    if reused and leaves:  # on the neighbour's own LP: straight to its leaves, no root
+        stack, from_leaves = [(leaf, np.inf) for leaf in reversed(leaves)], len(leaves)
 
     def closes(value: float) -> bool:  # a node of this LP value cannot beat the best plan
         return best > -np.inf and value - best <= gap_allowance(opts, best)
@@ -218,7 +223,7 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
             continue
         if status != "optimal":
             return give_up(f"a node's LP ended {status}")
-        if not path and keep_basis:
+        if not path and keep_basis and not reused:
             b = basis_of(h)
             root_basis = None if b is None else (b[0], b[1][:n_row])  # no group rows
         z = float(h.getInfo().objective_function_value)
