@@ -1,21 +1,22 @@
 """A small branch and bound over LP relaxations, tried before HiGHS's MIP solver.
 
-On the shipped models HiGHS's MIP solver spends 0.3–0.9 s per run before its root
+On the shipped models HiGHS's MIP solver spends 0.3–0.6 s per run before its root
 node closes (presolve, the root LP, cutting planes, heuristics), although the gap it
 closes comes from one or two part-built units.  The LP relaxation and the LPs of a
-dozen nodes below it, each re-solved by the dual simplex from the basis of the node
-before, prove the same optimum in 0.1–0.3 s (docs/performance.md, "The LP tree").  So
-a single run (:func:`optmodel.solver.solve.solve_direct`) first searches such a small
-tree, and hands the model to HiGHS's MIP solver only when the tree grows past its
-node limit (``SolveOptions.tree_nodes``; 0 switches the tree off).
+few nodes below it, each re-solved by the dual simplex from the basis of the node
+before, prove the same optimum in 0.05–0.35 s (docs/performance.md, "The LP tree").
+So a single run (:func:`optmodel.solver.solve.solve_direct`) first searches such a
+small tree, and hands the model to HiGHS's MIP solver only when the tree grows past
+its node limit (``SolveOptions.tree_nodes``; 0 switches the tree off).
 
-The search is depth first.  A node is the LP relaxation with some integer columns'
-bounds tightened.  It is closed when its LP is infeasible, when its LP value is within
-the gap of the best plan found so far (nothing below it can do better), or when its
-solution is integral (a plan: the best so far if its value is higher).  Otherwise its
-most fractional integer column j, at value v, is branched on: x_j ≤ ⌊v⌋ and
-x_j ≥ ⌈v⌉, the child nearer v first (or nearer the ``guide``, a neighbouring run's
-plan).  When no node is left, the best plan is optimal with the bound
+The search is depth first.  A node is the LP relaxation with some bounds tightened.
+It is closed when its LP is infeasible, when its LP value is within the gap of the
+best plan found so far (nothing below it can do better), or when its solution is
+integral (a plan: the best so far if its value is higher).  Otherwise it is split in
+two on the most fractional sum of a branching group (a build option's units over the
+years), else on its most fractional integer column: Σ ≤ ⌊v⌋ and Σ ≥ ⌈v⌉ (x_j ≤ ⌊v⌋
+and x_j ≥ ⌈v⌉), the half nearer v first (or nearer the ``guide``, a neighbouring
+run's plan).  When no node is left, the best plan is optimal with the bound
 
     B = max(best, the largest LP value of a node closed by the gap),
 
@@ -23,6 +24,10 @@ and the rule is HiGHS's own: B − best ≤ max(absolute gap, mip_gap·|best|). 
 plan's integer columns are then fixed at their rounded values and the LP solved once
 more, which gives the plan exactly (no column a hair away from a whole number) and the
 shadow prices (the strengthening rows left out, as for a MIP solve).
+
+A neighbouring run of a batch starts from this one: from its leaves (which cover every
+plan), and, when its model differs only in the objective, on its HiGHS instance
+(:class:`TreeLP`).
 
 The tree gives up — and says why — on anything it cannot prove: more nodes than
 allowed, half the time limit spent, an LP that ends other than optimal or infeasible,
@@ -256,6 +261,8 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
                            np.full(len(groups), -np.inf), np.full(len(groups), np.inf))
     out = _polish(h, mm, opts, ints, best_x, best, bound, free, duals, nodes, root_basis, t0)
     out.from_leaves, out.reused = from_leaves, reused
+    if out.solution is None:  # the rounded plan failed: nothing to pass on
+        return out
     if keep_basis and structure is not None:
         out.lp = TreeLP(h, structure, tuple(g.tobytes() for g in groups))
     if not from_leaves or len(done) <= from_leaves:
