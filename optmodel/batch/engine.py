@@ -582,15 +582,22 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
     # to the end, and every finished run is recorded as soon as it is done (Ctrl-C)
     futures: dict = {}
     pending = as_completed()
+    # at most two runs per worker in flight, the rest kept here in order: the workers stay
+    # busy, a worker's next run is the next in line (a chain of warm starts), and Ctrl-C
+    # has a handful of tasks to cancel rather than hundreds (whose cancellation made the
+    # scheduler print tracebacks at shutdown)
+    waiting = deque(first)
+    limit = 2 * max(1, len(client.scheduler_info().get("workers", {})))
 
-    def submit(run: RunSpec, bracket: tuple | None) -> None:
-        fn, args = task(run, bracket)
-        fut = client.submit(fn, job_f, *args, pure=False)
-        futures[fut] = [run]
-        pending.add(fut)
+    def submit_ready() -> None:
+        while waiting and pending.count() < limit:
+            run, bracket = waiting.popleft()
+            fn, args = task(run, bracket)
+            fut = client.submit(fn, job_f, *args, pure=False)
+            futures[fut] = [run]
+            pending.add(fut)
 
-    for run, bracket in first:
-        submit(run, bracket)
+    submit_ready()
     try:
         for fut in pending:
             try:
@@ -607,8 +614,8 @@ def _execute(job: BatchJob, runs: list[RunSpec], client,
                         if r.diagnosis is None:
                             r.exit_code, r.message = exc.exit_code, _message(exc)
                     r.tables = r.diagnosis = None
-            for run, bracket in follow(res):
-                submit(run, bracket)
+            waiting.extend(follow(res))
+            submit_ready()
             done(res)
     except KeyboardInterrupt:  # queued runs are dropped; running ones may still finish
         client.cancel(list(futures))
