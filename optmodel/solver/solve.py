@@ -2,10 +2,10 @@
 
 There is one solve path: the model's term tables are assembled into one sparse
 matrix and handed to highspy (:mod:`optmodel.solver.highs`).  This module says
-how one run is solved on it: cold, from a neighbouring run's warm start
-(:func:`_warm_solve`), or proved from its two neighbours in a one-parameter sweep
-(:func:`prove_between`); the shadow prices from the LP with the integer columns
-fixed.
+how one run is solved on it: a MIP by the LP tree first and HiGHS's MIP solver when
+the tree gives up, cold or from a neighbouring run's warm start (:func:`_solve_mip`),
+or proved from its two neighbours in a one-parameter sweep (:func:`prove_between`);
+the shadow prices from the LP with the integer columns fixed.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from optmodel.solver.options import (
     WarmStart,
     key_list,
 )
-from optmodel.solver.tree import search_tree
+from optmodel.solver.tree import gap_allowance, search_tree
 
 log = logging.getLogger(__name__)
 
@@ -157,13 +157,14 @@ def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None =
     optimum V(c) = max over the feasible set of c·x is convex in c (a maximum of linear
     functions), so V(c) ≤ (1 − t)·V(c_L) + t·V(c_R) ≤ (1 − t)·B_L + t·B_R =: B, the runs'
     solver bounds.  The LP with the integer columns fixed at y gives a feasible plan of
-    value z ≤ V(c).  When B − z is within the MIP gap (``opts.mip_gap``·|z|, or the
-    absolute gap), that plan is optimal to the same tolerance as a MIP solve, with B as its
-    bound; otherwise None and the run is solved as a MIP.  The LP is the one whose duals
-    are the shadow prices (strengthening rows ``free`` left out: they never cut off a
-    plan with integer columns, so z is the same).  ``digest``: ``mm``'s
-    :func:`structure_digest`, when the caller has it already; ``basis``: a starting basis
-    for the LP (the previous run's, from its warm start)."""
+    value z ≤ V(c).  When B − z is within the MIP gap (:func:`gap_allowance`: the
+    relative or the absolute gap, as HiGHS's rule), that plan is optimal to the same
+    tolerance as a MIP solve, with B as its bound; otherwise None and the run is solved
+    as a MIP.  The LP is the one whose duals are the shadow prices (strengthening rows
+    ``free`` left out: they never cut off a plan with integer columns, so z is the
+    same).  ``digest``: ``mm``'s :func:`structure_digest`, when the caller has it
+    already; ``basis``: a starting basis for the LP (the previous run's, from its warm
+    start)."""
     left, right = opts.bracket
     digest = structure_digest(mm) if digest is None else digest
     if not mm.maximize or not (left.structure == right.structure == digest):
@@ -182,9 +183,7 @@ def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None =
         log.warning("the sweep neighbours' plan is not feasible here; solving the MIP")
         return None
     z = lp.objective
-    abs_gap = opts.mip_abs_gap if opts.mip_abs_gap is not None else (
-        1e-6 if opts.mip_gap > 0 else 0.0)
-    if bound - z > max(abs_gap, opts.mip_gap * abs(z)):
+    if bound - z > gap_allowance(opts, z):
         return None
     bound = max(bound, z)
     lp.status, lp.termination, lp.bound = "optimal", "optimal", bound
