@@ -38,6 +38,7 @@ from workbooks import (
 )
 
 from optmodel.pipeline import solve_workbook
+from optmodel.solver.options import run_interruptible
 
 OPTIMA = {
     row["instance"]: float(row["optimum"])
@@ -102,7 +103,10 @@ def _transport_lp(p: FacilityProblem, capacity: list[float]) -> float | None:
         else:
             h.addConstr(supplied <= p.demand[j])
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-    h.run()
+    # run as optmodel runs HiGHS (in a worker thread): highspy 1.16's run() in the main
+    # thread leaves class-wide state that made a later Pyomo/APPSI solve in this process
+    # report "no feasible solution" (tests/test_exporter_parity.py, run after this file)
+    run_interruptible(h.run, h.cancelSolve)
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         return None
