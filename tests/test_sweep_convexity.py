@@ -150,35 +150,20 @@ def test_line_order_hands_out_the_rest_when_the_tree_proved_both_ends() -> None:
     assert order.finished(5, mip) == [(2, (tree, mip))]
 
 
-def test_a_price_sweep_proved_by_the_tree_runs_as_a_chain(tmp_path: Path) -> None:
-    # The sweep engine on the route-fed plant, p = 30 … 90 in 5 runs: the LP tree proves
-    # both ends, so the middle runs are solved in order, each from the previous one, none
-    # by convexity; every NPV is the hand optimum (100p − 2000: one unit everywhere).
+@pytest.mark.parametrize("tree", [True, False])
+def test_a_price_sweep_is_chained_or_proved(tree: bool, tmp_path: Path, monkeypatch) -> None:
+    # The sweep engine on the route-fed plant, p = 30 … 90 in 5 runs (30, 45, 60, 75, 90):
+    # one unit everywhere (100p − 2000), and every run's NPV is the hand optimum.
+    # With the LP tree (the default) it proves both ends, so the middle runs are solved in
+    # order, each from the previous one, none by convexity.  With the MIPs solved by
+    # HiGHS (the tree off, as where it gives up), after both ends each middle run is
+    # proved by one LP, and its Run sheet says so.
     import pandas as pd
 
     from optmodel.batch.engine import run_sweep
 
-    path = write_input_workbook(tmp_path / "plant.xlsx", route_fed_plant(price=60.0))
-    out = run_sweep(path, ["Markets|B_metal|*|*|*|*:price_usd_per_t=30:90:5"],
-                    out_dir=tmp_path / "out", workers=1, page=False)
-    assert out.exit_code == 0
-    book = pd.read_excel(tmp_path / "out" / "batch.xlsx", sheet_name=None, engine="calamine")
-    npv = book["Runs"]["npv_musd"].to_numpy()
-    assert npv == pytest.approx([_best(p) / 1e6 for p in (30, 45, 60, 75, 90)], abs=1e-9)
-    assert int(book["Batch"].set_index("key")["value"]["runs_proved_by_neighbours"]) == 0
-
-
-def test_a_price_sweep_proves_its_middle_runs(tmp_path: Path, monkeypatch) -> None:
-    # The sweep engine on the route-fed plant, p = 30 … 90 in 5 runs (30, 45, 60, 75, 90),
-    # the MIPs solved by HiGHS (the tree off, as where it gives up): one unit everywhere
-    # (100p − 2000), so after both ends each middle run is proved by one LP; every run's
-    # NPV is the hand optimum, and its Run sheet says how it was found.
-    import pandas as pd
-
-    from optmodel.batch.engine import run_sweep
-
-    _without_the_tree(monkeypatch)
-
+    if not tree:
+        _without_the_tree(monkeypatch)
     path = write_input_workbook(tmp_path / "plant.xlsx", route_fed_plant(price=60.0))
     out = run_sweep(path, ["Markets|B_metal|*|*|*|*:price_usd_per_t=30:90:5"],
                     out_dir=tmp_path / "out", workers=1, page=False)
@@ -187,10 +172,11 @@ def test_a_price_sweep_proves_its_middle_runs(tmp_path: Path, monkeypatch) -> No
     npv = book["Runs"]["npv_musd"].to_numpy()
     assert npv == pytest.approx([_best(p) / 1e6 for p in (30, 45, 60, 75, 90)], abs=1e-9)
     meta = book["Batch"].set_index("key")["value"]
-    assert int(meta["runs_proved_by_neighbours"]) == 3
+    assert int(meta["runs_proved_by_neighbours"]) == (0 if tree else 3)
     run = pd.read_excel(tmp_path / "out" / "sweep_003.xlsx", sheet_name="Run",
                         engine="calamine").set_index("key")["value"]
-    assert run["warm_start"] == "proved by convexity between sweep_001 and sweep_005"
+    assert (run["warm_start"] == "proved by convexity between sweep_001 and sweep_005") \
+        is not tree, run["warm_start"]
 
 
 def test_sensitivity_samples_are_proved_between_equal_plans(tmp_path: Path, monkeypatch
