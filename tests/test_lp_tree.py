@@ -101,6 +101,14 @@ def test_the_node_limit_hands_over_with_the_best_plan_found() -> None:
     assert tree.plan is None  # the root alone found no whole-number plan
 
 
+def test_the_tree_keeps_to_half_the_time_limit() -> None:
+    # With a time limit the tree gets half of it (HiGHS's MIP solver the rest): a limit
+    # far below one LP's time leaves it no node to solve, and it says why.
+    tree = search_tree(_knapsack(), dataclasses.replace(EXACT, time_limit=1e-9))
+    assert tree.solution is None and tree.nodes == 0
+    assert tree.why == "half the time limit spent"
+
+
 def test_infeasible_model_is_left_to_the_mip_solver() -> None:
     # x + y ≥ 3 with x, y ≤ 1: the relaxation is infeasible; the tree proves nothing
     mm = _model([1, 1], [[1, 1]], [3], [np.inf], [1, 1], [True, True])

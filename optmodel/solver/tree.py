@@ -218,6 +218,8 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
         if not move_to(path):  # no whole number between the bounds
             done.append(path)
             continue
+        if np.isfinite(budget):  # no LP runs past the tree's half of the time limit
+            h.setOptionValue("time_limit", max(budget - (time.perf_counter() - t0), 1e-3))
         run_interruptible(h.run, h.cancelSolve)
         nodes += 1
         status = termination_of(h)
