@@ -20,14 +20,9 @@ from workbooks import read_result_workbook, write_input_workbook
 from optmodel.model.build import build_model
 from optmodel.model.data import build_model_data
 from optmodel.pipeline import load_tables
-from optmodel.solver.highs import assemble
+from optmodel.solver.highs import assemble, integers_fixed, solve_matrix
 from optmodel.solver.options import SolveOptions, WarmStart
-from optmodel.solver.solve import (
-    _strengthening_rows,
-    fixed_lp_duals,
-    solve_direct,
-    start_columns,
-)
+from optmodel.solver.solve import _strengthening_rows, solve_direct, start_columns
 
 EXACT = SolveOptions(mip_gap=0.0)
 
@@ -59,7 +54,9 @@ def test_price_sweep_warm_equals_hand_optimum(strengthen: bool, tmp_path: Path) 
         assert cold.objective_usd == pytest.approx(sol.objective_usd, rel=1e-9, abs=1e-9)
         mm = assemble(bm)
         x = np.concatenate([sol.values[f] for f in bm.vars])
-        y = fixed_lp_duals(mm, x, EXACT, _strengthening_rows(bm, mm))
+        # the LP with the builds fixed, solved afresh as every shadow-price LP (no presolve)
+        fixed = integers_fixed(mm, np.round(x[mm.integer]), _strengthening_rows(bm, mm))
+        y = solve_matrix(fixed, dataclasses.replace(EXACT, presolve=False), duals=True).row_dual
         for name, yy in mm.family_rows(y, bm).items():
             np.testing.assert_allclose(sol.duals[name], yy, rtol=1e-7, atol=1e-6)
         hows.append(sol.warm)

@@ -450,7 +450,7 @@ def solve_matrix(mm: MatrixModel, opts: SolveOptions, duals: bool = False,
     obj = float(info.objective_function_value)
     is_mip = bool(mm.integer.any())
     bound = float(info.mip_dual_bound) if is_mip and info.mip_node_count != -1 else obj
-    gap = abs(bound - obj) / max(1e-10, abs(obj)) if np.isfinite(bound) else float("nan")
+    gap = relative_gap(bound, obj) if np.isfinite(bound) else float("nan")
     x = np.asarray(sol.col_value, dtype=float)
     status = "optimal" if tc == "optimal" else ("time_limit" if tc == "maxTimeLimit" else tc)
     out = MatrixSolution(status, tc, obj, bound, gap, x,
@@ -486,10 +486,7 @@ def _lp_duals(h, mm: MatrixModel, x: np.ndarray, is_mip: bool, sol,
         h.changeColsBounds(len(idx), idx, fixed, fixed)
         h.changeColsIntegrality(len(idx), idx, np.full(
             len(idx), int(highspy.HighsVarType.kContinuous), dtype=np.uint8))
-        if free_rows is not None and len(free_rows):
-            free = np.asarray(free_rows, dtype=np.int32)
-            h.changeRowsBounds(len(free), free, np.full(len(free), -np.inf),
-                               np.full(len(free), np.inf))
+        lift_row_limits(h, free_rows)
         h.setOptionValue("time_limit", float("inf"))
         h.setOptionValue("presolve", "off")  # as every shadow-price LP (SolveOptions.presolve)
         run_interruptible(h.run, h.cancelSolve)
@@ -525,6 +522,32 @@ def structure_digest(mm: MatrixModel) -> str:
         h.update(a.tobytes())
     h.update(b"max" if mm.maximize else b"min")
     return h.hexdigest()
+
+
+def integers_fixed(mm: MatrixModel, integers: np.ndarray, free: np.ndarray | None = None
+                   ) -> MatrixModel:
+    """The LP of ``mm`` with its integer columns fixed at ``integers`` (in column order) and
+    the strengthening rows ``free`` left out (without limits): the LP of the shadow prices."""
+    fixed = mm.with_fixed(np.flatnonzero(mm.integer), integers)
+    if free is None or not len(free):
+        return fixed
+    lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
+    lo[free], hi[free] = -np.inf, np.inf
+    return replace(fixed, row_lower=lo, row_upper=hi)
+
+
+def lift_row_limits(h, rows: np.ndarray | None) -> None:
+    """Take every limit off the rows ``rows`` of the ``highspy.Highs`` ``h`` (the
+    strengthening rows of the shadow prices' LP, the LP tree's branching rows)."""
+    if rows is not None and len(rows):
+        idx = np.asarray(rows, dtype=np.int32)
+        h.changeRowsBounds(len(idx), idx, np.full(len(idx), -np.inf),
+                           np.full(len(idx), np.inf))
+
+
+def relative_gap(bound: float, value: float) -> float:
+    """|bound − value| / |value| (|value| at least 1e-10): the gap written to the sheets."""
+    return abs(bound - value) / max(1e-10, abs(value))
 
 
 def integer_columns(bm: BuiltModel, family: str) -> np.ndarray:

@@ -74,6 +74,14 @@ class SolveOptions:
     bracket: tuple[LinePoint, LinePoint] | None = None
     line_point: str | None = None  # also return the solved run as a LinePoint of this name
 
+    @property
+    def absolute_gap(self) -> float:
+        """The absolute MIP gap HiGHS is given: ``mip_abs_gap``, else 1e-6 (0 for an exact
+        solve, ``mip_gap`` 0)."""
+        if self.mip_abs_gap is not None:
+            return float(self.mip_abs_gap)
+        return 1e-6 if self.mip_gap > 0 else 0.0
+
 
 @dataclass(frozen=True, eq=False)
 class LinePoint:
@@ -168,8 +176,7 @@ def highs_options(opts: SolveOptions) -> dict[str, Any]:
         "threads": int(opts.threads),
         "random_seed": int(opts.random_seed),
         "mip_rel_gap": float(opts.mip_gap),
-        "mip_abs_gap": float(opts.mip_abs_gap) if opts.mip_abs_gap is not None else (
-            1e-6 if opts.mip_gap > 0 else 0.0),
+        "mip_abs_gap": opts.absolute_gap,
         "time_limit": float(opts.time_limit) if opts.time_limit is not None else float("inf"),
     }
     if not opts.sub_mip_heuristics:

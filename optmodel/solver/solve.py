@@ -25,8 +25,10 @@ from optmodel.solver.highs import (
     MatrixSolution,
     assemble,
     concat,
+    integers_fixed,
     names,
     outcome,
+    relative_gap,
     solve_matrix,
     structure_digest,
     write_model,
@@ -187,7 +189,7 @@ def prove_between(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None =
         return None
     bound = max(bound, z)
     lp.status, lp.termination, lp.bound = "optimal", "optimal", bound
-    lp.gap = (bound - z) / max(1e-10, abs(z))
+    lp.gap = relative_gap(bound, z)
     return lp
 
 
@@ -256,27 +258,6 @@ def _basis_from(mm: MatrixModel, bm: BuiltModel, ws: WarmStart) -> Basis | None:
     if int((cols == basic).sum() + (rows == basic).sum()) != mm.num_row:
         return None
     return cols, rows
-
-
-def integers_fixed(mm: MatrixModel, integers: np.ndarray, free: np.ndarray | None = None
-                   ) -> MatrixModel:
-    """The LP of ``mm`` with its integer columns fixed at ``integers`` (in column order) and
-    the strengthening rows ``free`` left out (without limits): the LP of the shadow prices."""
-    fixed = mm.with_fixed(np.flatnonzero(mm.integer), integers)
-    if free is None or not len(free):
-        return fixed
-    lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
-    lo[free], hi[free] = -np.inf, np.inf
-    return replace(fixed, row_lower=lo, row_upper=hi)
-
-
-def fixed_lp_duals(mm: MatrixModel, x: np.ndarray, opts: SolveOptions,
-                   free: np.ndarray | None = None) -> np.ndarray | None:
-    """Row duals of the LP with the integer columns fixed at round(x), solved afresh (the
-    strengthening rows ``free`` left out); None when HiGHS gives none."""
-    res = solve_matrix(integers_fixed(mm, np.round(x[mm.integer]), free),
-                       replace(opts, time_limit=None, start=None, presolve=False), duals=True)
-    return res.row_dual
 
 
 def _misjudged(mm: MatrixModel, res: MatrixSolution) -> bool:

@@ -49,7 +49,10 @@ from optmodel.solver.highs import (
     MatrixModel,
     MatrixSolution,
     basis_of,
+    integers_fixed,
+    lift_row_limits,
     pass_basis,
+    relative_gap,
     termination_of,
     to_highs,
 )
@@ -98,9 +101,7 @@ def gap_allowance(opts: SolveOptions, value: float) -> float:
     rule with the same settings (:func:`optmodel.solver.options.highs_options`), and at
     least the LPs' own rounding (:data:`EXACT`·max(1, |value|)), so that with a gap of 0 a
     node whose LP value ties with the best plan's closes instead of branching on ties."""
-    abs_gap = opts.mip_abs_gap if opts.mip_abs_gap is not None else (
-        1e-6 if opts.mip_gap > 0 else 0.0)
-    return max(abs_gap, opts.mip_gap * abs(value), EXACT * max(1.0, abs(value)))
+    return max(opts.absolute_gap, opts.mip_gap * abs(value), EXACT * max(1.0, abs(value)))
 
 
 def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = None,
@@ -152,9 +153,11 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     t0 = time.perf_counter()
     ints = np.flatnonzero(mm.integer)
     groups = [np.asarray(g, dtype=np.int64) for g in groups or ()]
+    signature = tuple(g.tobytes() for g in groups)  # the groups, to compare with a TreeLP's
+    group_rows = np.arange(mm.num_row, mm.num_row + len(groups))
     n_int, n_row = len(ints), mm.num_row
     opts = replace(opts, presolve=False)  # the LPs are re-solved from a basis (docstring)
-    h = _reused(reuse, mm, opts, structure, groups, ints, free)
+    h = _reused(reuse, mm, opts, structure, signature, group_rows, ints, free)
     reused = h is not None
     if h is None:
         h = to_highs(replace(mm, integer=np.zeros(mm.num_col, dtype=bool)), opts)
@@ -249,7 +252,8 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
             stack += [(leaf, z) for leaf in reversed(leaves)]
             from_leaves = len(leaves)
             continue
-        k, v, aim = _branch(x, ints, frac, groups, np.asarray(sol.row_value)[n_row:], guide)
+        sums = np.asarray(sol.row_value)[n_row:] if groups else None
+        k, v, aim = _branch(x, ints, frac, groups, sums, guide)
         down, up = (k, False, float(np.floor(v))), (k, True, float(np.ceil(v)))
         first, second = (up, down) if aim > v else (down, up)
         stack += [(path + (second,), z), (path + (first,), z)]  # first is searched first
@@ -258,15 +262,13 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
     bound = max(best, closed)
     if bound - best > gap_allowance(opts, best):  # a negative best moved towards 0
         return give_up("bound outside the gap")
-    if groups:  # the group rows leave the final LP
-        h.changeRowsBounds(len(groups), np.arange(n_row, n_row + len(groups), dtype=np.int32),
-                           np.full(len(groups), -np.inf), np.full(len(groups), np.inf))
+    lift_row_limits(h, group_rows)  # the group rows leave the final LP
     out = _polish(h, mm, opts, ints, best_x, best, bound, free, duals, nodes, root_basis, t0)
     out.from_leaves, out.reused = from_leaves, reused
     if out.solution is None:  # the rounded plan failed: nothing to pass on
         return out
     if keep_basis and structure is not None:
-        out.lp = TreeLP(h, structure, tuple(g.tobytes() for g in groups))
+        out.lp = TreeLP(h, structure, signature)
     if not from_leaves or len(done) <= from_leaves:
         out.leaves = [best_leaf] + [leaf for leaf in done if leaf != best_leaf]
     # else the neighbour's leaves had to be split further (the plan moved): the next run
@@ -275,12 +277,14 @@ def search_tree(mm: MatrixModel, opts: SolveOptions, free: np.ndarray | None = N
 
 
 def _reused(reuse: TreeLP | None, mm: MatrixModel, opts: SolveOptions, structure: str | None,
-            groups: list[np.ndarray], ints: np.ndarray, free: np.ndarray | None):
+            signature: tuple, group_rows: np.ndarray, ints: np.ndarray,
+            free: np.ndarray | None):
     """``reuse``'s HiGHS instance set up for ``mm`` — this objective, the bounds of ``mm``
-    on every column and row a tree or its final LP changes, no limit on the group rows —
-    or None when ``mm`` is not the same model but for its objective."""
+    on every column and row a tree or its final LP changes, no limit on the group rows
+    ``group_rows`` — or None when ``mm`` is not the same model but for its objective (or
+    its groups, ``signature``, differ)."""
     if reuse is None or structure is None or reuse.structure != structure or \
-            reuse.groups != tuple(g.tobytes() for g in groups):
+            reuse.groups != signature:
         return None
     h = reuse.highs
     apply_options(h, opts)
@@ -292,15 +296,12 @@ def _reused(reuse: TreeLP | None, mm: MatrixModel, opts: SolveOptions, structure
     if free is not None and len(free):
         rows = np.asarray(free, dtype=np.int32)
         h.changeRowsBounds(len(rows), rows, mm.row_lower[free], mm.row_upper[free])
-    if groups:
-        n = len(groups)
-        h.changeRowsBounds(n, np.arange(mm.num_row, mm.num_row + n, dtype=np.int32),
-                           np.full(n, -np.inf), np.full(n, np.inf))
+    lift_row_limits(h, group_rows)
     return h
 
 
 def _branch(x: np.ndarray, ints: np.ndarray, frac: np.ndarray, groups: list[np.ndarray],
-            sums: np.ndarray, guide: np.ndarray | None) -> tuple[int, float, float]:
+            sums: np.ndarray | None, guide: np.ndarray | None) -> tuple[int, float, float]:
     """What to branch on: the most fractional group sum if any is fractional, else the
     most fractional integer column; its index in the branched quantities (columns, then
     groups), its value, and the value to aim at (the guide's, else the nearest whole)."""
@@ -329,23 +330,15 @@ def _polish(h, mm: MatrixModel, opts: SolveOptions, ints: np.ndarray, x: np.ndar
     otherwise on the tree's HiGHS, from the last node's basis."""
     whole = np.round(x[ints])
     if not duals and np.array_equal(x[ints], whole):  # the leaf's LP optimum is the plan's
-        res = MatrixSolution("optimal", "optimal", best, max(bound, best),
-                             (max(bound, best) - best) / max(1e-10, abs(best)), x,
+        bound = max(bound, best)
+        res = MatrixSolution("optimal", "optimal", best, bound, relative_gap(bound, best), x,
                              times={"solve": time.perf_counter() - t0})
         return TreeResult(res, nodes, x, root_basis)
     if duals:
-        fixed = mm.with_fixed(ints, whole)
-        if free is not None and len(free):
-            lo, hi = fixed.row_lower.copy(), fixed.row_upper.copy()
-            lo[free], hi[free] = -np.inf, np.inf
-            fixed = replace(fixed, row_lower=lo, row_upper=hi)
-        h = to_highs(fixed, replace(opts, time_limit=None))
+        h = to_highs(integers_fixed(mm, whole, free), replace(opts, time_limit=None))
     else:
         h.changeColsBounds(len(ints), ints.astype(np.int32), whole, whole)
-        if free is not None and len(free):
-            rows = np.asarray(free, dtype=np.int32)
-            h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf),
-                               np.full(len(rows), np.inf))
+        lift_row_limits(h, free)
         h.setOptionValue("time_limit", float("inf"))
     run_interruptible(h.run, h.cancelSolve)
     if termination_of(h) != "optimal":  # a plan within 1e-6 of whole numbers, not at them
@@ -355,8 +348,7 @@ def _polish(h, mm: MatrixModel, opts: SolveOptions, ints: np.ndarray, x: np.ndar
     sol = h.getSolution()
     z = float(h.getInfo().objective_function_value)
     bound = max(bound, z)
-    res = MatrixSolution("optimal", "optimal", z, bound,
-                         (bound - z) / max(1e-10, abs(z)),
+    res = MatrixSolution("optimal", "optimal", z, bound, relative_gap(bound, z),
                          np.asarray(sol.col_value, dtype=float),
                          times={"solve": time.perf_counter() - t0})
     if duals and sol.dual_valid:

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from optmodel.errors import InfeasibleError, InputError, SolverError
-from optmodel.solver.highs import Basis, Csc, MatrixModel, solve_matrix
+from optmodel.solver.highs import Basis, Csc, MatrixModel, relative_gap, solve_matrix
 from optmodel.solver.options import SolveOptions, release_memory
 
 log = logging.getLogger(__name__)
@@ -487,7 +487,7 @@ def operations_error(futures: Sequence[Future]) -> InputError | None:
 def _gap(bound: float, score: float | None) -> float:
     if score is None or not np.isfinite(bound):
         return float("nan")
-    return abs(bound - score) / max(1e-10, abs(score))
+    return relative_gap(bound, score)
 
 
 def _closed(bound: float, score: float, rel: float, abs_tol: float) -> bool:

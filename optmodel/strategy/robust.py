@@ -69,6 +69,7 @@ from optmodel.solver.highs import (
     assemble,
     integer_columns,
     outcome,
+    relative_gap,
     solve_matrix,
 )
 from optmodel.solver.options import (
@@ -930,7 +931,7 @@ def robust_solve(path: Path | str, scenarios: str | Sequence[str], weights=None,
         vals = [robust[s].npv_usd for s in names]
         if all(v is not None for v in vals):
             sol.objective_usd = float(sum(w[s] * v for s, v in zip(names, vals, strict=True)))
-            sol.gap = abs(sol.bound_usd - sol.objective_usd) / max(1e-10, abs(sol.objective_usd))
+            sol.gap = relative_gap(sol.bound_usd, sol.objective_usd)
     return RobustResult(names, w, criterion, plan, sol, opts, optimum, robust, base_plan, base,
                         plans, cross_ev, datas, base_tables, times, warnings, used)
 
