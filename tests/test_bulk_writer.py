@@ -78,3 +78,24 @@ def test_blocks_of_rows_give_the_same_file(tmp_path: Path, monkeypatch) -> None:
         fast = tmp_path / f"fast{rows}.xlsx"
         write_workbook(fast, sheets, bulk=True)
         assert slow.read_bytes() == fast.read_bytes(), rows
+
+
+def test_from_memory_or_through_files_the_sheets_are_the_same(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    # Small workbooks are zipped from memory, large ones through a temporary file per
+    # sheet (_IN_MEMORY_CELLS).  Either way every part of the package holds the same bytes
+    # (only the zip's own records may differ).
+    import zipfile
+
+    import optmodel.io.write as write
+
+    sheets = [SheetSpec("First", _awkward_frame(40), number_formats={"float": "#,##0.00"}),
+              SheetSpec("Second", _awkward_frame(30), wrap_columns=("text",))]
+    parts = {}
+    for cells in (0, 10 ** 9):
+        monkeypatch.setattr(write, "_IN_MEMORY_CELLS", cells)
+        path = tmp_path / f"book{cells}.xlsx"
+        write_workbook(path, sheets)
+        with zipfile.ZipFile(path) as z:
+            parts[cells] = {name: z.read(name) for name in z.namelist()}
+    assert parts[0] == parts[10 ** 9]

@@ -205,6 +205,11 @@ def _column_cells(series: pd.Series) -> tuple[np.ndarray, list]:
 
 
 _BULK_ROWS = 10_000  # rows of a bulk-written sheet turned into XML at a time
+# a workbook of up to this many cells is zipped from memory; a larger one goes through a
+# temporary file per sheet, so that no sheet's XML is held whole (the base case's results:
+# 28,000 cells, 0.055 s instead of 0.064 s from memory; robust over 10 futures: 324,000
+# cells, 9 MB more at its peak from memory)
+_IN_MEMORY_CELLS = 100_000
 
 
 class _BulkWorksheet(xlsxwriter.worksheet.Worksheet):
@@ -373,9 +378,8 @@ def write_workbook(path: Path, sheets: list[SheetSpec], title: str = "optmodel",
                 "strings_to_urls": False,
                 "strings_to_numbers": False,
                 "nan_inf_to_errors": False,
-                # the parts are zipped from memory, not from a temporary file each
-                # (about 25 files opened, written and removed per workbook otherwise)
-                "in_memory": True,
+                # small workbooks: no temporary file per part (_IN_MEMORY_CELLS)
+                "in_memory": sum(spec.frame.size for spec in sheets) <= _IN_MEMORY_CELLS,
             },
         )
         wb.set_properties({"title": title, "author": "optmodel", "created": FIXED_DATE})
