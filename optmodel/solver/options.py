@@ -151,9 +151,9 @@ class WarmStart:
     values: dict[str, KeyedValues | dict[Any, float]] = field(default_factory=dict)
     col_status: dict[str, KeyedValues | dict[Any, int]] = field(default_factory=dict)
     row_status: dict[str, KeyedValues | dict[Any, int]] = field(default_factory=dict)
-    # runs since the LP relaxation last came out integral (0: it did, or no run yet).  The
-    # relaxation is tried first only when this is a multiple of LP_RETRY: where it is
-    # fractional (a part-built unit) it only costs an LP solve before the MIP
+    # runs since the LP tree last proved a run (0: it did, or no run yet).  The tree is
+    # tried first only when this is a multiple of LP_RETRY: where it gives up, it only
+    # costs its LPs before HiGHS's MIP solver
     lp_misses: int = 0
     # the leaves of the LP tree that proved this run (optmodel.solver.tree.TreeResult.leaves)
     # and the keys, (family, key), of the integer columns their decisions refer to, in
@@ -165,7 +165,7 @@ class WarmStart:
     tree_lp: Any = None
 
 
-LP_RETRY = 4  # a warm-started run whose neighbours' relaxations were fractional tries it again
+LP_RETRY = 4  # a warm-started run whose neighbours' trees gave up tries the tree again
 
 
 def highs_options(opts: SolveOptions) -> dict[str, Any]:

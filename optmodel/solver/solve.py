@@ -90,7 +90,7 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
         write_model(names(bm, mm), write_model_to)
         written = time.perf_counter() - t
     free = _strengthening_rows(bm, mm)
-    how, basis, res = "", None, None
+    how, basis, res, by_tree, by_neighbours = "", None, None, False, False
     # the digest of the matrix, for the proof from sweep neighbours and for this run's point
     digest = structure_digest(mm) if (
         opts.bracket is not None or opts.line_point is not None) else None
@@ -99,8 +99,9 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
                             else _basis_from(mm, bm, opts.start))
         if res is not None:
             how = "proved by convexity between " + " and ".join(p.name for p in opts.bracket)
+            by_neighbours = True
     if res is None and mm.integer.any():
-        res, how, basis = _solve_mip(bm, mm, opts, free)
+        res, how, basis, by_tree = _solve_mip(bm, mm, opts, free)
     elif res is None:
         res = solve_matrix(mm, opts, duals=opts.duals, free_rows=free)
     res.times["handoff"] = res.times.get("handoff", 0.0) + assembly
@@ -114,15 +115,15 @@ def solve_direct(bm: BuiltModel, opts: SolveOptions,
         out.start.tree_leaves, out.start.tree_keys = res.leaves, res.leaf_keys
         out.start.tree_lp = res.tree_lp
         # count the runs since the LP tree last proved the optimum (an LP has none to miss)
-        proved = how.startswith(_TREE_PROVED) or not mm.integer.any()
-        tried = not how.startswith("proved")  # a run proved by convexity tried no tree
+        proved = by_tree or not mm.integer.any()
+        tried = not by_neighbours  # a run proved by convexity tried no tree
         out.start.lp_misses = 0 if proved else opts.start.lp_misses + tried
-    elif how.startswith("proved"):
+    elif by_neighbours:
         out.warm = how
     if opts.line_point is not None:
         out.point = LinePoint(opts.line_point, digest, mm.col_cost.copy(),
                               float(mm.offset), res.bound, np.round(res.x[mm.integer]),
-                              by_tree=how.startswith(_TREE_PROVED))
+                              by_tree=by_tree)
     return out
 
 
@@ -272,11 +273,8 @@ def _misjudged(mm: MatrixModel, res: MatrixSolution) -> bool:
     return bool(((ax < mm.row_lower - scale) | (ax > mm.row_upper + scale)).any())
 
 
-_TREE_PROVED = ("LP relaxation integral", "LP tree")  # how a run the LP tree proved begins
-
-
 def _solve_mip(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.ndarray
-               ) -> tuple[MatrixSolution, str, Basis | None]:
+               ) -> tuple[MatrixSolution, str, Basis | None, bool]:
     """A MIP: first the LP tree (:mod:`optmodel.solver.tree`), whose root LP starts from
     ``opts.start``'s basis and whose branches follow its plan; when the tree gives up,
     HiGHS's MIP solver with the best plan the tree found (or the start's) as MIP start.
@@ -284,7 +282,8 @@ def _solve_mip(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nda
     In a chain of warm-started runs where the tree gave up (``lp_misses`` not a multiple
     of :data:`LP_RETRY`), the next runs go to HiGHS's MIP solver at once, and every
     :data:`LP_RETRY`-th tries the tree again.  Returns the solution, how it was found
-    (the Run sheet's ``solve_method``) and the root LP's basis (for the next run's start).
+    (the Run sheet's ``solve_method``), the root LP's basis (for the next run's start) and
+    whether the tree proved it.
     """
     ws = opts.start
     guide = start_columns(mm, bm, ws.values) if ws is not None and ws.values else None
@@ -292,7 +291,7 @@ def _solve_mip(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nda
         ws is not None and ws.lp_misses % LP_RETRY)
     if skip:
         res, how = _mip_from_start(mm, opts, free, guide)
-        return res, how, None
+        return res, how, None, False
     groups, group_keys = _year_groups(bm, mm)
     keys = _integer_keys(bm, mm) + group_keys if ws is not None else None
     leaves = ws.tree_leaves if ws is not None and ws.tree_keys == keys else None
@@ -317,12 +316,12 @@ def _solve_mip(bm: BuiltModel, mm: MatrixModel, opts: SolveOptions, free: np.nda
         found = "LP relaxation integral" if tree.nodes == 1 else f"LP tree of {tree.nodes} nodes"
         if tree.from_leaves:
             found += f" (on from {tree.from_leaves} leaves)"
-        return tree.solution, found + based, tree.root_basis
+        return tree.solution, found + based, tree.root_basis, True
     left = replace(opts, time_limit=None if opts.time_limit is None
                    else max(opts.time_limit - spent, 0.0))
     res, how = _mip_from_start(mm, left, free, tree.plan if tree.plan is not None else guide)
     res.times["tree"] = spent
-    return res, f"{how} (LP tree gave up: {tree.why})", tree.root_basis
+    return res, f"{how} (LP tree gave up: {tree.why})", tree.root_basis, False
 
 
 def _integer_keys(bm: BuiltModel, mm: MatrixModel) -> list[tuple]:
